@@ -1,0 +1,94 @@
+"""Running the emulator: open the store, make sure an account exists, bind, serve."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+from dataclasses import dataclass
+from typing import TextIO
+
+from .app import Settings, create_app
+from .store import Store
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 0
+    seed_apikey: str | None = None
+    account_id: str | None = None
+    admin_user: str = "admin"
+    admin_password: str | None = None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def prepare(settings: Settings, options: ServeOptions, err: TextIO) -> Store:
+    """Open the store and make sure it has an account, printing a new admin key once."""
+    store = Store(settings.db)
+    boot = store.bootstrap(
+        account_id=options.account_id,
+        seed_apikey=options.seed_apikey,
+        username=options.admin_user,
+        password=options.admin_password,
+    )
+    if boot.created_apikey:
+        err.write(
+            f"Created account {boot.account_id} with administrator {boot.username}.\n"
+            f"Administrator API key (shown once, keep it safe): {boot.created_apikey}\n"
+        )
+    if boot.created_password:
+        err.write(f"Administrator password (shown once): {boot.created_password}\n")
+    return store
+
+
+def serve(settings: Settings, options: ServeOptions, *, err: TextIO = sys.stderr) -> None:
+    import uvicorn
+
+    store = prepare(settings, options, err)
+    app = create_app(settings, store, log=err)
+    sock = bind(options.host, options.port)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    if not is_loopback(options.host):
+        err.write(
+            f"Warning: iamcli serve is listening on {options.host}, reachable from other "
+            "machines; it is a test server without TLS. Use --host 127.0.0.1 unless you "
+            "mean it.\n"
+        )
+    err.write(
+        f"iamcli serve listening on http://{shown}:{port} (database {settings.db}); "
+        "Ctrl-C stops it\n"
+    )
+    err.flush()
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        server_header=False,
+        date_header=True,
+    )
+    # uvicorn handles SIGINT and SIGTERM itself: it stops accepting, finishes the requests in
+    # flight, and returns.
+    uvicorn.Server(config).run(sockets=[sock])
+    store.close()
+    err.write("iamcli serve stopped\n")

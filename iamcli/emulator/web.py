@@ -1,0 +1,99 @@
+"""Request and response plumbing shared by the emulator's route modules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import Request
+from starlette.responses import Response
+
+from .problems import Problem
+from .signer import Signer
+from .store import Store
+from .tokens import Tokens
+
+FORM = "application/x-www-form-urlencoded"
+# A token request has a handful of fields; a flood of them is not a token request.
+FORM_FIELDS = 50
+
+
+def store(request: Request) -> Store:
+    s: Store = request.app.state.store
+    return s
+
+
+def tokens(request: Request) -> Tokens:
+    t: Tokens = request.app.state.tokens
+    return t
+
+
+def signer(request: Request) -> Signer:
+    s: Signer = request.app.state.signer
+    return s
+
+
+def request_id(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_form(request: Request, *, code: str | None = "BXNIM0106E") -> dict[str, str]:
+    """The form fields of a token request (first value of each); 400 for another body type."""
+    if _media_type(request) != FORM:
+        raise Problem(400, f"Unsupported Content-Type: expected {FORM}", code=code)
+    body = await request.body()
+    try:
+        parsed = parse_qs(body.decode(), keep_blank_values=True, max_num_fields=FORM_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        raise Problem(400, "The request body is not a valid form", code=code) from None
+    return {k: v[0] for k, v in parsed.items()}
+
+
+def describe_validation(errors: Any) -> str:
+    """One line for the first validation error, naming the field but never echoing its value."""
+    first = errors[0] if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        return "The request body is not valid JSON"
+    if kind == "missing":
+        return f"Property missing or empty. Property: {where}"
+    return f"Validation of property '{where}' failed: {first.get('msg', 'invalid value')}"
+
+
+def header_flag(request: Request, name: str) -> bool:
+    value = request.headers.get(name, "false").strip().lower()
+    if value not in ("true", "false"):
+        raise Problem(400, f"Header {name} must be true or false")
+    return value == "true"
+
+
+def form_body_schema(fields: dict[str, str], required: list[str]) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "properties": {k: {"type": "string", "description": v} for k, v in fields.items()},
+        "required": required,
+    }
+    return {"requestBody": {"required": True, "content": {FORM: {"schema": schema}}}}
