@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,29 +20,70 @@ stderr; --seed-apikey makes that key exactly KEY, so scripts know it in advance.
 
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.",
-                                      min=0, max=65535)] = 8080,
-    db: Annotated[str | None, typer.Option(
-        help="SQLite database file; ':memory:' for a throwaway server. "
-             "[default: serve.db in the iamcli data dir]")] = None,
-    seed_apikey: Annotated[str | None, typer.Option(
-        "--seed-apikey", metavar="KEY", envvar="IAMCLI_SERVE_SEED_APIKEY",
-        help="Make this the administrator's API key (idempotent across restarts).")] = None,
-    account_id: Annotated[str | None, typer.Option(
-        "--account-id", metavar="ID", help="ID of the account to create or seed.")] = None,
-    admin_password: Annotated[str | None, typer.Option(
-        "--admin-password", metavar="PASSWORD", envvar="IAMCLI_SERVE_ADMIN_PASSWORD",
-        help="Password of the administrator, for the private family's password login.")] = None,
-    token_ttl: Annotated[int, typer.Option(
-        "--token-ttl", metavar="SECONDS", min=10, max=86400 * 30,
-        help="Lifetime of access tokens.")] = 3600,
-    refresh_token_ttl: Annotated[int, typer.Option(
-        "--refresh-token-ttl", metavar="SECONDS", min=10, max=86400 * 365,
-        help="Lifetime of refresh tokens.")] = 7 * 86400,
-    cluster_name: Annotated[str, typer.Option(
-        "--cluster-name", help="Cluster name in the private family's CRNs.")] = "mycluster",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q",
-                                        help="Do not log each request.")] = False,
+    port: Annotated[
+        int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)
+    ] = 8080,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="SQLite database file; ':memory:' for a throwaway server. "
+            "[default: serve.db in the iamcli data dir]"
+        ),
+    ] = None,
+    seed_apikey: Annotated[
+        str | None,
+        typer.Option(
+            "--seed-apikey",
+            metavar="KEY",
+            envvar="IAMCLI_SERVE_SEED_APIKEY",
+            help="Make this the administrator's API key (idempotent across restarts).",
+        ),
+    ] = None,
+    account_id: Annotated[
+        str | None,
+        typer.Option("--account-id", metavar="ID", help="ID of the account to create or seed."),
+    ] = None,
+    admin_password: Annotated[
+        str | None,
+        typer.Option(
+            "--admin-password",
+            metavar="PASSWORD",
+            envvar="IAMCLI_SERVE_ADMIN_PASSWORD",
+            help="Password of the administrator, for the private family's password login.",
+        ),
+    ] = None,
+    token_ttl: Annotated[
+        int,
+        typer.Option(
+            "--token-ttl",
+            metavar="SECONDS",
+            min=10,
+            max=86400 * 30,
+            help="Lifetime of access tokens.",
+        ),
+    ] = 3600,
+    refresh_token_ttl: Annotated[
+        int,
+        typer.Option(
+            "--refresh-token-ttl",
+            metavar="SECONDS",
+            min=10,
+            max=86400 * 365,
+            help="Lifetime of refresh tokens.",
+        ),
+    ] = 7 * 86400,
+    cluster_name: Annotated[
+        str, typer.Option("--cluster-name", help="Cluster name in the private family's CRNs.")
+    ] = "mycluster",
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Serve HTTPS with a self-signed certificate, as a cluster master does; "
+            "it is kept beside the database and its path printed at start.",
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not log each request.")] = False,
 ) -> None:
     try:
         from ..emulator.app import Settings
@@ -54,12 +96,27 @@ def serve(
         ) from exc
     from ..config import dirs, ensure_private_dir
 
+    data_dir = ensure_private_dir(dirs().data)
     if db is None:
-        db = str(ensure_private_dir(dirs().data) / "serve.db")
-    settings = Settings(db=db, token_ttl=token_ttl, refresh_token_ttl=refresh_token_ttl,
-                        cluster_name=cluster_name, access_log=not quiet)
-    options = ServeOptions(host=host, port=port, seed_apikey=seed_apikey, account_id=account_id,
-                           admin_password=admin_password)
+        db = str(data_dir / "serve.db")
+    tls_dir = None
+    if tls:
+        tls_dir = str(data_dir if db == ":memory:" else Path(db).resolve().parent)
+    settings = Settings(
+        db=db,
+        token_ttl=token_ttl,
+        refresh_token_ttl=refresh_token_ttl,
+        cluster_name=cluster_name,
+        access_log=not quiet,
+    )
+    options = ServeOptions(
+        host=host,
+        port=port,
+        seed_apikey=seed_apikey,
+        account_id=account_id,
+        admin_password=admin_password,
+        tls_dir=tls_dir,
+    )
     try:
         run_server(settings, options)
     except StoreError as exc:

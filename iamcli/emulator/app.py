@@ -64,7 +64,7 @@ def create_app(
     _install_error_handlers(app)
     app.add_middleware(
         RequestContext,
-        max_body_bytes=settings.max_body_bytes,  # type: ignore[arg-type]
+        max_body_bytes=settings.max_body_bytes,
         log=(log or sys.stderr) if settings.access_log else None,
     )
     return app

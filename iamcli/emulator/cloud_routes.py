@@ -346,7 +346,7 @@ async def list_service_ids(
     pagetoken: str | None = None,
     sort: Literal["name", "description", "created_at", "modified_at"] | None = None,
     order: Literal["asc", "desc"] | None = None,
-    filter: Annotated[str | None, Query(max_length=1024)] = None,  # noqa: A002
+    filter: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
     caller = _caller(request, authorization)
     offset, token_account = _decode_page_token(pagetoken)
@@ -551,10 +551,10 @@ async def list_api_keys(
     pagesize: PageSize = 20,
     pagetoken: str | None = None,
     scope: Literal["entity", "account"] = "entity",
-    type: Literal["user", "serviceid"] | None = None,  # noqa: A002
+    type: Literal["user", "serviceid"] | None = None,
     sort: Literal["name", "description", "created_at", "created_by"] | None = None,
     order: Literal["asc", "desc"] | None = None,
-    filter: Annotated[str | None, Query(max_length=1024)] = None,  # noqa: A002
+    filter: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
     caller = _caller(request, authorization)
     offset, token_account = _decode_page_token(pagetoken)

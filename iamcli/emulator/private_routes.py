@@ -69,6 +69,7 @@ async def token(request: Request) -> Response:
     tokens = web.tokens(request)
     grant = form.get("grant_type", "")
     identity: Identity
+    api_key_id: str | None
     if grant == APIKEY_GRANT:
         identity, key = tokens.identity_for_api_key(form.get("apikey", ""))
         account_id, api_key_id, claim_grant = key.account_id, key.id, grant
@@ -238,7 +239,7 @@ def _owner_crn(request: Request, store: Store, iam_id: str) -> str:
 class CreateServiceId(BaseModel):
     name: str
     description: str | None = None
-    boundTo: str | None = None  # noqa: N815 (the wire name)
+    boundTo: str | None = None
 
 
 class UpdateServiceId(BaseModel):
@@ -309,7 +310,7 @@ async def create_service_id(
 async def list_service_ids(
     request: Request,
     authorization: Authorization = None,
-    boundTo: str | None = None,  # noqa: N803 (the wire name)
+    boundTo: str | None = None,
     current_page: CurrentPage = 1,
     page_size: PageSize = 20,
 ) -> Response:
@@ -365,7 +366,7 @@ async def delete_service_id(
 class CreateApiKey(BaseModel):
     name: str
     description: str | None = None
-    boundTo: str  # noqa: N815 (the wire name)
+    boundTo: str
 
 
 class UpdateApiKey(BaseModel):
@@ -443,7 +444,7 @@ async def create_api_key(
 async def list_api_keys(
     request: Request,
     authorization: Authorization = None,
-    boundTo: str | None = None,  # noqa: N803 (the wire name)
+    boundTo: str | None = None,
     current_page: CurrentPage = 1,
     page_size: PageSize = 20,
 ) -> Response:

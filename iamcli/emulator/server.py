@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import signal
 import socket
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 from .app import Settings, create_app
 from .store import Store
@@ -20,6 +23,7 @@ class ServeOptions:
     account_id: str | None = None
     admin_user: str = "admin"
     admin_password: str | None = None
+    tls_dir: str | None = None  # serve HTTPS with a self-signed certificate kept here
 
 
 def is_loopback(host: str) -> bool:
@@ -60,8 +64,34 @@ def prepare(settings: Settings, options: ServeOptions, err: TextIO) -> Store:
     return store
 
 
+def _graceful_server_class() -> type[Any]:
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """On SIGINT or SIGTERM: stop accepting, finish the requests in flight, return.
+
+        uvicorn itself re-raises the signal after its shutdown, so the process would end
+        "killed by SIGTERM"; a stop that was asked for is a normal end, exit status 0.
+        """
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            previous = {
+                sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+            }
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
+
+
 def serve(settings: Settings, options: ServeOptions, *, err: TextIO = sys.stderr) -> None:
     import uvicorn
+
+    _GracefulServer = _graceful_server_class()
 
     store = prepare(settings, options, err)
     app = create_app(settings, store, log=err)
@@ -71,11 +101,21 @@ def serve(settings: Settings, options: ServeOptions, *, err: TextIO = sys.stderr
     if not is_loopback(options.host):
         err.write(
             f"Warning: iamcli serve is listening on {options.host}, reachable from other "
-            "machines; it is a test server without TLS. Use --host 127.0.0.1 unless you "
-            "mean it.\n"
+            "machines; it is a test server. Use --host 127.0.0.1 unless you mean it.\n"
         )
+    tls: dict[str, str] = {}
+    scheme = "http"
+    if options.tls_dir is not None:
+        from pathlib import Path
+
+        from .tls import self_signed
+
+        cert, key = self_signed(Path(options.tls_dir), [options.host])
+        tls = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+        scheme = "https"
+        err.write(f"TLS certificate (self-signed; trust it with --ca-bundle): {cert}\n")
     err.write(
-        f"iamcli serve listening on http://{shown}:{port} (database {settings.db}); "
+        f"iamcli serve listening on {scheme}://{shown}:{port} (database {settings.db}); "
         "Ctrl-C stops it\n"
     )
     err.flush()
@@ -86,9 +126,8 @@ def serve(settings: Settings, options: ServeOptions, *, err: TextIO = sys.stderr
         lifespan="off",
         server_header=False,
         date_header=True,
+        **tls,  # type: ignore[arg-type]
     )
-    # uvicorn handles SIGINT and SIGTERM itself: it stops accepting, finishes the requests in
-    # flight, and returns.
-    uvicorn.Server(config).run(sockets=[sock])
+    _GracefulServer(config).run(sockets=[sock])
     store.close()
     err.write("iamcli serve stopped\n")

@@ -59,8 +59,12 @@ class Signer:
 
     def sign(self, claims: dict[str, Any]) -> str:
         claims.setdefault("jti", str(uuid.uuid4()))
+        # IBM's token headers carry only kid and alg; PyJWT drops typ when it is None.
         return jwt.encode(
-            claims, self._current.private, algorithm="RS256", headers={"kid": self._current.kid}
+            claims,
+            self._current.private,
+            algorithm="RS256",
+            headers={"kid": self._current.kid, "typ": None},
         )
 
     def verify(self, token: str) -> dict[str, Any]:

@@ -456,11 +456,13 @@ class Store:
         locked: bool = False,
         unique_instance_crns: list[str] | None = None,
         created_by: str,
+        entity_id: str | None = None,
     ) -> ServiceId:
+        """A new service ID; `entity_id` is for seeding a database with known IDs."""
         _check_text(name, description)
         if not name.strip():
             raise Invalid("name must not be empty")
-        sid = formats.new_service_id()
+        sid = entity_id or formats.new_service_id()
         t = formats.now()
         with self._tx() as db:
             db.execute(
@@ -597,9 +599,10 @@ class Store:
         action_when_leaked: str = "disable",
         expires_at: int | None = None,
         created_by: str,
+        entity_id: str | None = None,
     ) -> tuple[ApiKey, str]:
         """The new key and its value, which is not kept and cannot be read again (unless
-        `store_value`)."""
+        `store_value`). `entity_id` is for seeding a database with known IDs."""
         _check_text(name, description)
         if value is not None and not formats.APIKEY_VALUE_RE.match(value):
             raise Invalid("apikey must be 32 to 256 characters without white space")
@@ -626,13 +629,21 @@ class Store:
                 expires_at=expires_at,
                 created_by=created_by,
                 at=formats.now(),
+                entity_id=entity_id,
             )
         return self.api_key(kid), value  # type: ignore[return-value]
 
     def _insert_api_key(
-        self, db: sqlite3.Connection, *, value: str, store_value: bool, at: int, **fields: Any
+        self,
+        db: sqlite3.Connection,
+        *,
+        value: str,
+        store_value: bool,
+        at: int,
+        entity_id: str | None = None,
+        **fields: Any,
     ) -> str:
-        kid = formats.new_api_key_id()
+        kid = entity_id or formats.new_api_key_id()
         key_hash = digest(value)
         if db.execute("SELECT 1 FROM api_keys WHERE key_hash = ?", (key_hash,)).fetchone():
             raise Conflict("An API key with this value already exists")

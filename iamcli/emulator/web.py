@@ -61,9 +61,10 @@ def _media_type(request: Request) -> str:
 
 async def read_form(request: Request, *, code: str | None = "BXNIM0106E") -> dict[str, str]:
     """The form fields of a token request (first value of each); 400 for another body type."""
-    if _media_type(request) != FORM:
-        raise Problem(400, f"Unsupported Content-Type: expected {FORM}", code=code)
     body = await request.body()
+    # An empty POST carries no Content-Type; it is an empty form, missing every field.
+    if _media_type(request) != FORM and (body or request.headers.get("content-type")):
+        raise Problem(400, f"Unsupported Content-Type: expected {FORM}", code=code)
     try:
         parsed = parse_qs(body.decode(), keep_blank_values=True, max_num_fields=FORM_FIELDS)
     except (UnicodeDecodeError, ValueError):
@@ -74,7 +75,10 @@ async def read_form(request: Request, *, code: str | None = "BXNIM0106E") -> dic
 def describe_validation(errors: Any) -> str:
     """One line for the first validation error, naming the field but never echoing its value."""
     first = errors[0] if errors else {}
-    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    loc = list(first.get("loc", ()))
+    if loc and loc[0] in ("body", "query", "header", "path"):
+        loc = loc[1:]
+    where = ".".join(str(p) for p in loc) or "body"
     kind = first.get("type", "")
     if kind == "json_invalid":
         return "The request body is not valid JSON"

@@ -1,0 +1,18 @@
+"""Fixtures shared by every test layer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from support import Emulator, seeded_emulator
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """One emulator for the session, on 127.0.0.1, with two seeded accounts."""
+    db = tmp_path_factory.mktemp("emulator") / "serve.db"
+    emu = seeded_emulator(str(db))
+    yield emu
+    emu.server.stop()

@@ -1,0 +1,155 @@
+"""Malformed requests get a 4xx in the family's own error shape, never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from support import Emulator
+
+
+@pytest.fixture
+def c(emulator: Emulator) -> Iterator[httpx.Client]:
+    with emulator.client() as client:
+        yield client
+
+
+def identity_error(r: httpx.Response, status: int) -> str:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["status_code"] == str(status)
+    assert body["trace"] == r.headers["Transaction-Id"]
+    return str(body["errors"][0]["message"])
+
+
+def test_malformed_json(emulator: Emulator, c: httpx.Client) -> None:
+    r = c.post(
+        "/v1/serviceids/",
+        headers={**emulator.auth(), "Content-Type": "application/json"},
+        content=b'{"account_id": ',
+    )
+    assert identity_error(r, 400) == "The request body is not valid JSON"
+
+
+def test_wrong_content_type(emulator: Emulator, c: httpx.Client) -> None:
+    r = c.post(
+        "/v1/apikeys", headers={**emulator.auth(), "Content-Type": "text/plain"}, content=b"name=x"
+    )
+    assert "Content-Type" in identity_error(r, 415)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x"}, "account_id"),
+        ({"account_id": "a"}, "name"),
+        ({"account_id": "a", "name": 5}, "name"),
+        (
+            {"account_id": "a", "name": "x", "unique_instance_crns": "not-a-list"},
+            "unique_instance_crns",
+        ),
+    ],
+)
+def test_missing_or_mistyped_fields(
+    emulator: Emulator, c: httpx.Client, body: dict[str, object], field: str
+) -> None:
+    r = c.post("/v1/serviceids/", headers=emulator.auth(), json=body)
+    assert field in identity_error(r, 400)
+
+
+def test_oversized_fields(emulator: Emulator, c: httpx.Client) -> None:
+    r = c.post(
+        "/v1/serviceids/",
+        headers=emulator.auth(),
+        json={"account_id": emulator.a.account_id, "name": "n" * 5000},
+    )
+    assert "at most" in identity_error(r, 400)
+    r = c.post(
+        "/v1/serviceids/",
+        headers=emulator.auth(),
+        json={"account_id": emulator.a.account_id, "name": "x", "description": "d" * 60000},
+    )
+    assert "at most" in identity_error(r, 400)
+
+
+def test_oversized_body(emulator: Emulator, c: httpx.Client) -> None:
+    r = c.post(
+        "/v1/serviceids/",
+        headers=emulator.auth(),
+        json={"account_id": emulator.a.account_id, "name": "x", "description": "d" * 70000},
+    )
+    identity_error(r, 413)
+    token = c.post("/identity/token", data={"grant_type": "x", "apikey": "k" * 100_000})
+    assert token.status_code == 413 and "errorCode" in token.json()
+
+
+def test_bad_query_values(emulator: Emulator, c: httpx.Client) -> None:
+    base = {"account_id": emulator.a.account_id}
+    for params in (
+        {"pagesize": 0},
+        {"pagesize": 101},
+        {"pagesize": "many"},
+        {"sort": "password"},
+        {"order": "sideways"},
+        {"pagetoken": "%%%"},
+        {"filter": 'name sounds-like "x"'},
+    ):
+        r = c.get("/v1/serviceids/", headers=emulator.auth(), params={**base, **params})
+        identity_error(r, 400)
+
+
+def test_empty_names_are_refused(emulator: Emulator, c: httpx.Client) -> None:
+    r = c.post(
+        "/v1/serviceids/",
+        headers=emulator.auth(),
+        json={"account_id": emulator.a.account_id, "name": "  "},
+    )
+    identity_error(r, 400)
+
+
+def test_bad_expiry(emulator: Emulator, c: httpx.Client) -> None:
+    me = emulator.store.user_by_name(emulator.a.username)
+    assert me is not None
+    for value in ("tomorrow", "2001-01-01T00:00+0000"):
+        r = c.post(
+            "/v1/apikeys",
+            headers=emulator.auth(),
+            json={"name": "x", "iam_id": me.iam_id, "expires_at": value},
+        )
+        assert "expires_at" in identity_error(r, 400)
+
+
+def test_unknown_routes_and_methods(emulator: Emulator, c: httpx.Client) -> None:
+    identity_error(c.get("/v1/nothing-here", headers=emulator.auth()), 404)
+    identity_error(c.patch("/v1/serviceids/", headers=emulator.auth()), 405)
+    private = c.get("/iam-token/nothing")
+    assert private.status_code == 404 and private.json()["errorCode"] == "404"
+
+
+def test_private_family_bad_bodies(emulator: Emulator, c: httpx.Client) -> None:
+    token = c.post(
+        "/iam-token/oidc/token",
+        data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": emulator.a.apikey},
+    ).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    for content, ctype, status in (
+        (b"{", "application/json", 400),
+        (b"name=x", "application/x-www-form-urlencoded", 415),
+        (b'{"description": "no name"}', "application/json", 400),
+    ):
+        r = c.post(
+            "/iam-token/serviceids/", headers={**auth, "Content-Type": ctype}, content=content
+        )
+        assert r.status_code == status
+        assert set(r.json()) == {"errorCode", "errorMessage", "errorDetails", "context"}
+
+
+def test_request_id_is_echoed(emulator: Emulator, c: httpx.Client) -> None:
+    r = c.get(
+        "/v1/serviceids/ServiceId-00000000-0000-0000-0000-000000000000",
+        headers={**emulator.auth(), "X-Request-ID": "trace-me-123"},
+    )
+    assert r.headers["Transaction-Id"] == "trace-me-123"
+    assert r.json()["trace"] == "trace-me-123"

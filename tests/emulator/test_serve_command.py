@@ -1,0 +1,147 @@
+"""`iamcli serve` as a process: first start, restarts, seeding, signals, logging."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+
+from support import APIKEY_GRANT, iamcli_command, serve_process
+
+SEED = "ci-known-admin-key-" + "s" * 26
+
+
+def mint(url: str, apikey: str) -> httpx.Response:
+    return httpx.post(
+        f"{url}/identity/token", timeout=10, data={"grant_type": APIKEY_GRANT, "apikey": apikey}
+    )
+
+
+def wait_for_log(lines: list[str], pattern: str, timeout: float = 5) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in list(lines):
+            if re.search(pattern, line):
+                return line
+        time.sleep(0.02)
+    raise AssertionError(f"no log line matching {pattern!r} in {lines}")
+
+
+def test_first_start_prints_a_key_once_and_data_survives_restart(tmp_path: Path) -> None:
+    db = str(tmp_path / "iam.db")
+    with serve_process("--db", db) as first:
+        printed = wait_for_log(first.stderr_lines, r"API key \(shown once")
+        apikey = printed.rsplit(" ", 1)[1].strip()
+        assert re.fullmatch(r"[A-Za-z0-9_-]{44}", apikey)
+        r = mint(first.url, apikey)
+        assert r.status_code == 200
+        old_token = r.json()["access_token"]
+        account = jwt.decode(old_token, options={"verify_signature": False})["account"]["bss"]
+        created = httpx.post(
+            f"{first.url}/v1/serviceids/",
+            timeout=10,
+            headers={"Authorization": f"Bearer {old_token}"},
+            json={"account_id": account, "name": "survivor"},
+        ).json()
+        assert first.stop() == 0
+    assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
+
+    with serve_process("--db", db) as second:
+        assert mint(second.url, apikey).status_code == 200
+        # A token issued before the restart still verifies, and the service ID is still there.
+        got = httpx.get(
+            f"{second.url}/v1/serviceids/{created['id']}",
+            timeout=10,
+            headers={"Authorization": f"Bearer {old_token}"},
+        )
+        assert got.status_code == 200 and got.json()["name"] == "survivor"
+        assert second.stop() == 0
+        assert not any("shown once" in line for line in second.stderr_lines)
+    # The database file never holds the key in a usable form.
+    assert apikey.encode() not in Path(db).read_bytes()
+
+
+def test_seed_apikey_is_exact_and_idempotent(tmp_path: Path) -> None:
+    db = str(tmp_path / "seeded.db")
+    for _ in range(2):
+        with serve_process(
+            "--db", db, "--seed-apikey", SEED, "--account-id", "ci-account"
+        ) as server:
+            r = mint(server.url, SEED)
+            assert r.status_code == 200
+            claims = jwt.decode(r.json()["access_token"], options={"verify_signature": False})
+            assert claims["account"]["bss"] == "ci-account"
+            keys = httpx.get(
+                f"{server.url}/v1/apikeys",
+                timeout=10,
+                headers={"Authorization": f"Bearer {r.json()['access_token']}"},
+            ).json()["apikeys"]
+            assert len(keys) == 1
+            assert not any("API key (shown once" in line for line in server.stderr_lines)
+            server.stop()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_stops_cleanly_on_signals(sig: int) -> None:
+    with serve_process("--db", ":memory:", "--seed-apikey", SEED) as server:
+        assert mint(server.url, SEED).status_code == 200
+        assert server.stop(sig) == 0
+        wait_for_log(server.stderr_lines, "iamcli serve stopped")
+
+
+def test_logs_one_line_per_request_without_secrets() -> None:
+    with serve_process("--db", ":memory:", "--seed-apikey", SEED) as server:
+        mint(server.url, SEED)
+        httpx.get(f"{server.url}/v1/apikeys?secret=query-value", timeout=10)
+        line = wait_for_log(server.stderr_lines, r"POST /identity/token 200 [\d.]+ms")
+        assert line.startswith("127.0.0.1 ")
+        wait_for_log(server.stderr_lines, r"GET /v1/apikeys 401 ")
+        server.stop()
+    log = "".join(server.stderr_lines)
+    assert SEED not in log and "query-value" not in log
+
+
+def test_quiet_logs_no_requests() -> None:
+    with serve_process("--db", ":memory:", "--seed-apikey", SEED, "--quiet") as server:
+        mint(server.url, SEED)
+        server.stop()
+    assert not any("/identity/token" in line for line in server.stderr_lines)
+
+
+def test_default_database_lives_in_the_data_dir(tmp_path: Path) -> None:
+    with serve_process(env={"IAMCLI_HOME": str(tmp_path)}) as server:
+        server.stop()
+    db = tmp_path / "data" / "serve.db"
+    assert db.exists() and stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+
+
+def test_warns_when_not_on_loopback() -> None:
+    with serve_process("--db", ":memory:", "--host", "0.0.0.0") as server:
+        server.stop()
+    assert any("reachable from other machines" in line for line in server.stderr_lines)
+
+
+def test_busy_port_is_a_clear_error() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        r = subprocess.run(
+            [*iamcli_command(), "serve", "--db", ":memory:", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert r.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
+    assert "Traceback" not in r.stderr
