@@ -1,0 +1,203 @@
+"""The one place that renders: results to stdout, everything else to stderr.
+
+stdout carries only the result (a record, a table, JSON), so ``$(iamcli ...)`` and pipes to
+``jq`` get nothing else; status lines, ``OK``, warnings and errors go to stderr. Colour only on
+a TTY and never with ``NO_COLOR`` (or ``IBMCLOUD_COLOR=false``, or ``TERM=dumb``). rich is
+imported only to draw a table on a colour TTY.
+
+Text that came from a server is shown with control characters escaped, so that a service ID
+named ``"\\x1b]2;pwned\\x07"`` cannot drive the user's terminal.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json as jsonlib
+import os
+import sys
+import unicodedata
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
+
+# Rows are laid out per batch so a long list streams instead of waiting for its last page.
+TABLE_BATCH = 100
+_COLUMN_GAP = "   "
+
+_ESCAPES = {c: f"\\x{c:02x}" for c in itertools.chain(range(0x20), range(0x7F, 0xA0))}
+_ESCAPES.update({ord("\n"): "\\n", ord("\t"): "\\t", ord("\r"): "\\r"})
+
+
+def clean(text: str) -> str:
+    """``text`` with control characters escaped, safe to print to a terminal."""
+    return text.translate(_ESCAPES)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def _color_allowed(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    if os.environ.get("IBMCLOUD_COLOR", "").lower() == "false":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _batches(rows: Iterable[list[str]], size: int) -> Iterator[list[list[str]]]:
+    iterator = iter(rows)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+class Output:
+    """Render results and messages for one command run.
+
+    ``json``: the command prints JSON (with :meth:`json_value` / :meth:`json_stream_list`).
+    ``quiet``: no status lines or ``OK``; tables and records print only their first column
+    (IDs), one per line.
+    """
+
+    def __init__(
+        self,
+        json: bool = False,
+        quiet: bool = False,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> None:
+        self.json = json
+        self.quiet = quiet
+        self.stdout = stdout if stdout is not None else sys.stdout
+        self.stderr = stderr if stderr is not None else sys.stderr
+
+    @property
+    def color(self) -> bool:
+        """Whether stdout is a terminal that may get colour."""
+        return _color_allowed(self.stdout)
+
+    # --- stderr ---------------------------------------------------------------------------------
+
+    def status(self, msg: str) -> None:
+        if not self.quiet:
+            self._err(clean(msg))
+
+    def ok(self) -> None:
+        if not self.quiet:
+            self._err(self._paint("OK", "32;1"))
+
+    def warn(self, msg: str) -> None:
+        self._err(f"{self._paint('Warning:', '33')} {clean(msg)}")
+
+    def error(self, msg: str, hint: str | None = None) -> None:
+        """``FAILED``, the message, and the hint, on stderr, as ``ibmcloud`` prints them."""
+        self._err(self._paint("FAILED", "31;1"))
+        self._err(clean(msg))
+        if hint:
+            self._err(clean(hint))
+
+    def _err(self, line: str) -> None:
+        self.stderr.write(line + "\n")
+        self.stderr.flush()
+
+    def _paint(self, text: str, sgr: str) -> str:
+        return f"\x1b[{sgr}m{text}\x1b[0m" if _color_allowed(self.stderr) else text
+
+    # --- stdout ---------------------------------------------------------------------------------
+
+    def record(self, pairs: list[tuple[str, str]]) -> None:
+        """A key/value block: labels padded to the longest label plus three spaces."""
+        if self.quiet:
+            if pairs:
+                self._out(clean(pairs[0][1]))
+            return
+        width = max((_width(label) for label, _ in pairs), default=0)
+        for label, value in pairs:
+            self._out(f"{_pad(label, width)}{_COLUMN_GAP}{clean(value)}".rstrip())
+
+    def table(self, columns: list[str], rows: Iterable[list[str]]) -> None:
+        """A table that streams: rows are read and printed a batch at a time."""
+        if self.quiet:
+            for row in rows:
+                if row:
+                    self._out(clean(row[0]))
+            return
+        if self.color:
+            self._rich_table(columns, rows)
+            return
+        widths = [_width(c) for c in columns]
+        header_done = False
+        for batch in _batches(rows, TABLE_BATCH):
+            cells = [[clean(c) for c in row] for row in batch]
+            for row in cells:
+                widths = [max(w, _width(c)) for w, c in zip(widths, row, strict=False)]
+            if not header_done:
+                self._out(self._line(columns, widths))
+                header_done = True
+            for row in cells:
+                self._out(self._line(row, widths))
+        if not header_done:
+            self._out(self._line(columns, widths))
+
+    @staticmethod
+    def _line(cells: list[str], widths: list[int]) -> str:
+        padded = [_pad(c, w) for c, w in zip(cells, widths, strict=False)]
+        return _COLUMN_GAP.join(padded).rstrip()
+
+    def _rich_table(self, columns: list[str], rows: Iterable[list[str]]) -> None:
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        console = Console(file=self.stdout, highlight=False, emoji=False)
+
+        def new_table(show_header: bool) -> Table:
+            table = Table(
+                box=None,
+                show_header=show_header,
+                header_style="bold",
+                pad_edge=False,
+                padding=(0, 3, 0, 0),
+            )
+            for name in columns:
+                # Fold rather than truncate: a cut-off ID is worse than a wrapped one.
+                table.add_column(name, overflow="fold")
+            return table
+
+        printed = False
+        for batch in _batches(rows, TABLE_BATCH):
+            table = new_table(show_header=not printed)
+            for row in batch:
+                table.add_row(*(Text(clean(c)) for c in row))
+            console.print(table)
+            printed = True
+        if not printed:
+            console.print(new_table(show_header=True))
+
+    def json_value(self, obj: Any) -> None:
+        self._out(jsonlib.dumps(obj, indent=2, ensure_ascii=False))
+
+    def json_stream_list(self, key: str | None, items: Iterable[dict[str, Any]]) -> None:
+        """Write ``[...]`` (or ``{"key": [...]}``) one item at a time.
+
+        The bytes are exactly those of :meth:`json_value` on the whole list, without holding it.
+        """
+        pad = "    " if key is not None else "  "
+        write = self.stdout.write
+        write("{\n  " + jsonlib.dumps(key, ensure_ascii=False) + ": [" if key is not None else "[")
+        empty = True
+        for item in items:
+            # JSON strings never hold a raw newline, so this only re-indents the structure.
+            text = jsonlib.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n" + pad)
+            write(("\n" if empty else ",\n") + pad + text)
+            empty = False
+        write("]" if empty else "\n" + pad[:-2] + "]")
+        write("\n}\n" if key is not None else "\n")
+        self.stdout.flush()
+
+    def _out(self, line: str) -> None:
+        self.stdout.write(line + "\n")
