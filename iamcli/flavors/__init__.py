@@ -1,0 +1,119 @@
+"""The two API families behind one set of verbs.
+
+Commands and services never branch on the flavor: they call a :class:`Flavor`, and
+`flavors/cloud.py` or `flavors/private.py` maps each verb onto its family's wire format.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import ClassVar
+
+import httpx
+
+from ..errors import UsageError
+from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
+
+FLAVORS = ("cloud", "private")
+# The most an API lets a list ask for in one page: fewer round trips for long lists.
+PAGE_SIZE = 100
+
+
+class Flavor(ABC):
+    """One API family, spoken over one client. `bearer` must be set before entity calls."""
+
+    name: ClassVar[str]
+
+    def __init__(self, client: httpx.Client, *, account_id: str | None = None,
+                 cluster_name: str | None = None, namespace: str = "default") -> None:
+        self.client = client
+        self.account_id = account_id
+        self.cluster_name = cluster_name
+        self.namespace = namespace
+        self.bearer: str | None = None
+
+    @property
+    def where(self) -> str:
+        return self.client.base_url.host or str(self.client.base_url)
+
+    def auth_headers(self) -> dict[str, str]:
+        if self.bearer is None:
+            raise RuntimeError("no access token set")  # a programming error, not a user one
+        return {"Authorization": self.bearer}
+
+    def unsupported(self, what: str) -> UsageError:
+        return UsageError(f"{what} is not available on the {self.name} API family")
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def token_from_apikey(self, apikey: str) -> TokenGrant: ...
+
+    @abstractmethod
+    def token_from_password(self, username: str, password: str) -> TokenGrant: ...
+
+    @abstractmethod
+    def token_from_refresh(self, refresh_token: str) -> TokenGrant: ...
+
+    @abstractmethod
+    def whoami(self, access_token: str) -> Whoami: ...
+
+    @abstractmethod
+    def introspect(self, access_token: str) -> Introspection: ...
+
+    # -- service IDs -----------------------------------------------------------------------
+
+    @abstractmethod
+    def service_ids(self, *, name: str | None = None) -> Iterator[ServiceId]: ...
+
+    @abstractmethod
+    def service_id(self, sid: str) -> ServiceId: ...
+
+    @abstractmethod
+    def create_service_id(self, name: str, description: str | None, *, locked: bool
+                          ) -> ServiceId: ...
+
+    @abstractmethod
+    def update_service_id(self, current: ServiceId, *, name: str | None,
+                          description: str | None) -> ServiceId: ...
+
+    @abstractmethod
+    def delete_service_id(self, sid: str) -> None: ...
+
+    @abstractmethod
+    def lock_service_id(self, sid: str, locked: bool) -> None: ...
+
+    # -- API keys --------------------------------------------------------------------------
+
+    @abstractmethod
+    def api_keys(self, owner: Owner) -> Iterator[ApiKey]: ...
+
+    @abstractmethod
+    def api_key(self, kid: str) -> ApiKey: ...
+
+    @abstractmethod
+    def create_api_key(self, owner: Owner, name: str, description: str | None, *,
+                       locked: bool) -> ApiKey: ...
+
+    @abstractmethod
+    def update_api_key(self, current: ApiKey, *, name: str | None,
+                       description: str | None) -> ApiKey: ...
+
+    @abstractmethod
+    def delete_api_key(self, kid: str) -> None: ...
+
+    @abstractmethod
+    def lock_api_key(self, kid: str, locked: bool) -> None: ...
+
+
+def flavor_class(name: str) -> type[Flavor]:
+    if name == "cloud":
+        from .cloud import Cloud
+
+        return Cloud
+    if name == "private":
+        from .private import Private
+
+        return Private
+    raise UsageError(f"unknown flavor {name!r}; choose cloud or private")

@@ -1,0 +1,218 @@
+"""One command run's link to IAM: which profile, which endpoint, which token.
+
+Where things come from, in order:
+- endpoint: `IAMCLI_ENDPOINT`, else the profile's, else https://iam.cloud.ibm.com;
+- flavor: `IAMCLI_FLAVOR`, else the profile's, else detected from the endpoint;
+- credential: `IAMCLI_API_KEY`, then `IBMCLOUD_API_KEY`, then the profile's stored secret
+  (a refresh token if the login left one, else its API key).
+
+The access token is cached per profile (token_cache). A cached token is only used for the same
+endpoint and the same credential it was minted from, so switching `IAMCLI_API_KEY` in a shell
+never prints another key's token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from . import config, token_cache
+from .endpoints import DEFAULT_ENDPOINT, normalize_endpoint
+from .errors import IamcliError, NotLoggedInError, UsageError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .flavors import Flavor
+    from .models import TokenGrant
+    from .output import Output
+    from .trace import Trace
+
+ENV_KEYS = ("IAMCLI_API_KEY", "IBMCLOUD_API_KEY")
+
+
+def env_api_key_name() -> str | None:
+    """The environment variable that holds an API key, if one does (its value is not read)."""
+    return next((v for v in ENV_KEYS if os.environ.get(v, "").strip()), None)
+
+
+def credential_id(profile: str, env_var: str | None) -> str:
+    """What a cached token was minted from: the stored login, or a digest of an env key.
+
+    The digest names the key without revealing it; the raw value of `@FILE` is hashed as
+    written, which is enough to tell two settings of the variable apart.
+    """
+    if env_var is None:
+        return f"profile:{profile}"
+    raw = os.environ.get(env_var, "").strip()
+    return "env:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Target:
+    endpoint: str
+    flavor: str
+    verify: bool | str
+    account_id: str | None
+    namespace: str
+    cluster_name: str | None
+
+
+class Session:
+    def __init__(self, profile_name: str, *, out: Output, trace: Trace | None = None,
+                 stdin: TextIO | None = None) -> None:
+        self.profile_name = profile_name
+        self.out = out
+        self.trace = trace
+        self.stdin = stdin
+        self.profile = config.load_profile(profile_name)
+        self._client: httpx.Client | None = None
+        self._flavor: Flavor | None = None
+        self._target: Target | None = None
+
+    # -- where -----------------------------------------------------------------------------
+
+    def target(self) -> Target:
+        if self._target is not None:
+            return self._target
+        p = self.profile
+        env_endpoint = os.environ.get("IAMCLI_ENDPOINT", "").strip()
+        if p is None and env_api_key_name() is None:
+            raise not_logged_in(self.profile_name)
+        endpoint = normalize_endpoint(env_endpoint) if env_endpoint else (
+            p.endpoint if p else DEFAULT_ENDPOINT)
+        same_place = p is not None and endpoint == p.endpoint
+        verify: bool | str = True
+        if same_place and p is not None:
+            verify = False if p.skip_ssl_validation else (p.ca_bundle or True)
+        flavor = os.environ.get("IAMCLI_FLAVOR", "").strip().lower() or (
+            p.flavor if same_place and p is not None else "")
+        if flavor and flavor not in ("cloud", "private"):
+            raise UsageError(f"IAMCLI_FLAVOR must be cloud or private, not {flavor!r}")
+        if not flavor:
+            from .detect import detect_flavor
+
+            flavor = detect_flavor(self.http_client(endpoint, verify), endpoint)
+        self._target = Target(
+            endpoint=endpoint, flavor=flavor, verify=verify,
+            account_id=p.account_id if same_place and p is not None else None,
+            namespace=p.namespace if p is not None else "default",
+            cluster_name=p.cluster_name if p is not None else None)
+        return self._target
+
+    def http_client(self, endpoint: str, verify: bool | str) -> httpx.Client:
+        if self._client is None:
+            from .http import HttpSettings, make_client
+
+            self._client = make_client(HttpSettings(endpoint, verify=verify, trace=self.trace))
+        return self._client
+
+    def flavor(self, *, authenticated: bool = True) -> Flavor:
+        if self._flavor is None:
+            from .flavors import flavor_class
+
+            t = self.target()
+            self._flavor = flavor_class(t.flavor)(
+                self.http_client(t.endpoint, t.verify), account_id=t.account_id,
+                cluster_name=t.cluster_name, namespace=t.namespace)
+        if authenticated and self._flavor.bearer is None:
+            token = self.access_token()
+            self._flavor.bearer = token.authorization
+            if self._flavor.account_id is None:
+                self._flavor.account_id = self._flavor.whoami(token.access_token).account_id
+        return self._flavor
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    # -- the token -------------------------------------------------------------------------
+
+    def cached_token(self) -> token_cache.CachedToken | None:
+        """The cached token if it is for this endpoint and credential, whatever its age."""
+        cached = token_cache.load(self.profile_name)
+        if cached is None:
+            return None
+        env_var = env_api_key_name()
+        endpoint = os.environ.get("IAMCLI_ENDPOINT", "").strip()
+        if cached.credential != credential_id(self.profile_name, env_var):
+            return None
+        if endpoint and cached.endpoint != normalize_endpoint(endpoint):
+            return None
+        if not endpoint and self.profile is not None and cached.endpoint != (
+                self.profile.endpoint):
+            return None
+        return cached
+
+    def access_token(self) -> token_cache.CachedToken:
+        """A usable access token: the cached one while it is fresh, else a newly minted one.
+
+        Concurrent processes serialise on the profile's refresh lock and re-read the cache
+        once they hold it, so that a crowd of them mints one token, not one each.
+        """
+        cached = self.cached_token()
+        if cached is not None and not token_cache.needs_refresh(cached):
+            return cached
+        with token_cache.refresh_lock(self.profile_name):
+            cached = self.cached_token()
+            if cached is not None and not token_cache.needs_refresh(cached):
+                return cached
+            try:
+                return self._mint()
+            except IamcliError:
+                # A token due for refresh but not yet expired still works: IBM's SDKs keep
+                # using it when the early refresh fails, and so do we.
+                if cached is not None and not token_cache.is_expired(cached):
+                    return cached
+                raise
+
+    def _mint(self) -> token_cache.CachedToken:
+        from . import credentials
+
+        t = self.target()
+        flavor = self.flavor(authenticated=False)
+        env_var = env_api_key_name()
+        if env_var is None and self.profile is not None and self.profile.has_refresh_token:
+            refresh = credentials.load_secret(self.profile_name, "refresh_token")
+            if refresh is None:
+                raise not_logged_in(self.profile_name, "its refresh token is gone from the "
+                                                       "credential store")
+            grant = flavor.token_from_refresh(refresh)
+            if grant.refresh_token and grant.refresh_token != refresh:
+                credentials.store_refresh_token(self.profile_name, grant.refresh_token)
+        else:
+            found = credentials.resolve_api_key(self.profile_name, None, stdin=self.stdin)
+            if found is None:
+                raise not_logged_in(self.profile_name, "no API key is stored for it")
+            grant = flavor.token_from_apikey(found[0])
+        token = to_cached(grant, endpoint=t.endpoint, iam_id="",
+                          credential=credential_id(self.profile_name, env_var))
+        token_cache.save(self.profile_name, token)
+        return token
+
+
+def to_cached(grant: TokenGrant, *, endpoint: str, iam_id: str,
+              credential: str) -> token_cache.CachedToken:
+    times = token_cache.token_times(grant.access_token, expires_in=grant.expires_in,
+                                    expiration=grant.expiration)
+    issued_at, expires_at = times
+    return token_cache.CachedToken(
+        access_token=grant.access_token, token_type=grant.token_type or "Bearer",
+        expires_at=expires_at, issued_at=issued_at, endpoint=endpoint, iam_id=iam_id,
+        credential=credential)
+
+
+def not_logged_in(profile: str, why: str | None = None) -> NotLoggedInError:
+    scope = "" if profile == config.DEFAULT_PROFILE else f" --profile {profile}"
+    reason = f"profile {profile!r} is not logged in" + (f" ({why})" if why else "")
+    return NotLoggedInError(
+        f"Not logged in: {reason}.",
+        hint=f"run 'iamcli login{scope}', or set IAMCLI_API_KEY (and IAMCLI_ENDPOINT) for CI",
+    )
+
+
+def now() -> int:
+    return int(time.time())
