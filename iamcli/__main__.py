@@ -1,19 +1,34 @@
-"""Entry point of the `iamcli` console script."""
+"""Entry point of the `iamcli` console script: the one place errors become exit codes."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .cli.main import app
-    from .errors import IamcliError
+    from .errors import ExitCode, IamcliError
+    from .output import Output
 
     try:
-        app(args=argv, standalone_mode=True)
+        from .cli.main import app
+
+        app(args=argv, prog_name="iamcli", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except IamcliError as exc:
-        sys.stderr.write(f"FAILED\n{exc.message}\n")
+        Output().error(exc.message, exc.hint)
         return int(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("\nInterrupted\n")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error of ours. Point stdout at /dev/null so
+        # that the interpreter's final flush does not complain.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     return 0
 
 

@@ -51,6 +51,19 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 SERVICE = "iamcli"
+
+
+def service_name() -> str:
+    """The keyring service of this iamcli home.
+
+    `IAMCLI_HOME` makes a separate installation (its own config, cache and data), as CI jobs
+    use one per job; its keyring entries are kept apart too, so that two homes of one user
+    never read or delete each other's secrets.
+    """
+    home = os.environ.get("IAMCLI_HOME", "").strip()
+    return f"{SERVICE}@{os.path.abspath(home)}" if home else SERVICE
+
+
 ENV_VARS = ("IAMCLI_API_KEY", "IBMCLOUD_API_KEY")
 DEFAULT_KEYRING_TIMEOUT = 3.0
 _KINDS: tuple[SecretKind, ...] = ("apikey", "refresh_token")
@@ -233,12 +246,12 @@ def _probe() -> tuple[bool, str]:
         return False, problem
     name = _backend_name(backend)
     sentinel = os.urandom(16).hex()
-    backend.set_password(SERVICE, _PROBE_USER, sentinel)
+    backend.set_password(service_name(), _PROBE_USER, sentinel)
     try:
-        answer = backend.get_password(SERVICE, _PROBE_USER)
+        answer = backend.get_password(service_name(), _PROBE_USER)
     finally:
         with contextlib.suppress(Exception):
-            backend.delete_password(SERVICE, _PROBE_USER)
+            backend.delete_password(service_name(), _PROBE_USER)
     if answer != sentinel:
         return False, f"the keyring backend {name} accepted a secret but did not return it"
     return True, name
@@ -342,7 +355,9 @@ def _username(profile: str, kind: SecretKind) -> str:
 def _keyring_get(profile: str, kind: SecretKind) -> str | None:
     what = f"read the {_LABELS[kind]} of profile {profile} from the keyring"
     backend = _checked_backend(what)
-    value = _keyring_call(lambda: backend.get_password(SERVICE, _username(profile, kind)), what)
+    value = _keyring_call(
+        lambda: backend.get_password(service_name(), _username(profile, kind)), what
+    )
     return value if isinstance(value, str) and value else None
 
 
@@ -350,7 +365,7 @@ def _keyring_set(profile: str, kind: SecretKind, value: str) -> None:
     what = f"store the {_LABELS[kind]} of profile {profile} in the keyring"
     backend = _checked_backend(what)
     _keyring_call(
-        lambda: backend.set_password(SERVICE, _username(profile, kind), value), what, value
+        lambda: backend.set_password(service_name(), _username(profile, kind), value), what, value
     )
 
 
@@ -362,7 +377,7 @@ def _keyring_delete(profile: str, kind: SecretKind) -> None:
         from keyring.errors import PasswordDeleteError
 
         with contextlib.suppress(PasswordDeleteError):
-            backend.delete_password(SERVICE, _username(profile, kind))
+            backend.delete_password(service_name(), _username(profile, kind))
 
     _keyring_call(delete, what)
 

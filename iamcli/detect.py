@@ -16,8 +16,10 @@ def detect_flavor(client: httpx.Client, endpoint: str) -> str:
     host = (urlsplit(endpoint).hostname or "").lower()
     if host == "cloud.ibm.com" or host.endswith(".cloud.ibm.com"):
         return "cloud"
-    for path, flavor in (("/identity/.well-known/openid-configuration", "cloud"),
-                         ("/iam-token/oidc/keys", "private")):
+    for path, flavor in (
+        ("/identity/.well-known/openid-configuration", "cloud"),
+        ("/iam-token/oidc/keys", "private"),
+    ):
         try:
             body = json_object(send(client, "GET", path, retry=Retry.IDEMPOTENT))
         except (ApiError, ProtocolError):
@@ -26,5 +28,7 @@ def detect_flavor(client: httpx.Client, endpoint: str) -> str:
             raise
         if "token_endpoint" in body or "keys" in body:
             return flavor
-    raise UsageError(f"cannot tell which IAM API family {urlsplit(endpoint).netloc} speaks",
-                     hint="pass --flavor cloud or --flavor private (or set IAMCLI_FLAVOR)")
+    raise UsageError(
+        f"cannot tell which IAM API family {urlsplit(endpoint).netloc} speaks",
+        hint="pass --flavor cloud or --flavor private (or set IAMCLI_FLAVOR)",
+    )

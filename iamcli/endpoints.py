@@ -28,8 +28,10 @@ def normalize_endpoint(value: str) -> str:
     if scheme not in ("http", "https"):
         raise UsageError(f"the endpoint must be an http:// or https:// URL, not {scheme}://")
     if parts.username is not None or parts.password is not None:
-        raise UsageError("the endpoint must not carry a user name or password",
-                         hint="pass credentials with --apikey or -u/-p instead")
+        raise UsageError(
+            "the endpoint must not carry a user name or password",
+            hint="pass credentials with --apikey or -u/-p instead",
+        )
     if parts.query or parts.fragment:
         raise UsageError("the endpoint must not have a query string or fragment")
     host = (parts.hostname or "").lower()

@@ -59,12 +59,21 @@ class ServiceId:
     def to_json(self) -> dict[str, Any]:
         if self.wire is not None:
             return dict(self.wire)
-        return _drop_none({
-            "id": self.id, "iam_id": self.iam_id, "entity_tag": self.entity_tag,
-            "crn": self.crn, "locked": self.locked, "created_at": self.created_at,
-            "modified_at": self.modified_at, "account_id": self.account_id, "name": self.name,
-            "description": self.description, "bound_to": self.bound_to,
-        })
+        return _drop_none(
+            {
+                "id": self.id,
+                "iam_id": self.iam_id,
+                "entity_tag": self.entity_tag,
+                "crn": self.crn,
+                "locked": self.locked,
+                "created_at": self.created_at,
+                "modified_at": self.modified_at,
+                "account_id": self.account_id,
+                "name": self.name,
+                "description": self.description,
+                "bound_to": self.bound_to,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -91,13 +100,24 @@ class ApiKey:
             if self.apikey is not None:
                 body["apikey"] = self.apikey
             return body
-        return _drop_none({
-            "id": self.id, "entity_tag": self.entity_tag, "crn": self.crn,
-            "locked": self.locked, "disabled": self.disabled, "created_at": self.created_at,
-            "created_by": self.created_by, "modified_at": self.modified_at, "name": self.name,
-            "description": self.description, "iam_id": self.iam_id,
-            "account_id": self.account_id, "bound_to": self.bound_to, "apikey": self.apikey,
-        })
+        return _drop_none(
+            {
+                "id": self.id,
+                "entity_tag": self.entity_tag,
+                "crn": self.crn,
+                "locked": self.locked,
+                "disabled": self.disabled,
+                "created_at": self.created_at,
+                "created_by": self.created_by,
+                "modified_at": self.modified_at,
+                "name": self.name,
+                "description": self.description,
+                "iam_id": self.iam_id,
+                "account_id": self.account_id,
+                "bound_to": self.bound_to,
+                "apikey": self.apikey,
+            }
+        )
 
 
 @dataclass(frozen=True)

@@ -62,8 +62,14 @@ class Target:
 
 
 class Session:
-    def __init__(self, profile_name: str, *, out: Output, trace: Trace | None = None,
-                 stdin: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        profile_name: str,
+        *,
+        out: Output,
+        trace: Trace | None = None,
+        stdin: TextIO | None = None,
+    ) -> None:
         self.profile_name = profile_name
         self.out = out
         self.trace = trace
@@ -82,14 +88,18 @@ class Session:
         env_endpoint = os.environ.get("IAMCLI_ENDPOINT", "").strip()
         if p is None and env_api_key_name() is None:
             raise not_logged_in(self.profile_name)
-        endpoint = normalize_endpoint(env_endpoint) if env_endpoint else (
-            p.endpoint if p else DEFAULT_ENDPOINT)
+        endpoint = (
+            normalize_endpoint(env_endpoint)
+            if env_endpoint
+            else (p.endpoint if p else DEFAULT_ENDPOINT)
+        )
         same_place = p is not None and endpoint == p.endpoint
         verify: bool | str = True
         if same_place and p is not None:
             verify = False if p.skip_ssl_validation else (p.ca_bundle or True)
         flavor = os.environ.get("IAMCLI_FLAVOR", "").strip().lower() or (
-            p.flavor if same_place and p is not None else "")
+            p.flavor if same_place and p is not None else ""
+        )
         if flavor and flavor not in ("cloud", "private"):
             raise UsageError(f"IAMCLI_FLAVOR must be cloud or private, not {flavor!r}")
         if not flavor:
@@ -97,10 +107,13 @@ class Session:
 
             flavor = detect_flavor(self.http_client(endpoint, verify), endpoint)
         self._target = Target(
-            endpoint=endpoint, flavor=flavor, verify=verify,
+            endpoint=endpoint,
+            flavor=flavor,
+            verify=verify,
             account_id=p.account_id if same_place and p is not None else None,
             namespace=p.namespace if p is not None else "default",
-            cluster_name=p.cluster_name if p is not None else None)
+            cluster_name=p.cluster_name if p is not None else None,
+        )
         return self._target
 
     def http_client(self, endpoint: str, verify: bool | str) -> httpx.Client:
@@ -116,8 +129,11 @@ class Session:
 
             t = self.target()
             self._flavor = flavor_class(t.flavor)(
-                self.http_client(t.endpoint, t.verify), account_id=t.account_id,
-                cluster_name=t.cluster_name, namespace=t.namespace)
+                self.http_client(t.endpoint, t.verify),
+                account_id=t.account_id,
+                cluster_name=t.cluster_name,
+                namespace=t.namespace,
+            )
         if authenticated and self._flavor.bearer is None:
             token = self.access_token()
             self._flavor.bearer = token.authorization
@@ -142,8 +158,7 @@ class Session:
             return None
         if endpoint and cached.endpoint != normalize_endpoint(endpoint):
             return None
-        if not endpoint and self.profile is not None and cached.endpoint != (
-                self.profile.endpoint):
+        if not endpoint and self.profile is not None and cached.endpoint != (self.profile.endpoint):
             return None
         return cached
 
@@ -178,8 +193,9 @@ class Session:
         if env_var is None and self.profile is not None and self.profile.has_refresh_token:
             refresh = credentials.load_secret(self.profile_name, "refresh_token")
             if refresh is None:
-                raise not_logged_in(self.profile_name, "its refresh token is gone from the "
-                                                       "credential store")
+                raise not_logged_in(
+                    self.profile_name, "its refresh token is gone from the credential store"
+                )
             grant = flavor.token_from_refresh(refresh)
             if grant.refresh_token and grant.refresh_token != refresh:
                 credentials.store_refresh_token(self.profile_name, grant.refresh_token)
@@ -188,21 +204,32 @@ class Session:
             if found is None:
                 raise not_logged_in(self.profile_name, "no API key is stored for it")
             grant = flavor.token_from_apikey(found[0])
-        token = to_cached(grant, endpoint=t.endpoint, iam_id="",
-                          credential=credential_id(self.profile_name, env_var))
+        token = to_cached(
+            grant,
+            endpoint=t.endpoint,
+            iam_id="",
+            credential=credential_id(self.profile_name, env_var),
+        )
         token_cache.save(self.profile_name, token)
         return token
 
 
-def to_cached(grant: TokenGrant, *, endpoint: str, iam_id: str,
-              credential: str) -> token_cache.CachedToken:
-    times = token_cache.token_times(grant.access_token, expires_in=grant.expires_in,
-                                    expiration=grant.expiration)
+def to_cached(
+    grant: TokenGrant, *, endpoint: str, iam_id: str, credential: str
+) -> token_cache.CachedToken:
+    times = token_cache.token_times(
+        grant.access_token, expires_in=grant.expires_in, expiration=grant.expiration
+    )
     issued_at, expires_at = times
     return token_cache.CachedToken(
-        access_token=grant.access_token, token_type=grant.token_type or "Bearer",
-        expires_at=expires_at, issued_at=issued_at, endpoint=endpoint, iam_id=iam_id,
-        credential=credential)
+        access_token=grant.access_token,
+        token_type=grant.token_type or "Bearer",
+        expires_at=expires_at,
+        issued_at=issued_at,
+        endpoint=endpoint,
+        iam_id=iam_id,
+        credential=credential,
+    )
 
 
 def not_logged_in(profile: str, why: str | None = None) -> NotLoggedInError:

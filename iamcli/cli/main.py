@@ -1,21 +1,41 @@
-"""The root command: global options and the command table."""
+"""The root command: options given before a command name, and the command table."""
 
 from __future__ import annotations
 
 import typer
 
-from . import serve
+from . import auth, serve
+from .params import Globals, OutputOpt, ProfileOpt, QuietOpt, TraceOpt
 
 app = typer.Typer(
     name="iamcli",
-    help="IBM Cloud and IBM Cloud Private IAM on the command line.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command(name="serve", help=serve.SERVE_HELP)(serve.serve)
 
 
 @app.callback()
-def root() -> None:
-    """IBM Cloud and IBM Cloud Private IAM on the command line."""
+def root(
+    ctx: typer.Context,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    quiet: QuietOpt = False,
+    trace: TraceOpt = False,
+) -> None:
+    """IBM Cloud and IBM Cloud Private IAM on the command line.
+
+    Exit codes: 0 success, 1 error, 2 usage, 3 not found, 4 not logged in or credential
+    refused (or token inactive), 5 conflict (changed meanwhile, locked, exists),
+    6 network or TLS, 130 interrupted.
+    """
+    ctx.obj = Globals(profile=profile, output=output, quiet=quiet, trace=trace)
+
+
+app.command(name="login", help=auth.LOGIN_HELP)(auth.login)
+app.command(name="logout")(auth.logout)
+app.command(name="target")(auth.target)
+app.command(name="oauth-tokens")(auth.oauth_tokens)
+app.command(name="introspect")(auth.introspect)
+app.command(name="serve", help=serve.SERVE_HELP)(serve.serve)

@@ -25,8 +25,14 @@ class Flavor(ABC):
 
     name: ClassVar[str]
 
-    def __init__(self, client: httpx.Client, *, account_id: str | None = None,
-                 cluster_name: str | None = None, namespace: str = "default") -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        account_id: str | None = None,
+        cluster_name: str | None = None,
+        namespace: str = "default",
+    ) -> None:
         self.client = client
         self.account_id = account_id
         self.cluster_name = cluster_name
@@ -71,12 +77,14 @@ class Flavor(ABC):
     def service_id(self, sid: str) -> ServiceId: ...
 
     @abstractmethod
-    def create_service_id(self, name: str, description: str | None, *, locked: bool
-                          ) -> ServiceId: ...
+    def create_service_id(
+        self, name: str, description: str | None, *, locked: bool
+    ) -> ServiceId: ...
 
     @abstractmethod
-    def update_service_id(self, current: ServiceId, *, name: str | None,
-                          description: str | None) -> ServiceId: ...
+    def update_service_id(
+        self, current: ServiceId, *, name: str | None, description: str | None
+    ) -> ServiceId: ...
 
     @abstractmethod
     def delete_service_id(self, sid: str) -> None: ...
@@ -93,12 +101,14 @@ class Flavor(ABC):
     def api_key(self, kid: str) -> ApiKey: ...
 
     @abstractmethod
-    def create_api_key(self, owner: Owner, name: str, description: str | None, *,
-                       locked: bool) -> ApiKey: ...
+    def create_api_key(
+        self, owner: Owner, name: str, description: str | None, *, locked: bool
+    ) -> ApiKey: ...
 
     @abstractmethod
-    def update_api_key(self, current: ApiKey, *, name: str | None,
-                       description: str | None) -> ApiKey: ...
+    def update_api_key(
+        self, current: ApiKey, *, name: str | None, description: str | None
+    ) -> ApiKey: ...
 
     @abstractmethod
     def delete_api_key(self, kid: str) -> None: ...

@@ -27,8 +27,13 @@ def verify_locally(token: str, jwks: dict[str, Any], *, issuer: str) -> Introspe
         return Introspection(False, claims, "signed by a key the server does not publish")
     try:
         key = jwt.PyJWK(match[0], algorithm="RS256")
-        verified = jwt.decode(token, key.key, algorithms=["RS256"], issuer=issuer,
-                              options={"require": ["exp", "iat", "iss"]})
+        verified = jwt.decode(
+            token,
+            key.key,
+            algorithms=["RS256"],
+            issuer=issuer,
+            options={"require": ["exp", "iat", "iss"]},
+        )
     except jwt.ExpiredSignatureError:
         return Introspection(False, claims, "expired")
     except jwt.InvalidIssuerError:

@@ -28,8 +28,14 @@ class Cloud(Flavor):
 
     def _token(self, form: dict[str, str], *, cli_client: bool = False) -> TokenGrant:
         headers = {"Authorization": _CLI_CLIENT} if cli_client else {}
-        response = send(self.client, "POST", "/identity/token", retry=Retry.TOKEN,
-                        data={**form, "response_type": "cloud_iam"}, headers=headers)
+        response = send(
+            self.client,
+            "POST",
+            "/identity/token",
+            retry=Retry.TOKEN,
+            data={**form, "response_type": "cloud_iam"},
+            headers=headers,
+        )
         body = Reader(json_object(response), self.where)
         refresh = body.opt_text("refresh_token")
         return TokenGrant(
@@ -45,12 +51,14 @@ class Cloud(Flavor):
         return self._token({"grant_type": APIKEY_GRANT, "apikey": apikey})
 
     def token_from_password(self, username: str, password: str) -> TokenGrant:
-        return self._token({"grant_type": "password", "username": username,
-                            "password": password}, cli_client=True)
+        return self._token(
+            {"grant_type": "password", "username": username, "password": password}, cli_client=True
+        )
 
     def token_from_refresh(self, refresh_token: str) -> TokenGrant:
-        return self._token({"grant_type": "refresh_token", "refresh_token": refresh_token},
-                           cli_client=True)
+        return self._token(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token}, cli_client=True
+        )
 
     def whoami(self, access_token: str) -> Whoami:
         claims = jwt_claims(access_token)
@@ -79,17 +87,28 @@ class Cloud(Flavor):
     def _pages(self, path: str, key: str, params: dict[str, Any]) -> Iterator[Reader]:
         params = {**params, "pagesize": PAGE_SIZE}
         while True:
-            page = Reader(json_object(send(self.client, "GET", path, retry=Retry.IDEMPOTENT,
-                                           params=params, headers=self.auth_headers())),
-                          self.where)
+            page = Reader(
+                json_object(
+                    send(
+                        self.client,
+                        "GET",
+                        path,
+                        retry=Retry.IDEMPOTENT,
+                        params=params,
+                        headers=self.auth_headers(),
+                    )
+                ),
+                self.where,
+            )
             yield from page.items(key)
             next_link = page.opt_text("next")
             if not next_link:
                 return
             token = parse_qs(urlsplit(next_link).query).get("pagetoken")
             if not token:
-                raise ProtocolError(f"unexpected answer from {self.where}: a 'next' link "
-                                    "without a pagetoken")
+                raise ProtocolError(
+                    f"unexpected answer from {self.where}: a 'next' link without a pagetoken"
+                )
             params = {**params, "pagetoken": token[0]}
 
     def service_ids(self, *, name: str | None = None) -> Iterator[ServiceId]:
@@ -102,30 +121,51 @@ class Cloud(Flavor):
     def service_id(self, sid: str) -> ServiceId:
         return _service_id(self._get(f"/v1/serviceids/{sid}"))
 
-    def create_service_id(self, name: str, description: str | None, *, locked: bool
-                          ) -> ServiceId:
+    def create_service_id(self, name: str, description: str | None, *, locked: bool) -> ServiceId:
         body = {"account_id": self.account_id, "name": name}
         if description is not None:
             body["description"] = description
-        response = send(self.client, "POST", "/v1/serviceids/", retry=Retry.CREATE, json=body,
-                        headers={**self.auth_headers(), "Entity-Lock": str(locked).lower()})
+        response = send(
+            self.client,
+            "POST",
+            "/v1/serviceids/",
+            retry=Retry.CREATE,
+            json=body,
+            headers={**self.auth_headers(), "Entity-Lock": str(locked).lower()},
+        )
         return _service_id(Reader(json_object(response), self.where))
 
-    def update_service_id(self, current: ServiceId, *, name: str | None,
-                          description: str | None) -> ServiceId:
+    def update_service_id(
+        self, current: ServiceId, *, name: str | None, description: str | None
+    ) -> ServiceId:
         body = {k: v for k, v in (("name", name), ("description", description)) if v is not None}
-        response = send(self.client, "PUT", f"/v1/serviceids/{current.id}",
-                        retry=Retry.IDEMPOTENT, json=body,
-                        headers={**self.auth_headers(), "If-Match": current.entity_tag or "*"})
+        response = send(
+            self.client,
+            "PUT",
+            f"/v1/serviceids/{current.id}",
+            retry=Retry.IDEMPOTENT,
+            json=body,
+            headers={**self.auth_headers(), "If-Match": current.entity_tag or "*"},
+        )
         return _service_id(Reader(json_object(response), self.where))
 
     def delete_service_id(self, sid: str) -> None:
-        send(self.client, "DELETE", f"/v1/serviceids/{sid}", retry=Retry.IDEMPOTENT,
-             headers=self.auth_headers())
+        send(
+            self.client,
+            "DELETE",
+            f"/v1/serviceids/{sid}",
+            retry=Retry.IDEMPOTENT,
+            headers=self.auth_headers(),
+        )
 
     def lock_service_id(self, sid: str, locked: bool) -> None:
-        send(self.client, "POST" if locked else "DELETE", f"/v1/serviceids/{sid}/lock",
-             retry=Retry.IDEMPOTENT, headers=self.auth_headers())
+        send(
+            self.client,
+            "POST" if locked else "DELETE",
+            f"/v1/serviceids/{sid}/lock",
+            retry=Retry.IDEMPOTENT,
+            headers=self.auth_headers(),
+        )
 
     # -- API keys --------------------------------------------------------------------------
 
@@ -146,23 +186,34 @@ class Cloud(Flavor):
     def api_key(self, kid: str) -> ApiKey:
         return _api_key(self._get(f"/v1/apikeys/{kid}"))
 
-    def create_api_key(self, owner: Owner, name: str, description: str | None, *,
-                       locked: bool) -> ApiKey:
+    def create_api_key(
+        self, owner: Owner, name: str, description: str | None, *, locked: bool
+    ) -> ApiKey:
         # The value is made here, with the same 256 bits of randomness IBM's own keys have, and
         # passed through (an API IBM documents). So a create whose answer was lost can be sent
         # again safely: if the first one landed, the value is already taken (409), and the key
         # is found by its value instead of being created twice.
         value = secrets.token_urlsafe(33)
-        body: dict[str, Any] = {"name": name, "iam_id": self._owner_iam_id(owner),
-                                "apikey": value, "store_value": False}
+        body: dict[str, Any] = {
+            "name": name,
+            "iam_id": self._owner_iam_id(owner),
+            "apikey": value,
+            "store_value": False,
+        }
         if self.account_id:
             body["account_id"] = self.account_id
         if description is not None:
             body["description"] = description
         headers = {**self.auth_headers(), "Entity-Lock": str(locked).lower()}
         try:
-            response = send(self.client, "POST", "/v1/apikeys", retry=Retry.IDEMPOTENT,
-                            json=body, headers=headers)
+            response = send(
+                self.client,
+                "POST",
+                "/v1/apikeys",
+                retry=Retry.IDEMPOTENT,
+                json=body,
+                headers=headers,
+            )
         except ConflictError as conflict:
             try:
                 return self._by_value(value)
@@ -172,50 +223,85 @@ class Cloud(Flavor):
         return _with_value(key, value)
 
     def _by_value(self, value: str) -> ApiKey:
-        response = send(self.client, "GET", "/v1/apikeys/details", retry=Retry.IDEMPOTENT,
-                        headers={**self.auth_headers(), "IAM-ApiKey": value})
+        response = send(
+            self.client,
+            "GET",
+            "/v1/apikeys/details",
+            retry=Retry.IDEMPOTENT,
+            headers={**self.auth_headers(), "IAM-ApiKey": value},
+        )
         key = _api_key(Reader(json_object(response), self.where))
         return _with_value(key, value)
 
-    def update_api_key(self, current: ApiKey, *, name: str | None,
-                       description: str | None) -> ApiKey:
+    def update_api_key(
+        self, current: ApiKey, *, name: str | None, description: str | None
+    ) -> ApiKey:
         body = {k: v for k, v in (("name", name), ("description", description)) if v is not None}
-        response = send(self.client, "PUT", f"/v1/apikeys/{current.id}", retry=Retry.IDEMPOTENT,
-                        json=body,
-                        headers={**self.auth_headers(), "If-Match": current.entity_tag or "*"})
+        response = send(
+            self.client,
+            "PUT",
+            f"/v1/apikeys/{current.id}",
+            retry=Retry.IDEMPOTENT,
+            json=body,
+            headers={**self.auth_headers(), "If-Match": current.entity_tag or "*"},
+        )
         return _api_key(Reader(json_object(response), self.where))
 
     def delete_api_key(self, kid: str) -> None:
-        send(self.client, "DELETE", f"/v1/apikeys/{kid}", retry=Retry.IDEMPOTENT,
-             headers=self.auth_headers())
+        send(
+            self.client,
+            "DELETE",
+            f"/v1/apikeys/{kid}",
+            retry=Retry.IDEMPOTENT,
+            headers=self.auth_headers(),
+        )
 
     def lock_api_key(self, kid: str, locked: bool) -> None:
-        send(self.client, "POST" if locked else "DELETE", f"/v1/apikeys/{kid}/lock",
-             retry=Retry.IDEMPOTENT, headers=self.auth_headers())
+        send(
+            self.client,
+            "POST" if locked else "DELETE",
+            f"/v1/apikeys/{kid}/lock",
+            retry=Retry.IDEMPOTENT,
+            headers=self.auth_headers(),
+        )
 
     def _get(self, path: str) -> Reader:
-        response = send(self.client, "GET", path, retry=Retry.IDEMPOTENT,
-                        headers=self.auth_headers())
+        response = send(
+            self.client, "GET", path, retry=Retry.IDEMPOTENT, headers=self.auth_headers()
+        )
         return Reader(json_object(response), self.where)
 
 
 def _service_id(r: Reader) -> ServiceId:
     return ServiceId(
-        id=r.text("id"), name=r.text("name"), description=r.opt_text("description"),
-        iam_id=r.opt_text("iam_id"), crn=r.opt_text("crn"), account_id=r.opt_text("account_id"),
-        locked=r.flag("locked"), created_at=r.opt_text("created_at"),
-        modified_at=r.opt_text("modified_at"), entity_tag=r.opt_text("entity_tag"),
+        id=r.text("id"),
+        name=r.text("name"),
+        description=r.opt_text("description"),
+        iam_id=r.opt_text("iam_id"),
+        crn=r.opt_text("crn"),
+        account_id=r.opt_text("account_id"),
+        locked=r.flag("locked"),
+        created_at=r.opt_text("created_at"),
+        modified_at=r.opt_text("modified_at"),
+        entity_tag=r.opt_text("entity_tag"),
         wire={k: v for k, v in r.data.items() if k != "apikey"},
     )
 
 
 def _api_key(r: Reader) -> ApiKey:
     return ApiKey(
-        id=r.text("id"), name=r.text("name"), description=r.opt_text("description"),
-        iam_id=r.opt_text("iam_id"), crn=r.opt_text("crn"), account_id=r.opt_text("account_id"),
-        locked=r.flag("locked"), disabled=r.flag("disabled"),
-        created_at=r.opt_text("created_at"), created_by=r.opt_text("created_by"),
-        modified_at=r.opt_text("modified_at"), entity_tag=r.opt_text("entity_tag"),
+        id=r.text("id"),
+        name=r.text("name"),
+        description=r.opt_text("description"),
+        iam_id=r.opt_text("iam_id"),
+        crn=r.opt_text("crn"),
+        account_id=r.opt_text("account_id"),
+        locked=r.flag("locked"),
+        disabled=r.flag("disabled"),
+        created_at=r.opt_text("created_at"),
+        created_by=r.opt_text("created_by"),
+        modified_at=r.opt_text("modified_at"),
+        entity_tag=r.opt_text("entity_tag"),
         apikey=r.opt_text("apikey"),
         wire={k: v for k, v in r.data.items() if k != "apikey"},
     )

@@ -34,21 +34,36 @@ class Private(Flavor):
         )
 
     def token_from_apikey(self, apikey: str) -> TokenGrant:
-        return self._grant("/iam-token/oidc/token", {
-            "grant_type": APIKEY_GRANT, "apikey": apikey, "response_type": "cloud_iam"})
+        return self._grant(
+            "/iam-token/oidc/token",
+            {"grant_type": APIKEY_GRANT, "apikey": apikey, "response_type": "cloud_iam"},
+        )
 
     def token_from_password(self, username: str, password: str) -> TokenGrant:
-        return self._grant("/idprovider/v1/auth/identitytoken", {
-            "grant_type": "password", "username": username, "password": password,
-            "scope": "openid"})
+        return self._grant(
+            "/idprovider/v1/auth/identitytoken",
+            {
+                "grant_type": "password",
+                "username": username,
+                "password": password,
+                "scope": "openid",
+            },
+        )
 
     def token_from_refresh(self, refresh_token: str) -> TokenGrant:
-        return self._grant("/idprovider/v1/auth/identitytoken", {
-            "grant_type": "refresh_token", "refresh_token": refresh_token})
+        return self._grant(
+            "/idprovider/v1/auth/identitytoken",
+            {"grant_type": "refresh_token", "refresh_token": refresh_token},
+        )
 
     def introspect(self, access_token: str) -> Introspection:
-        response = send(self.client, "POST", "/iam-token/oidc/introspect", retry=Retry.TOKEN,
-                        data={"token": access_token})
+        response = send(
+            self.client,
+            "POST",
+            "/iam-token/oidc/introspect",
+            retry=Retry.TOKEN,
+            data={"token": access_token},
+        )
         body = json_object(response)
         active = body.get("active") is True
         claims = {k: v for k, v in body.items() if k != "active"}
@@ -74,9 +89,19 @@ class Private(Flavor):
         # ICP answers {currentPage, pageSize, items}; a page shorter than asked is the last.
         page = 1
         while True:
-            body = Reader(json_object(send(
-                self.client, "GET", path, retry=Retry.IDEMPOTENT, headers=self.auth_headers(),
-                params={**params, "currentPage": page, "pageSize": PAGE_SIZE})), self.where)
+            body = Reader(
+                json_object(
+                    send(
+                        self.client,
+                        "GET",
+                        path,
+                        retry=Retry.IDEMPOTENT,
+                        headers=self.auth_headers(),
+                        params={**params, "currentPage": page, "pageSize": PAGE_SIZE},
+                    )
+                ),
+                self.where,
+            )
             items = body.items("items")
             yield from items
             if len(items) < PAGE_SIZE:
@@ -92,29 +117,48 @@ class Private(Flavor):
     def service_id(self, sid: str) -> ServiceId:
         return _service_id(self._get(f"/iam-token/serviceids/{sid}"))
 
-    def create_service_id(self, name: str, description: str | None, *, locked: bool
-                          ) -> ServiceId:
+    def create_service_id(self, name: str, description: str | None, *, locked: bool) -> ServiceId:
         if locked:
             raise self.unsupported("--lock")
         cluster = self.cluster_name or DEFAULT_CLUSTER
         body = {"name": name, "boundTo": f"crn:v1:icp:private:k8:{cluster}:n/{self.namespace}:::"}
         if description is not None:
             body["description"] = description
-        response = send(self.client, "POST", "/iam-token/serviceids/", retry=Retry.CREATE,
-                        json=body, headers=self.auth_headers())
+        response = send(
+            self.client,
+            "POST",
+            "/iam-token/serviceids/",
+            retry=Retry.CREATE,
+            json=body,
+            headers=self.auth_headers(),
+        )
         return _service_id(Reader(json_object(response), self.where))
 
-    def update_service_id(self, current: ServiceId, *, name: str | None,
-                          description: str | None) -> ServiceId:
-        body = {"name": current.name if name is None else name,
-                "description": current.description if description is None else description}
-        response = send(self.client, "PUT", f"/iam-token/serviceids/{current.id}",
-                        retry=Retry.IDEMPOTENT, json=body, headers=self._versioned(current))
+    def update_service_id(
+        self, current: ServiceId, *, name: str | None, description: str | None
+    ) -> ServiceId:
+        body = {
+            "name": current.name if name is None else name,
+            "description": current.description if description is None else description,
+        }
+        response = send(
+            self.client,
+            "PUT",
+            f"/iam-token/serviceids/{current.id}",
+            retry=Retry.IDEMPOTENT,
+            json=body,
+            headers=self._versioned(current),
+        )
         return _service_id(Reader(json_object(response), self.where))
 
     def delete_service_id(self, sid: str) -> None:
-        send(self.client, "DELETE", f"/iam-token/serviceids/{sid}", retry=Retry.IDEMPOTENT,
-             headers=self.auth_headers())
+        send(
+            self.client,
+            "DELETE",
+            f"/iam-token/serviceids/{sid}",
+            retry=Retry.IDEMPOTENT,
+            headers=self.auth_headers(),
+        )
 
     def lock_service_id(self, sid: str, locked: bool) -> None:
         raise self.unsupported("locking service IDs")
@@ -136,38 +180,60 @@ class Private(Flavor):
     def api_key(self, kid: str) -> ApiKey:
         return _api_key(self._get(f"/iam-token/apikeys/{kid}"))
 
-    def create_api_key(self, owner: Owner, name: str, description: str | None, *,
-                       locked: bool) -> ApiKey:
+    def create_api_key(
+        self, owner: Owner, name: str, description: str | None, *, locked: bool
+    ) -> ApiKey:
         if locked:
             raise self.unsupported("--lock")
         body = {"name": name, "boundTo": self._bound_to(owner)}
         if description is not None:
             body["description"] = description
-        response = send(self.client, "POST", "/iam-token/apikeys/", retry=Retry.CREATE,
-                        json=body, headers=self.auth_headers())
+        response = send(
+            self.client,
+            "POST",
+            "/iam-token/apikeys/",
+            retry=Retry.CREATE,
+            json=body,
+            headers=self.auth_headers(),
+        )
         key = _api_key(Reader(json_object(response), self.where))
         if key.apikey is None:
             raise ProtocolError(f"{self.where} created API key {key.id} but sent no value")
         return key
 
-    def update_api_key(self, current: ApiKey, *, name: str | None,
-                       description: str | None) -> ApiKey:
-        body = {"name": current.name if name is None else name,
-                "description": current.description if description is None else description}
-        response = send(self.client, "PUT", f"/iam-token/apikeys/{current.id}",
-                        retry=Retry.IDEMPOTENT, json=body, headers=self._versioned(current))
+    def update_api_key(
+        self, current: ApiKey, *, name: str | None, description: str | None
+    ) -> ApiKey:
+        body = {
+            "name": current.name if name is None else name,
+            "description": current.description if description is None else description,
+        }
+        response = send(
+            self.client,
+            "PUT",
+            f"/iam-token/apikeys/{current.id}",
+            retry=Retry.IDEMPOTENT,
+            json=body,
+            headers=self._versioned(current),
+        )
         return _api_key(Reader(json_object(response), self.where))
 
     def delete_api_key(self, kid: str) -> None:
-        send(self.client, "DELETE", f"/iam-token/apikeys/{kid}", retry=Retry.IDEMPOTENT,
-             headers=self.auth_headers())
+        send(
+            self.client,
+            "DELETE",
+            f"/iam-token/apikeys/{kid}",
+            retry=Retry.IDEMPOTENT,
+            headers=self.auth_headers(),
+        )
 
     def lock_api_key(self, kid: str, locked: bool) -> None:
         raise self.unsupported("locking API keys")
 
     def _get(self, path: str) -> Reader:
-        response = send(self.client, "GET", path, retry=Retry.IDEMPOTENT,
-                        headers=self.auth_headers())
+        response = send(
+            self.client, "GET", path, retry=Retry.IDEMPOTENT, headers=self.auth_headers()
+        )
         return Reader(json_object(response), self.where)
 
     def _versioned(self, current: ServiceId | ApiKey) -> dict[str, str]:
@@ -190,19 +256,28 @@ def _service_id(r: Reader) -> ServiceId:
     meta, entity = r.obj("metadata"), r.obj("entity")
     crn = meta.opt_text("crn")
     return ServiceId(
-        id=meta.text("uuid"), name=entity.text("name"),
+        id=meta.text("uuid"),
+        name=entity.text("name"),
         description=entity.opt_text("description"),
-        iam_id=meta.opt_text("iam_id") or "iam-" + meta.text("uuid"), crn=crn,
-        created_at=meta.opt_text("createdAt"), modified_at=meta.opt_text("modifiedAt"),
-        entity_tag=meta.opt_text("version"), bound_to=entity.opt_text("boundTo"),
+        iam_id=meta.opt_text("iam_id") or "iam-" + meta.text("uuid"),
+        crn=crn,
+        created_at=meta.opt_text("createdAt"),
+        modified_at=meta.opt_text("modifiedAt"),
+        entity_tag=meta.opt_text("version"),
+        bound_to=entity.opt_text("boundTo"),
     )
 
 
 def _api_key(r: Reader) -> ApiKey:
     meta, entity = r.obj("metadata"), r.obj("entity")
     return ApiKey(
-        id=meta.text("uuid"), name=entity.text("name"), description=entity.opt_text("description"),
-        crn=meta.opt_text("crn"), created_at=meta.opt_text("createdAt"),
-        modified_at=meta.opt_text("modifiedAt"), entity_tag=meta.opt_text("version"),
-        bound_to=entity.opt_text("boundTo"), apikey=entity.opt_text("apiKey"),
+        id=meta.text("uuid"),
+        name=entity.text("name"),
+        description=entity.opt_text("description"),
+        crn=meta.opt_text("crn"),
+        created_at=meta.opt_text("createdAt"),
+        modified_at=meta.opt_text("modifiedAt"),
+        entity_tag=meta.opt_text("version"),
+        bound_to=entity.opt_text("boundTo"),
+        apikey=entity.opt_text("apiKey"),
     )

@@ -1,0 +1,269 @@
+"""Logging in and out, and what the current session is: flavor-neutral decisions.
+
+A login keeps the least secret it can: an API-key login keeps the API key (and no refresh
+token: a new exchange of the key does the same job, and one long-lived secret is fewer than
+two); a password login keeps only the refresh token, never the password. A key that came from
+`IAMCLI_API_KEY`/`IBMCLOUD_API_KEY` is not stored at all: the profile remembers where to
+connect, and the variable must stay set.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from .. import config, credentials, token_cache
+from ..endpoints import DEFAULT_ENDPOINT, is_loopback, normalize_endpoint
+from ..errors import ExitCode, IamcliError, UsageError
+from ..http import HttpSettings, make_client
+from ..keyfile import read_secret_arg
+from ..models import Introspection
+from ..output import Output
+from ..session import ENV_KEYS, Session, credential_id, env_api_key_name, to_cached
+from ..trace import Trace
+
+Prompt = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class LoginRequest:
+    profile: str
+    endpoint: str | None = None
+    flavor: str | None = None
+    apikey: str | None = None  # as given: KEY, @FILE or -
+    username: str | None = None
+    password: str | None = None
+    account: str | None = None
+    skip_ssl_validation: bool = False
+    ca_bundle: str | None = None
+    insecure_storage: bool = False
+    namespace: str = "default"
+
+
+@dataclass(frozen=True)
+class Credential:
+    apikey: str | None
+    username: str | None
+    password: str | None
+    source: str  # "--apikey", an env var name, "prompt", "password"
+
+
+def login(
+    req: LoginRequest, *, out: Output, stdin: TextIO, prompt: Prompt | None, trace: Trace | None
+) -> config.Profile:
+    if req.skip_ssl_validation and req.ca_bundle:
+        raise UsageError("--skip-ssl-validation and --ca-bundle cannot be used together")
+    if req.ca_bundle and not os.path.exists(req.ca_bundle):
+        raise UsageError(f"--ca-bundle {req.ca_bundle}: no such file or directory")
+    endpoint = normalize_endpoint(
+        req.endpoint or os.environ.get("IAMCLI_ENDPOINT") or DEFAULT_ENDPOINT
+    )
+    if endpoint.startswith("http://") and not is_loopback(endpoint):
+        out.warn(f"{endpoint} is not encrypted: the credential travels in clear text")
+    cred = _credential(req, out=out, stdin=stdin, prompt=prompt)
+    verify: bool | str = False if req.skip_ssl_validation else (req.ca_bundle or True)
+    out.status(f"API endpoint: {endpoint}")
+    if cred.source in ENV_KEYS:
+        out.status(f"Logging in with API key from environment variable {cred.source}...")
+    out.status("Authenticating...")
+    with make_client(HttpSettings(endpoint, verify=verify, trace=trace)) as client:
+        from ..detect import detect_flavor
+        from ..flavors import flavor_class
+
+        flavor_name = (
+            req.flavor
+            or os.environ.get("IAMCLI_FLAVOR", "").strip().lower()
+            or detect_flavor(client, endpoint)
+        )
+        flavor = flavor_class(flavor_name)(client, namespace=req.namespace)
+        if cred.apikey is not None:
+            grant = flavor.token_from_apikey(cred.apikey)
+        else:
+            assert cred.username is not None and cred.password is not None
+            grant = flavor.token_from_password(cred.username, cred.password)
+        who = flavor.whoami(grant.access_token)
+    if req.account and who.account_id and req.account != who.account_id:
+        raise UsageError(
+            f"this credential belongs to account {who.account_id}, not {req.account}; "
+            "an API key cannot switch accounts"
+        )
+
+    # Only now that the server took the credential is anything stored.
+    refresh = grant.refresh_token if cred.apikey is None else None
+    if cred.source in ENV_KEYS:
+        store = "env"
+        credentials.delete_secrets(req.profile)
+    else:
+        store = credentials.store_secrets(
+            req.profile, cred.apikey, refresh, insecure=req.insecure_storage
+        )
+    profile = config.Profile(
+        name=req.profile,
+        endpoint=endpoint,
+        flavor=flavor_name,  # type: ignore[arg-type]
+        account_id=who.account_id,
+        iam_id=who.iam_id,
+        identity_name=who.name,
+        identity_kind=who.kind,  # type: ignore[arg-type]
+        skip_ssl_validation=req.skip_ssl_validation,
+        ca_bundle=os.path.abspath(req.ca_bundle) if req.ca_bundle else None,
+        secret_store=store,  # type: ignore[arg-type]
+        has_refresh_token=refresh is not None,
+        namespace=req.namespace,
+        logged_in_at=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    config.save_profile(profile)
+    env_var = cred.source if cred.source in ENV_KEYS else None
+    token_cache.save(
+        req.profile,
+        to_cached(
+            grant,
+            endpoint=endpoint,
+            iam_id=who.iam_id,
+            credential=credential_id(req.profile, env_var),
+        ),
+    )
+    return profile
+
+
+def _credential(
+    req: LoginRequest, *, out: Output, stdin: TextIO, prompt: Prompt | None
+) -> Credential:
+    if req.username is not None:
+        if req.apikey is not None:
+            raise UsageError("use either --apikey or -u/-p, not both")
+        password = req.password
+        if password is None:
+            if prompt is None:
+                raise UsageError("no password: pass -p PASSWORD (no terminal to ask on)")
+            password = prompt("Password: ")
+        if password:
+            return Credential(None, req.username, password, "password")
+        raise UsageError("the password is empty")
+    if req.password is not None:
+        raise UsageError("-p needs -u USER")
+    if req.apikey is not None:
+        if req.apikey != "-" and not req.apikey.startswith("@"):
+            out.warn(
+                "an API key on the command line can be read by other users of this "
+                "machine (ps, /proc); use --apikey @FILE, --apikey - or IAMCLI_API_KEY"
+            )
+        return Credential(read_secret_arg(req.apikey, stdin=stdin), None, None, "--apikey")
+    env_var = env_api_key_name()
+    if env_var is not None:
+        return Credential(
+            read_secret_arg(os.environ[env_var].strip(), stdin=None, source=env_var),
+            None,
+            None,
+            env_var,
+        )
+    if prompt is None:
+        raise UsageError(
+            "no API key: pass --apikey KEY|@FILE|- or set IAMCLI_API_KEY (no terminal to ask on)"
+        )
+    value = prompt("API key: ").strip()
+    if not value:
+        raise UsageError("the API key is empty")
+    return Credential(value, None, None, "prompt")
+
+
+def logout(profile: str) -> bool:
+    """Forget a profile's secrets, cached token and settings; True if there was anything."""
+    existed = config.load_profile(profile) is not None
+    had_token = token_cache.load(profile) is not None
+    token_cache.clear(profile)
+    credentials.delete_secrets(profile)
+    config.delete_profile(profile)
+    return existed or had_token
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    profile: str
+    endpoint: str
+    flavor: str | None
+    account_id: str | None
+    iam_id: str | None
+    identity_name: str | None
+    identity_kind: str | None
+    token_expires_at: int | None
+    credential_source: str
+
+    def to_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def target(session: Session) -> TargetInfo:
+    """What the session would use, without touching the network or the keyring."""
+    p = session.profile
+    env_var = env_api_key_name()
+    endpoint_env = os.environ.get("IAMCLI_ENDPOINT", "").strip()
+    if p is None and env_var is None:
+        from ..session import not_logged_in
+
+        raise not_logged_in(session.profile_name)
+    endpoint = (
+        normalize_endpoint(endpoint_env)
+        if endpoint_env
+        else (p.endpoint if p else DEFAULT_ENDPOINT)
+    )
+    if env_var is not None:
+        source = f"environment variable {env_var}"
+    elif p is not None and p.secret_store == "file":
+        source = f"plain-text file {credentials.plaintext_path()} (--insecure-storage)"
+    elif p is not None and p.secret_store == "env":
+        source = "an environment variable that is no longer set"
+    else:
+        kind = "refresh token" if p is not None and p.has_refresh_token else "API key"
+        source = f"OS keyring ({kind})"
+    cached = session.cached_token()
+    same = p is not None and endpoint == p.endpoint
+    return TargetInfo(
+        profile=session.profile_name,
+        endpoint=endpoint,
+        flavor=os.environ.get("IAMCLI_FLAVOR") or (p.flavor if same and p else None),
+        account_id=p.account_id if same and p else None,
+        iam_id=p.iam_id if same and p else (cached.iam_id or None if cached else None),
+        identity_name=p.identity_name if same and p else None,
+        identity_kind=p.identity_kind if same and p else None,
+        token_expires_at=cached.expires_at if cached else None,
+        credential_source=source,
+    )
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access: str  # with its type: "Bearer eyJ..."
+    refresh: str | None
+
+
+def oauth_tokens(session: Session) -> Tokens:
+    token = session.access_token()
+    refresh = None
+    p = session.profile
+    if p is not None and p.has_refresh_token and env_api_key_name() is None:
+        refresh = credentials.load_secret(session.profile_name, "refresh_token")
+    return Tokens(token.authorization, refresh)
+
+
+def introspect(session: Session, token: str | None) -> Introspection:
+    if token is None:
+        token = session.access_token().access_token
+    token = token.strip()
+    if token[:7].lower() == "bearer ":
+        token = token[7:].strip()
+    if not token:
+        raise UsageError("no token to introspect")
+    return session.flavor(authenticated=False).introspect(token)
+
+
+class TokenInactive(IamcliError):
+    """Introspection said no: the result is printed, and the exit code says so too."""
+
+    exit_code = ExitCode.AUTH
+
+    def __init__(self, reason: str | None) -> None:
+        super().__init__(f"the token is not active{': ' + reason if reason else ''}")
