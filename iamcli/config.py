@@ -77,7 +77,17 @@ def ensure_private_dir(path: Path) -> Path:
     swap files.
     """
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Every directory made here is private, parents included (mkdir(parents=True) would
+        # give the parents the umask's mode).
+        missing = []
+        probe = path
+        while not probe.exists() and probe != probe.parent:
+            missing.append(probe)
+            probe = probe.parent
+        for directory in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                directory.mkdir(mode=0o700)
+                os.chmod(directory, 0o700)
         st = path.stat()
     except FileExistsError:
         raise IamcliError(f"{path} exists and is not a directory") from None

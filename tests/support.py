@@ -27,6 +27,7 @@ from iamcli.emulator.store import Store
 from iamcli.emulator.tls import self_signed
 
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
+REAL_KEYRING = os.environ.get("IAMCLI_TEST_REAL_KEYRING") == "1"
 STARTUP_TIMEOUT = 20.0
 
 
@@ -185,3 +186,16 @@ def serve_process(*args: str, env: dict[str, str] | None = None) -> Iterator[Ser
 
 def tmp_db(path: Path) -> str:
     return str(path / "serve.db")
+
+
+def stored_secret(profile: str, kind: str) -> str | None:
+    """What the keyring holds for a profile, read through the keyring itself."""
+    import keyring
+
+    from iamcli import credentials
+
+    return keyring.get_password(credentials.service_name(), f"{profile}/{kind}")
+
+
+def files_containing(root: Path, secret: str) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]

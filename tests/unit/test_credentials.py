@@ -174,8 +174,8 @@ def test_store_load_delete_in_the_keyring(memory: MemoryKeyring, isolated_home: 
     assert keyring_usable() == (True, f"{MemoryKeyring.__module__}.MemoryKeyring")
     assert store_secrets("default", KEY, RT, insecure=False) == "keyring"
     assert memory.store == {
-        ("iamcli", "default/apikey"): KEY,
-        ("iamcli", "default/refresh_token"): RT,
+        (credentials.service_name(), "default/apikey"): KEY,
+        (credentials.service_name(), "default/refresh_token"): RT,
     }
     assert load_secret("default", "apikey") == KEY
     assert load_secret("default", "refresh_token") == RT

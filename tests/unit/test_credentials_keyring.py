@@ -58,13 +58,13 @@ def test_store_read_delete_through_secret_service(isolated_home: Path) -> None:
     name = _profile()
     assert store_secrets(name, KEY, "rt-1", insecure=False) == "keyring"
     # Read back through the keyring library directly: the secret really is in the collection.
-    assert keyring.get_password("iamcli", f"{name}/apikey") == KEY
-    assert keyring.get_password("iamcli", f"{name}/refresh_token") == "rt-1"
+    assert keyring.get_password(credentials.service_name(), f"{name}/apikey") == KEY
+    assert keyring.get_password(credentials.service_name(), f"{name}/refresh_token") == "rt-1"
     assert load_secret(name, "refresh_token") == "rt-1"
     assert resolve_api_key(name, None, stdin=None) == (KEY, "keyring")
     assert not (isolated_home / "data" / "credentials.json").exists()
     delete_secrets(name, store="keyring")
-    assert keyring.get_password("iamcli", f"{name}/apikey") is None
+    assert keyring.get_password(credentials.service_name(), f"{name}/apikey") is None
     assert load_secret(name, "apikey") is None
 
 
