@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import auth, serve
+from . import api_keys, auth, serve, service_ids
 from .params import Globals, OutputOpt, ProfileOpt, QuietOpt, TraceOpt
 
 app = typer.Typer(
@@ -38,4 +38,18 @@ app.command(name="logout")(auth.logout)
 app.command(name="target")(auth.target)
 app.command(name="oauth-tokens")(auth.oauth_tokens)
 app.command(name="introspect")(auth.introspect)
+for _name, _fn in (
+    ("service-id-create", service_ids.service_id_create),
+    ("service-ids", service_ids.service_ids),
+    ("service-id", service_ids.service_id),
+    ("service-id-update", service_ids.service_id_update),
+    ("service-id-delete", service_ids.service_id_delete),
+    ("service-id-lock", service_ids.service_id_lock),
+    ("service-id-unlock", service_ids.service_id_unlock),
+    ("service-api-key-create", api_keys.service_api_key_create),
+    ("service-api-keys", api_keys.service_api_keys),
+    ("api-key-create", api_keys.api_key_create),
+):
+    app.command(name=_name)(_fn)
+app.add_typer(api_keys.apikeys_app, name="apikeys")
 app.command(name="serve", help=serve.SERVE_HELP)(serve.serve)

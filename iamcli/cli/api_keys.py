@@ -1,0 +1,269 @@
+"""`service-api-key-create`, `service-api-keys`, `api-key-create`, and `apikeys list | get |
+update | delete`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ..errors import FileExportError, UsageError
+from ..models import ApiKey, Owner
+from .params import ForceOpt, Run, command
+from .service_ids import DescriptionOpt, LimitOpt, as_whom
+from .views import API_KEY_COLUMNS, api_key_record, api_key_row, confirm, primed
+
+FileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--file",
+        metavar="FILE",
+        help="Save the new key as JSON to FILE (0600, never over an existing file without "
+        "--force); - writes it to stdout.",
+    ),
+]
+LockOpt = Annotated[bool, typer.Option("--lock", help="Lock the key at creation.")]
+CreateForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite FILE if it exists.")]
+KeyIdArg = Annotated[str, typer.Argument(metavar="ID", help="API key ID (ApiKey-...).")]
+
+PRESERVE = "Please preserve the API key! It cannot be retrieved after it's created."
+
+
+def _create(
+    run: Run,
+    owner: Owner,
+    name: str,
+    description: str | None,
+    *,
+    file: str | None,
+    force: bool,
+    lock: bool,
+    what: str,
+) -> None:
+    from ..keyfile import check_export_target, write_key_file
+    from ..services.identities import export_record
+
+    if not name.strip():
+        raise UsageError("the API key name must not be empty")
+    if file is not None and file != "-":
+        # Before the key exists: a key that cannot be saved is never created.
+        check_export_target(file, force=force)
+    flavor = run.session.flavor()
+    run.out.status(f"Creating API key {name} {what} as {as_whom(run)}...")
+    key = flavor.create_api_key(owner, name, description, locked=lock)
+    run.out.ok()
+    run.out.status(
+        f"{'Service ID API key' if owner.service_id else 'API key'} {key.name} is created"
+    )
+    if file is not None:
+        owner_iam_id = owner.service_id.iam_id if owner.service_id else None
+        record = export_record(key, iam_id=owner_iam_id, account_id=flavor.account_id)
+        try:
+            write_key_file(file, record, force=force, stdout=sys.stdout)
+        except FileExportError as exc:
+            # The key exists now and its value is shown nowhere else: hand it over rather
+            # than lose it, and say why.
+            run.out.warn(f"could not save to {file}: {exc.message}; the key follows on stdout")
+            run.out.record(api_key_record(key, with_value=True))
+            raise
+        if file != "-":
+            run.out.status(f"Successfully saved API key information to {file}")
+            if run.json:
+                run.out.json_value({k: v for k, v in key.to_json().items() if k != "apikey"})
+            else:
+                run.out.record(api_key_record(key))
+        return
+    run.out.status("")
+    run.out.status(PRESERVE)
+    run.out.status("")
+    if run.json:
+        run.out.json_value(key.to_json())
+    else:
+        run.out.record(api_key_record(key, with_value=True))
+
+
+@command
+def service_api_key_create(
+    run: Run,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Name of the new API key.")],
+    service_id_ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="(SERVICE_ID_NAME|SERVICE_ID)", help="Service ID the key logs in as."
+        ),
+    ],
+    description: DescriptionOpt = None,
+    file: FileOpt = None,
+    lock: LockOpt = False,
+    force: CreateForceOpt = False,
+) -> None:
+    """Create an API key for a service ID.
+
+    The value is shown once: on stdout with `API Key` as the last line, or in --file.
+    """
+    from ..services.identities import resolve_service_id
+
+    sid = resolve_service_id(run.session.flavor(), service_id_ref)
+    _create(
+        run,
+        Owner(sid),
+        name,
+        description,
+        file=file,
+        force=force,
+        lock=lock,
+        what=f"of service ID {sid.name} ({sid.id})",
+    )
+
+
+@command
+def api_key_create(
+    run: Run,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Name of the new API key.")],
+    description: DescriptionOpt = None,
+    file: FileOpt = None,
+    lock: LockOpt = False,
+    force: CreateForceOpt = False,
+) -> None:
+    """Create an API key for yourself (the identity you are logged in as)."""
+    _create(
+        run,
+        Owner(),
+        name,
+        description,
+        file=file,
+        force=force,
+        lock=lock,
+        what="for the current identity",
+    )
+
+
+def _list(run: Run, owner: Owner, limit: int | None, whose: str) -> None:
+    from ..services.identities import limited
+
+    flavor = run.session.flavor()
+    run.out.status(f"Getting API keys of {whose} as {as_whom(run)}...")
+    found = limited(flavor.api_keys(owner), limit)
+    if run.json:
+        run.out.json_stream_list(None, (k.to_json() for k in found))
+        return
+    rows = primed(api_key_row(k) for k in found)
+    run.out.ok()
+    run.out.table(API_KEY_COLUMNS, rows)
+
+
+@command
+def service_api_keys(
+    run: Run,
+    service_id_ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="(SERVICE_ID_NAME|SERVICE_ID)", help="Service ID whose keys to list."
+        ),
+    ],
+    limit: LimitOpt = None,
+) -> None:
+    """List a service ID's API keys."""
+    from ..services.identities import resolve_service_id
+
+    sid = resolve_service_id(run.session.flavor(), service_id_ref)
+    _list(run, Owner(sid), limit, f"service ID {sid.name}")
+
+
+apikeys_app = typer.Typer(help="API keys by ID: list, get, update, delete.", no_args_is_help=True)
+
+
+@apikeys_app.command("list")
+@command
+def apikeys_list(
+    run: Run,
+    service_id_ref: Annotated[
+        str | None,
+        typer.Option(
+            "--service-id", metavar="SERVICE_ID", help="Keys of this service ID (name or ID)."
+        ),
+    ] = None,
+    bound_to: Annotated[
+        str | None,
+        typer.Option(
+            "--bound-to", metavar="CRN", help="Keys bound to this CRN (a service ID's, or self)."
+        ),
+    ] = None,
+    limit: LimitOpt = None,
+) -> None:
+    """List API keys: your own, or a service ID's."""
+    from ..services.identities import owner_from_bound_to, resolve_service_id
+
+    if service_id_ref is not None and bound_to is not None:
+        raise UsageError("use either --service-id or --bound-to, not both")
+    flavor = run.session.flavor()
+    owner = Owner()
+    if service_id_ref is not None:
+        owner = Owner(resolve_service_id(flavor, service_id_ref))
+    elif bound_to is not None:
+        owner = owner_from_bound_to(flavor, bound_to)
+    whose = f"service ID {owner.service_id.name}" if owner.service_id else "the current identity"
+    _list(run, owner, limit, whose)
+
+
+def _show(run: Run, key: ApiKey) -> None:
+    if run.json:
+        run.out.json_value(key.to_json())
+    else:
+        run.out.record(api_key_record(key))
+
+
+@apikeys_app.command("get")
+@command
+def apikeys_get(run: Run, kid: KeyIdArg) -> None:
+    """Show one API key (never its value)."""
+    from ..services.identities import get_api_key
+
+    _show(run, get_api_key(run.session.flavor(), kid))
+
+
+@apikeys_app.command("update")
+@command
+def apikeys_update(
+    run: Run,
+    kid: KeyIdArg,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", metavar="NAME", help="New name.")
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d", metavar="TEXT")] = None,
+    force: ForceOpt = False,
+) -> None:
+    """Rename an API key or change its description (guarded by its version on IBM Cloud)."""
+    from ..services.identities import get_api_key
+
+    if name is None and description is None:
+        raise UsageError("nothing to change: give --name and/or --description")
+    if name is not None and not name.strip():
+        raise UsageError("the new name must not be empty")
+    flavor = run.session.flavor()
+    current = get_api_key(flavor, kid)
+    if not confirm(f"Update API key {current.name} ({current.id})?", force=force, action="update"):
+        run.out.status("Not updated.")
+        return
+    run.out.status(f"Updating API key {current.name} as {as_whom(run)}...")
+    updated = flavor.update_api_key(current, name=name, description=description)
+    run.out.ok()
+    _show(run, updated)
+
+
+@apikeys_app.command("delete")
+@command
+def apikeys_delete(run: Run, kid: KeyIdArg, force: ForceOpt = False) -> None:
+    """Delete an API key. Tokens it already minted stay valid until they expire."""
+    from ..services.identities import get_api_key
+
+    flavor = run.session.flavor()
+    current = get_api_key(flavor, kid)
+    if not confirm(f"Delete API key {current.name} ({current.id})?", force=force, action="delete"):
+        run.out.status("Not deleted.")
+        return
+    run.out.status(f"Deleting API key {current.name} as {as_whom(run)}...")
+    flavor.delete_api_key(current.id)
+    run.out.ok()
+    run.out.status(f"API key {current.name} {current.id} deleted")

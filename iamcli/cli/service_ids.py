@@ -1,0 +1,170 @@
+"""`service-id-create`, `service-ids`, `service-id`, `service-id-update`, `service-id-delete`,
+`service-id-lock`, `service-id-unlock`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from .params import ForceOpt, Run, command
+from .views import SERVICE_ID_COLUMNS, confirm, primed, service_id_record, service_id_row
+
+ServiceIdRef = Annotated[str, typer.Argument(metavar="(NAME|ID)", help="Service ID name or ID.")]
+DescriptionOpt = Annotated[str | None, typer.Option("-d", "--description", metavar="DESCRIPTION")]
+LimitOpt = Annotated[
+    int | None, typer.Option("--limit", metavar="N", min=0, help="Show at most N.")
+]
+
+
+def as_whom(run: Run) -> str:
+    p = run.session.profile
+    return p.identity_name if p is not None and p.identity_name else "the API key's identity"
+
+
+@command
+def service_id_create(
+    run: Run,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Name of the new service ID.")],
+    description: DescriptionOpt = None,
+    lock: Annotated[bool, typer.Option("--lock", help="Lock it at creation.")] = False,
+) -> None:
+    """Create a service ID."""
+    from ..services.identities import create_service_id
+
+    if not name.strip():
+        raise UsageError("the service ID name must not be empty")
+    run.out.status(f"Creating service ID {name} bound to current account as {as_whom(run)}...")
+    created = create_service_id(run.session.flavor(), name, description, locked=lock)
+    run.out.ok()
+    run.out.status(f"Service ID {created.name} is created successfully")
+    if run.json:
+        run.out.json_value(created.to_json())
+    else:
+        run.out.status("")
+        run.out.record(service_id_record(created))
+
+
+@command
+def service_ids(
+    run: Run,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "-n", "--name", metavar="STRING", help="Only service IDs whose name contains this."
+        ),
+    ] = None,
+    limit: LimitOpt = None,
+) -> None:
+    """List the account's service IDs."""
+    from ..services.identities import limited, name_filter
+
+    flavor = run.session.flavor()
+    run.out.status(f"Getting all service IDs bound to current account as {as_whom(run)}...")
+    found = limited(name_filter(flavor.service_ids(), name), limit)
+    if run.json:
+        run.out.json_stream_list(None, (s.to_json() for s in found))
+        return
+    rows = primed(service_id_row(s) for s in found)
+    run.out.ok()
+    run.out.table(SERVICE_ID_COLUMNS, rows)
+
+
+@command
+def service_id(run: Run, ref: ServiceIdRef) -> None:
+    """Show one service ID."""
+    from ..services.identities import resolve_service_id
+
+    found = resolve_service_id(run.session.flavor(), ref)
+    if run.json:
+        run.out.json_value(found.to_json())
+    else:
+        run.out.record(service_id_record(found))
+
+
+@command
+def service_id_update(
+    run: Run,
+    ref: ServiceIdRef,
+    new_name: Annotated[
+        str | None, typer.Option("-n", "--name", metavar="NEW_NAME", help="New name.")
+    ] = None,
+    description: DescriptionOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Rename a service ID or change its description.
+
+    Sends the version read just before (If-Match): a change made meanwhile by someone else is
+    refused with exit code 5, never overwritten.
+    """
+    from ..services.identities import resolve_service_id
+
+    if new_name is None and description is None:
+        raise UsageError("nothing to change: give -n NEW_NAME and/or -d DESCRIPTION")
+    if new_name is not None and not new_name.strip():
+        raise UsageError("the new name must not be empty")
+    flavor = run.session.flavor()
+    current = resolve_service_id(flavor, ref)
+    if not confirm(
+        f"Update service ID {current.name} ({current.id})?", force=force, action="update"
+    ):
+        run.out.status("Not updated.")
+        return
+    run.out.status(f"Updating service ID {current.name} as {as_whom(run)}...")
+    updated = flavor.update_service_id(current, name=new_name, description=description)
+    run.out.ok()
+    run.out.status(f"Service ID {updated.name} is updated successfully")
+    if run.json:
+        run.out.json_value(updated.to_json())
+    else:
+        run.out.record(service_id_record(updated))
+
+
+@command
+def service_id_delete(run: Run, ref: ServiceIdRef, force: ForceOpt = False) -> None:
+    """Delete a service ID and every API key it has."""
+    from ..services.identities import resolve_service_id
+
+    flavor = run.session.flavor()
+    current = resolve_service_id(flavor, ref)
+    if not confirm(
+        f"Delete service ID {current.name} ({current.id}) and its API keys?",
+        force=force,
+        action="delete",
+    ):
+        run.out.status("Not deleted.")
+        return
+    run.out.status(f"Deleting service ID {current.name} as {as_whom(run)}...")
+    flavor.delete_service_id(current.id)
+    run.out.ok()
+    run.out.status(f"Service ID {current.name} is deleted successfully")
+
+
+def _lock(run: Run, ref: str, force: bool, locked: bool) -> None:
+    from ..services.identities import resolve_service_id
+
+    verb = "lock" if locked else "unlock"
+    flavor = run.session.flavor()
+    current = resolve_service_id(flavor, ref)
+    if not confirm(
+        f"{verb.capitalize()} service ID {current.name} ({current.id})?", force=force, action=verb
+    ):
+        run.out.status(f"Not {verb}ed.")
+        return
+    run.out.status(f"{verb.capitalize()}ing service ID {current.name} as {as_whom(run)}...")
+    flavor.lock_service_id(current.id, locked)
+    run.out.ok()
+    run.out.status(f"Service ID {current.name} is {verb}ed")
+
+
+@command
+def service_id_lock(run: Run, ref: ServiceIdRef, force: ForceOpt = False) -> None:
+    """Lock a service ID: it cannot be changed or deleted until unlocked."""
+    _lock(run, ref, force, True)
+
+
+@command
+def service_id_unlock(run: Run, ref: ServiceIdRef, force: ForceOpt = False) -> None:
+    """Unlock a service ID."""
+    _lock(run, ref, force, False)
