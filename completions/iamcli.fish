@@ -1,0 +1,1 @@
+complete --command iamcli --no-files --arguments "(env _IAMCLI_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) iamcli)" --condition "env _IAMCLI_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) iamcli"
