@@ -36,3 +36,12 @@ def test_completion_answers_from_the_real_program() -> None:
                        text=True, timeout=60)
     assert r.returncode == 0
     assert set(r.stdout.split()) == {"list", "get", "update", "delete"}
+
+
+def test_readme_exit_codes_are_current() -> None:
+    from iamcli.errors import exit_code_table
+
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("<!-- exit-codes:start -->\n") + len("<!-- exit-codes:start -->\n")
+    end = readme.index("<!-- exit-codes:end -->")
+    assert readme[start:end] == exit_code_table()
