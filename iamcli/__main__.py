@@ -7,6 +7,21 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        from .fastpath import oauth_tokens
+
+        answered = oauth_tokens(args)
+    except BrokenPipeError:
+        answered = _reader_gone()
+    except Exception:
+        answered = None
+    if answered is not None:
+        return answered
+    return _full(argv)
+
+
+def _full(argv: list[str] | None) -> int:
     from .errors import ExitCode, IamcliError
     from .output import Output
 
@@ -24,11 +39,15 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("\nInterrupted\n")
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
-        # The reader went away (`| head`): not an error of ours. Point stdout at /dev/null so
-        # that the interpreter's final flush does not complain.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        return _reader_gone()
+    return 0
+
+
+def _reader_gone() -> int:
+    # The reader went away (`| head`): not an error of ours. Point stdout at /dev/null so that
+    # the interpreter's final flush does not complain.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
     return 0
 
 

@@ -21,13 +21,13 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from iamcli import paths
 from iamcli.errors import IamcliError, UsageError
 
 # typing and secrets stay out of the runtime imports: this module is on the cached-token path,
@@ -42,9 +42,8 @@ if TYPE_CHECKING:
     SecretStore = Literal["keyring", "file", "env"]
 
 CONFIG_VERSION = 1
-DEFAULT_PROFILE = "default"
+DEFAULT_PROFILE = paths.DEFAULT_PROFILE
 LOCK_TIMEOUT = 10.0
-_PROFILE_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -56,11 +55,10 @@ class Dirs:
 
 def dirs() -> Dirs:
     """The config, cache and data directories (not created; see :func:`ensure_private_dir`)."""
-    home = os.environ.get("IAMCLI_HOME")
-    if home:
-        base = Path(home).expanduser()
-        return Dirs(base / "config", base / "cache", base / "data")
-    # Imported here: the token fast path with IAMCLI_HOME set never pays for it.
+    known = paths.base_dirs()
+    if known is not None:
+        return Dirs(Path(known[0]), Path(known[1]), Path(known[2]))
+    # Only where the XDG rules do not apply (macOS, Windows).
     import platformdirs
 
     return Dirs(
@@ -107,7 +105,7 @@ def ensure_private_dir(path: Path) -> Path:
 
 
 def validate_profile_name(name: str, *, source: str = "--profile") -> str:
-    if not _PROFILE_NAME_RE.fullmatch(name) or set(name) == {"."}:
+    if not paths.is_valid_profile_name(name):
         raise UsageError(
             f"invalid profile name {name!r} (from {source})",
             hint="use 1 to 64 letters, digits, '.', '_' or '-'",
@@ -117,12 +115,8 @@ def validate_profile_name(name: str, *, source: str = "--profile") -> str:
 
 def select_profile_name(flag: str | None) -> str:
     """``--profile NAME``, else ``IAMCLI_PROFILE``, else ``default``; validated."""
-    if flag is not None:
-        return validate_profile_name(flag, source="--profile")
-    env = os.environ.get("IAMCLI_PROFILE")
-    if env:
-        return validate_profile_name(env, source="IAMCLI_PROFILE")
-    return DEFAULT_PROFILE
+    name, source = paths.profile_name_from(flag)
+    return validate_profile_name(name, source=source)
 
 
 @dataclass

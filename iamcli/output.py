@@ -16,8 +16,13 @@ import json as jsonlib
 import os
 import sys
 import unicodedata
-from collections.abc import Iterable, Iterator
-from typing import Any, TextIO
+
+# typing and collections.abc stay out of the runtime imports: `oauth-tokens` renders through
+# this module on its fast path. mypy treats a name TYPE_CHECKING as true all the same.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from typing import Any, TextIO
 
 # Rows are laid out per batch so a long list streams instead of waiting for its last page.
 TABLE_BATCH = 100
@@ -25,6 +30,20 @@ _COLUMN_GAP = "   "
 
 _ESCAPES = {c: f"\\x{c:02x}" for c in itertools.chain(range(0x20), range(0x7F, 0xA0))}
 _ESCAPES.update({ord("\n"): "\\n", ord("\t"): "\\t", ord("\r"): "\\r"})
+
+
+def oauth_tokens_text(access: str, refresh: str | None, *, as_json: bool) -> str:
+    """What `iamcli oauth-tokens` prints, as `ibmcloud iam oauth-tokens` does: two spaces after
+    the colon (scripts take the token with `awk '{print $4}'`), or `{"iam_token": ...}`."""
+    if as_json:
+        body = {"iam_token": access}
+        if refresh:
+            body["iam_refresh_token"] = refresh
+        return jsonlib.dumps(body, indent=2) + "\n"
+    text = f"IAM token:  {clean(access)}\n"
+    if refresh:
+        text += f"IAM refresh token:  {clean(refresh)}\n"
+    return text
 
 
 def clean(text: str) -> str:

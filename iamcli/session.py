@@ -13,7 +13,6 @@ never prints another key's token.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 from . import config, token_cache
 from .endpoints import DEFAULT_ENDPOINT, normalize_endpoint
 from .errors import IamcliError, NotLoggedInError, UsageError
+from .paths import env_api_key_name
 
 if TYPE_CHECKING:
     import httpx
@@ -30,25 +30,6 @@ if TYPE_CHECKING:
     from .models import TokenGrant
     from .output import Output
     from .trace import Trace
-
-ENV_KEYS = ("IAMCLI_API_KEY", "IBMCLOUD_API_KEY")
-
-
-def env_api_key_name() -> str | None:
-    """The environment variable that holds an API key, if one does (its value is not read)."""
-    return next((v for v in ENV_KEYS if os.environ.get(v, "").strip()), None)
-
-
-def credential_id(profile: str, env_var: str | None) -> str:
-    """What a cached token was minted from: the stored login, or a digest of an env key.
-
-    The digest names the key without revealing it; the raw value of `@FILE` is hashed as
-    written, which is enough to tell two settings of the variable apart.
-    """
-    if env_var is None:
-        return f"profile:{profile}"
-    raw = os.environ.get(env_var, "").strip()
-    return "env:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -148,19 +129,8 @@ class Session:
     # -- the token -------------------------------------------------------------------------
 
     def cached_token(self) -> token_cache.CachedToken | None:
-        """The cached token if it is for this endpoint and credential, whatever its age."""
-        cached = token_cache.load(self.profile_name)
-        if cached is None:
-            return None
-        env_var = env_api_key_name()
-        endpoint = os.environ.get("IAMCLI_ENDPOINT", "").strip()
-        if cached.credential != credential_id(self.profile_name, env_var):
-            return None
-        if endpoint and cached.endpoint != normalize_endpoint(endpoint):
-            return None
-        if not endpoint and self.profile is not None and cached.endpoint != (self.profile.endpoint):
-            return None
-        return cached
+        """The cached token if it was minted from what this run uses, whatever its age."""
+        return token_cache.usable(self.profile_name)
 
     def access_token(self) -> token_cache.CachedToken:
         """A usable access token: the cached one while it is fresh, else a newly minted one.
@@ -207,15 +177,23 @@ class Session:
         token = to_cached(
             grant,
             endpoint=t.endpoint,
-            iam_id="",
-            credential=credential_id(self.profile_name, env_var),
+            iam_id=self.profile.iam_id if self.profile is not None and env_var is None else "",
+            credential=token_cache.credential_id(self.profile_name, env_var),
+            has_refresh_token=(
+                env_var is None and self.profile is not None and self.profile.has_refresh_token
+            ),
         )
         token_cache.save(self.profile_name, token)
         return token
 
 
 def to_cached(
-    grant: TokenGrant, *, endpoint: str, iam_id: str, credential: str
+    grant: TokenGrant,
+    *,
+    endpoint: str,
+    iam_id: str,
+    credential: str,
+    has_refresh_token: bool = False,
 ) -> token_cache.CachedToken:
     times = token_cache.token_times(
         grant.access_token, expires_in=grant.expires_in, expiration=grant.expiration
@@ -229,6 +207,7 @@ def to_cached(
         endpoint=endpoint,
         iam_id=iam_id,
         credential=credential,
+        has_refresh_token=has_refresh_token,
     )
 
 

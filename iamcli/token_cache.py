@@ -18,60 +18,139 @@ Standard library only: this module is on the fast path.
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import json
 import os
 import stat
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from iamcli.config import (
-    dirs,
-    ensure_private_dir,
-    file_lock,
-    validate_profile_name,
-    write_private_json,
-)
-from iamcli.errors import ProtocolError
+from iamcli import paths
 
-# Not `from typing import TYPE_CHECKING`: importing typing costs ~5 ms on the fast path;
-# mypy treats a name TYPE_CHECKING as true all the same.
+# Not `from typing import TYPE_CHECKING`: importing typing costs ~5 ms on the fast path, and
+# dataclasses, pathlib and contextlib are kept out for the same reason; mypy treats a name
+# TYPE_CHECKING as true all the same.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
     from typing import Any
 
 EXPIRY_WINDOW = 10
 REFRESH_FRACTION = 0.8
 _MAX_CACHE_FILE = 64 * 1024
+_STRINGS = ("access_token", "token_type", "endpoint", "iam_id", "credential")
+_INTS = ("expires_at", "issued_at")
 
 
-@dataclass(frozen=True)
 class CachedToken:
-    access_token: str = field(repr=False)
+    """One cached access token and what it was minted from (immutable)."""
+
+    __slots__ = (
+        "access_token",
+        "credential",
+        "endpoint",
+        "expires_at",
+        "has_refresh_token",
+        "iam_id",
+        "issued_at",
+        "token_type",
+    )
+    access_token: str
     token_type: str
     expires_at: int
     issued_at: int
     endpoint: str
     iam_id: str
-    # What the token was minted from (a profile's stored login, or a digest naming an env key),
-    # so that a token minted from one API key is never served for another.
-    credential: str = ""
+    credential: str
+    has_refresh_token: bool
+
+    def __init__(
+        self,
+        access_token: str,
+        token_type: str,
+        expires_at: int,
+        issued_at: int,
+        endpoint: str,
+        iam_id: str,
+        credential: str = "",
+        has_refresh_token: bool = False,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "access_token", access_token)
+        set_(self, "token_type", token_type)
+        set_(self, "expires_at", expires_at)
+        set_(self, "issued_at", issued_at)
+        set_(self, "endpoint", endpoint)
+        set_(self, "iam_id", iam_id)
+        # What the token was minted from (see credential_id), so that a token minted from
+        # one API key is never served for another.
+        set_(self, "credential", credential)
+        # Whether the session also has a refresh token to show (kept in the keyring, not here).
+        set_(self, "has_refresh_token", has_refresh_token)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("CachedToken is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CachedToken) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.to_dict().items()))
+
+    def __repr__(self) -> str:
+        return (
+            f"CachedToken(token_type={self.token_type!r}, expires_at={self.expires_at}, "
+            f"issued_at={self.issued_at}, endpoint={self.endpoint!r}, "
+            f"iam_id={self.iam_id!r}, credential={self.credential!r})"
+        )
 
     @property
     def authorization(self) -> str:
         """The Authorization header value, e.g. ``Bearer eyJ...``."""
         return f"{self.token_type} {self.access_token}"
 
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in (*_STRINGS, *_INTS, "has_refresh_token")}
 
-def tokens_dir() -> Path:
-    return dirs().cache / "tokens"
+
+def credential_id(profile: str, env_var: str | None) -> str:
+    """What a cached token is minted from, as decided by the environment of this run.
+
+    The profile's stored login, or a digest of the API key in `env_var`; either way together
+    with `IAMCLI_ENDPOINT` and `IAMCLI_FLAVOR` as given, since those change where it is minted.
+    The digest names the key without revealing it.
+    """
+    where = "|".join(os.environ.get(v, "").strip() for v in ("IAMCLI_ENDPOINT", "IAMCLI_FLAVOR"))
+    if env_var is None:
+        return f"profile:{profile}|{where}"
+    import hashlib
+
+    raw = os.environ.get(env_var, "").strip()
+    return "env:" + hashlib.sha256(f"{raw}|{where}".encode()).hexdigest()[:32]
 
 
-def _path(profile: str) -> Path:
-    return tokens_dir() / f"{validate_profile_name(profile)}.json"
+def usable(profile: str) -> CachedToken | None:
+    """The profile's cached token if it was minted from what this run would use (the same
+    environment key, endpoint and flavor, or the same stored login), whatever its age."""
+    cached = load(profile)
+    if cached is None or cached.credential != credential_id(profile, paths.env_api_key_name()):
+        return None
+    return cached
+
+
+def tokens_dir() -> str:
+    known = paths.base_dirs()
+    if known is not None:
+        return os.path.join(known[1], "tokens")
+    from iamcli.config import dirs
+
+    return str(dirs().cache / "tokens")
+
+
+def _path(profile: str, suffix: str = ".json") -> str:
+    if not paths.is_valid_profile_name(profile):
+        from iamcli.config import validate_profile_name
+
+        validate_profile_name(profile)
+    return os.path.join(tokens_dir(), profile + suffix)
 
 
 def load(profile: str) -> CachedToken | None:
@@ -97,28 +176,35 @@ def load(profile: str) -> CachedToken | None:
 def _from_dict(data: Any) -> CachedToken | None:
     if not isinstance(data, dict):
         return None
-    strings = ("access_token", "token_type", "endpoint", "iam_id")
-    ints = ("expires_at", "issued_at")
-    if not all(isinstance(data.get(k), str) for k in strings):
+    data = {"credential": "", **data}
+    if not all(isinstance(data.get(k), str) for k in _STRINGS):
         return None
-    if not all(_is_int(data.get(k)) for k in ints):
+    if not all(_is_int(data.get(k)) for k in _INTS):
         return None
-    if not data["access_token"] or not isinstance(data.get("credential", ""), str):
+    if not data["access_token"]:
         return None
     return CachedToken(
-        **{k: data[k] for k in strings + ints}, credential=data.get("credential", "")
+        **{k: data[k] for k in (*_STRINGS, *_INTS)},
+        has_refresh_token=data.get("has_refresh_token") is True,
     )
 
 
 def save(profile: str, token: CachedToken) -> None:
-    path = _path(profile)
+    from pathlib import Path
+
+    from iamcli.config import ensure_private_dir, write_private_json
+
+    path = Path(_path(profile))
     ensure_private_dir(path.parent)
-    write_private_json(path, asdict(token))
+    write_private_json(path, token.to_dict())
 
 
 def clear(profile: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        _path(profile).unlink()
+    # Not contextlib.suppress: contextlib stays off the fast path.
+    try:  # noqa: SIM105
+        os.unlink(_path(profile))
+    except FileNotFoundError:
+        pass
 
 
 def is_expired(token: CachedToken, now: float | None = None) -> bool:
@@ -132,12 +218,14 @@ def needs_refresh(token: CachedToken, now: float | None = None) -> bool:
     return is_expired(token, now) or now >= token.issued_at + REFRESH_FRACTION * lifetime
 
 
-@contextlib.contextmanager
-def refresh_lock(profile: str, timeout: float = 30.0) -> Iterator[None]:
+def refresh_lock(profile: str, timeout: float = 30.0) -> AbstractContextManager[None]:
     """Serialise token refreshes of one profile across processes."""
-    lock = tokens_dir() / f"{validate_profile_name(profile)}.lock"
-    with file_lock(lock, timeout=timeout, what=f"the token of profile {profile!r}"):
-        yield
+    from pathlib import Path
+
+    from iamcli.config import file_lock
+
+    lock = Path(_path(profile, ".lock"))
+    return file_lock(lock, timeout=timeout, what=f"the token of profile {profile!r}")
 
 
 def expiry_from_jwt(token: str) -> tuple[int, int] | None:
@@ -145,6 +233,8 @@ def expiry_from_jwt(token: str) -> tuple[int, int] | None:
 
     Only for cache timing: the server checks the token, we only decide when to ask again.
     """
+    import base64
+
     parts = token.split(".")
     if len(parts) != 3:
         return None
@@ -185,6 +275,8 @@ def token_times(
         return now_i, expiration
     if expires_in is not None and expires_in > 0:
         return now_i, now_i + expires_in
+    from iamcli.errors import ProtocolError
+
     raise ProtocolError("the token response says neither when the token expires nor is a JWT")
 
 

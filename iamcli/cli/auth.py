@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
+from ..output import oauth_tokens_text
 from .params import Run, command
 
 LOGIN_HELP = """Log in to IBM Cloud IAM or an IBM Cloud Private cluster master.
@@ -207,16 +208,7 @@ def oauth_tokens(run: Run) -> None:
     from ..services.auth import oauth_tokens as current
 
     tokens = current(run.session)
-    if run.json:
-        body = {"iam_token": tokens.access}
-        if tokens.refresh:
-            body["iam_refresh_token"] = tokens.refresh
-        run.out.json_value(body)
-        return
-    lines = [f"IAM token:  {tokens.access}"]
-    if tokens.refresh:
-        lines.append(f"IAM refresh token:  {tokens.refresh}")
-    run.out.lines(lines)
+    sys.stdout.write(oauth_tokens_text(tokens.access, tokens.refresh, as_json=run.json))
 
 
 @command

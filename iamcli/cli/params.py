@@ -24,11 +24,8 @@ if TYPE_CHECKING:
     from ..session import Session
     from ..trace import Trace
 
-# Names shared with the fast path in iamcli/__main__.py, which must not import typer.
-PROFILE_FLAG = "--profile"
-OUTPUT_FLAG = "--output"
-QUIET_FLAGS = ("--quiet", "-q")
-TRACE_FLAG = "--trace"
+from .flags import OUTPUT_FLAG, PROFILE_FLAG, QUIET_FLAGS, TRACE_FLAG
+
 OUTPUT_FORMATS = ("json", "text")
 
 F = TypeVar("F", bound=Callable[..., Any])

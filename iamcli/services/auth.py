@@ -22,7 +22,8 @@ from ..http import HttpSettings, make_client
 from ..keyfile import read_secret_arg
 from ..models import Introspection
 from ..output import Output
-from ..session import ENV_KEYS, Session, credential_id, env_api_key_name, to_cached
+from ..paths import ENV_KEYS, env_api_key_name
+from ..session import Session, to_cached
 from ..trace import Trace
 
 Prompt = Callable[[str], str]
@@ -123,7 +124,8 @@ def login(
             grant,
             endpoint=endpoint,
             iam_id=who.iam_id,
-            credential=credential_id(req.profile, env_var),
+            credential=token_cache.credential_id(req.profile, env_var),
+            has_refresh_token=refresh is not None,
         ),
     )
     return profile

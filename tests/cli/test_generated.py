@@ -30,10 +30,15 @@ def test_command_reference_is_current() -> None:
 
 
 def test_completion_answers_from_the_real_program() -> None:
-    env = {**os.environ, "COMP_WORDS": "iamcli apikeys ", "COMP_CWORD": "2",
-           "_IAMCLI_COMPLETE": "complete_bash"}
-    r = subprocess.run([sys.executable, "-m", "iamcli"], env=env, capture_output=True,
-                       text=True, timeout=60)
+    env = {
+        **os.environ,
+        "COMP_WORDS": "iamcli apikeys ",
+        "COMP_CWORD": "2",
+        "_IAMCLI_COMPLETE": "complete_bash",
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "iamcli"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0
     assert set(r.stdout.split()) == {"list", "get", "update", "delete"}
 

@@ -63,6 +63,7 @@ def test_round_trip_private_and_without_refresh_token(isolated_home: Path) -> No
         "endpoint",
         "iam_id",
         "credential",
+        "has_refresh_token",  # a flag only: the refresh token itself is never here
     }
     assert load("default") == _token()
     save("default", _token(credential="env:abc"))
@@ -90,9 +91,9 @@ def test_repr_hides_the_token() -> None:
         "{",
         "[]",
         '{"access_token": "x"}',
-        json.dumps({**json.loads(json.dumps(_token().__dict__)), "expires_at": "soon"}),
-        json.dumps({**_token().__dict__, "issued_at": True}),
-        json.dumps({**_token().__dict__, "access_token": ""}),
+        json.dumps({**json.loads(json.dumps(_token().to_dict())), "expires_at": "soon"}),
+        json.dumps({**_token().to_dict(), "issued_at": True}),
+        json.dumps({**_token().to_dict(), "access_token": ""}),
     ],
 )
 def test_corrupt_cache_reads_as_none(isolated_home: Path, content: str) -> None:

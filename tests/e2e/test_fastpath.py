@@ -1,0 +1,146 @@
+"""`oauth-tokens` from the cache, before the CLI framework loads: same answers, fewer imports."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from iamcli.__main__ import _full
+from iamcli.fastpath import oauth_tokens
+from support import Emulator
+
+HEAVY = (
+    "httpx",
+    "keyring",
+    "rich",
+    "typer",
+    "pydantic",
+    "jwt",
+    "platformdirs",
+    "typing",
+    "dataclasses",
+    "pathlib",
+    "iamcli.config",
+    "iamcli.session",
+    "iamcli.cli.main",
+)
+
+
+@pytest.fixture
+def logged_in(cli, emulator: Emulator) -> None:  # type: ignore[no-untyped-def]
+    r = cli(
+        "login", "-a", emulator.url, "--flavor", "cloud", "--apikey", "-", stdin=emulator.a.apikey
+    )
+    assert r.code == 0, r.stderr
+
+
+def fast(*args: str) -> tuple[int | None, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = oauth_tokens(list(args))
+    return code, out.getvalue()
+
+
+def full(*args: str) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = _full(list(args))
+    return code, out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["oauth-tokens"],
+        ["oauth-tokens", "--output", "json"],
+        ["oauth-tokens", "--output=JSON", "-q"],
+        ["--profile", "default", "oauth-tokens"],
+        ["oauth-tokens", "--profile=default", "--quiet"],
+    ],
+)
+def test_answers_exactly_as_the_full_command(logged_in: None, args: list[str]) -> None:
+    code, text = fast(*args)
+    assert code == 0 and text
+    assert (0, text) == full(*args)
+
+
+def test_falls_through_whenever_unsure(
+    logged_in: None, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for args in (
+        ["oauth-tokens", "--trace"],
+        ["oauth-tokens", "--help"],
+        ["target"],
+        ["oauth-tokens", "--output", "yaml"],
+        ["oauth-tokens", "--profile", "../x"],
+        ["oauth-tokens", "--profile", "nobody"],
+        ["oauth-tokens", "extra"],
+    ):
+        assert fast(*args) == (None, ""), args
+    monkeypatch.setenv("IAMCLI_TRACE", "true")
+    assert fast("oauth-tokens") == (None, "")
+    monkeypatch.delenv("IAMCLI_TRACE")
+    # A different key in the environment: not this cache's token.
+    monkeypatch.setenv("IAMCLI_API_KEY", "some-other-key-" + "o" * 30)
+    assert fast("oauth-tokens") == (None, "")
+    monkeypatch.delenv("IAMCLI_API_KEY")
+    # Due for refresh (80% of its life gone): the full command mints a new one.
+    path = home / "cache" / "tokens" / "default.json"
+    cached = json.loads(path.read_text())
+    cached["issued_at"] -= 3000
+    cached["expires_at"] -= 3000
+    path.write_text(json.dumps(cached))
+    assert fast("oauth-tokens") == (None, "")
+
+
+def test_password_sessions_take_the_full_path(cli, emulator: Emulator) -> None:
+    r = cli(
+        "login",
+        "-a",
+        emulator.url,
+        "--flavor",
+        "private",
+        "-u",
+        emulator.a.username,
+        "-p",
+        emulator.a.password,
+    )
+    assert r.code == 0
+    assert fast("oauth-tokens") == (None, "")  # its refresh token line needs the keyring
+    assert "IAM refresh token:" in cli("oauth-tokens").stdout
+
+
+def test_imports_nothing_heavy(logged_in: None, home: Path) -> None:
+    code = (
+        "import sys; from iamcli.__main__ import main; rc = main(['oauth-tokens']);"
+        f" print(rc, [m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "IAMCLI_HOME": str(home)},
+    )
+    assert r.stderr.strip() == "0 []", r.stderr
+    assert r.stdout.startswith("IAM token:  Bearer ")
+
+
+def test_env_key_tokens_are_cached_and_served_fast(
+    cli, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IAMCLI_API_KEY", emulator.a.apikey)
+    monkeypatch.setenv("IAMCLI_ENDPOINT", emulator.url)
+    assert fast("oauth-tokens") == (None, "")  # nothing cached yet
+    minted = cli("oauth-tokens")
+    assert minted.code == 0
+    assert fast("oauth-tokens") == (0, minted.stdout)
+    monkeypatch.setenv("IAMCLI_ENDPOINT", emulator.url + "/")  # another spelling: re-mint
+    assert fast("oauth-tokens") == (None, "")
