@@ -1,11 +1,12 @@
-"""`iamcli oauth-tokens` answered from the token cache before the CLI framework loads.
+"""`iamcli oauth-tokens` run before the CLI framework loads.
 
-The hottest command runs thousands of times a day in pipelines. When its cached token is fresh,
-answering needs two small files and no network, so this module does just that, importing
-little beyond the interpreter's own start-up set. Anything it does not fully recognise (an
-unknown option, a stale token, a session with a refresh token to show, a trace) falls through
-to the full command, which is the one definition of the command; the option names and the
-cache policy come from the same modules the full command uses.
+The hottest command runs thousands of times a day in pipelines. With a fresh cached token,
+answering needs two small files and no network, and this module imports little beyond the
+interpreter's own start-up set; without one, it mints through the same session and service the
+full command uses, still without loading Typer or the other commands. It takes only the
+invocations it fully recognises (the command and the common options, whose names come from
+cli/flags.py); anything else (`--help`, `--trace`, an unknown option) goes to the full CLI,
+which holds the one definition of the command and its help.
 """
 
 from __future__ import annotations
@@ -17,8 +18,17 @@ from . import paths, token_cache
 from .cli.flags import OAUTH_TOKENS, OUTPUT_FLAG, PROFILE_FLAG, QUIET_FLAGS
 
 
-def oauth_tokens(argv: list[str]) -> int | None:
-    """The exit code if answered here, or None to run the full command."""
+class Request:
+    __slots__ = ("as_json", "profile", "profile_flag")
+
+    def __init__(self, profile: str, profile_flag: str | None, as_json: bool) -> None:
+        self.profile = profile
+        self.profile_flag = profile_flag
+        self.as_json = as_json
+
+
+def recognise(argv: list[str]) -> Request | None:
+    """The request, if `argv` is exactly `oauth-tokens` with common options; never raises."""
     if OAUTH_TOKENS not in argv:
         return None
     profile: str | None = None
@@ -49,11 +59,30 @@ def oauth_tokens(argv: list[str]) -> int | None:
     name, _ = paths.profile_name_from(profile)
     if not paths.is_valid_profile_name(name):
         return None
-    cached = token_cache.usable(name)
-    if cached is None or cached.has_refresh_token or token_cache.needs_refresh(cached):
-        return None
+    return Request(name, profile, fmt == "json")
+
+
+def oauth_tokens(request: Request) -> int:
     from .output import oauth_tokens_text
 
-    sys.stdout.write(oauth_tokens_text(cached.authorization, None, as_json=fmt == "json"))
+    cached = token_cache.usable(request.profile)
+    if (
+        cached is not None
+        and not cached.has_refresh_token
+        and not token_cache.needs_refresh(cached)
+    ):
+        text = oauth_tokens_text(cached.authorization, None, as_json=request.as_json)
+    else:
+        from .output import Output
+        from .services.auth import oauth_tokens as current
+        from .session import Session
+
+        session = Session(request.profile, out=Output(json=request.as_json), stdin=sys.stdin)
+        try:
+            tokens = current(session)
+        finally:
+            session.close()
+        text = oauth_tokens_text(tokens.access, tokens.refresh, as_json=request.as_json)
+    sys.stdout.write(text)
     sys.stdout.flush()
     return 0

@@ -21,6 +21,7 @@ import os
 import platform
 import random
 import ssl
+import sys
 import time
 import uuid
 import weakref
@@ -30,11 +31,16 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import httpx
-
 from iamcli import __version__
 from iamcli.errors import NetworkError, ProtocolError, UsageError, api_error_class
 from iamcli.trace import Trace, redact_text
+
+# httpx imports its own command-line client (click, rich, pygments: ~70 ms) whenever those are
+# installed, and falls back to a stub when that import fails; a None entry in sys.modules is
+# Python's documented way to make it fail. We never use httpx's CLI.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx  # noqa: E402
 
 MAX_BODY = 5 * 1024 * 1024
 DEFAULT_TIMEOUT = 60.0

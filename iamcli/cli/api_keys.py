@@ -1,16 +1,16 @@
 """`service-api-key-create`, `service-api-keys`, `api-key-create`, and `apikeys list | get |
 update | delete`."""
 
-from __future__ import annotations
-
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import FileExportError, UsageError
-from ..models import ApiKey, Owner
 from .params import ForceOpt, Run, command
+
+if TYPE_CHECKING:
+    from ..models import ApiKey, Owner
 from .service_ids import DescriptionOpt, LimitOpt, as_whom
 from .views import API_KEY_COLUMNS, api_key_record, api_key_row, confirm, primed
 
@@ -32,7 +32,7 @@ PRESERVE = "Please preserve the API key! It cannot be retrieved after it's creat
 
 def _create(
     run: Run,
-    owner: Owner,
+    owner: "Owner",
     name: str,
     description: str | None,
     *,
@@ -102,6 +102,7 @@ def service_api_key_create(
 
     The value is shown once: on stdout with `API Key` as the last line, or in --file.
     """
+    from ..models import Owner
     from ..services.identities import resolve_service_id
 
     sid = resolve_service_id(run.session.flavor(), service_id_ref)
@@ -127,6 +128,8 @@ def api_key_create(
     force: CreateForceOpt = False,
 ) -> None:
     """Create an API key for yourself (the identity you are logged in as)."""
+    from ..models import Owner
+
     _create(
         run,
         Owner(),
@@ -139,7 +142,7 @@ def api_key_create(
     )
 
 
-def _list(run: Run, owner: Owner, limit: int | None, whose: str) -> None:
+def _list(run: Run, owner: "Owner", limit: int | None, whose: str) -> None:
     from ..services.identities import limited
 
     flavor = run.session.flavor()
@@ -165,6 +168,7 @@ def service_api_keys(
     limit: LimitOpt = None,
 ) -> None:
     """List a service ID's API keys."""
+    from ..models import Owner
     from ..services.identities import resolve_service_id
 
     sid = resolve_service_id(run.session.flavor(), service_id_ref)
@@ -193,6 +197,7 @@ def apikeys_list(
     limit: LimitOpt = None,
 ) -> None:
     """List API keys: your own, or a service ID's."""
+    from ..models import Owner
     from ..services.identities import owner_from_bound_to, resolve_service_id
 
     if service_id_ref is not None and bound_to is not None:
@@ -207,7 +212,7 @@ def apikeys_list(
     _list(run, owner, limit, whose)
 
 
-def _show(run: Run, key: ApiKey) -> None:
+def _show(run: Run, key: "ApiKey") -> None:
     if run.json:
         run.out.json_value(key.to_json())
     else:

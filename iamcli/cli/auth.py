@@ -1,7 +1,5 @@
 """`login`, `logout`, `target`, `oauth-tokens`, `introspect`: parse, call, render."""
 
-from __future__ import annotations
-
 import sys
 import time
 from typing import Annotated

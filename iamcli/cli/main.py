@@ -1,7 +1,5 @@
 """The root command: options given before a command name, and the command table."""
 
-from __future__ import annotations
-
 import typer
 
 from . import api_keys, auth, serve, service_ids

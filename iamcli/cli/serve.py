@@ -1,13 +1,11 @@
 """`iamcli serve`: the local IAM server."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
+from ..errors import IamcliError, UsageError
 
 SERVE_HELP = """Run a local IAM server that speaks both IBM API families.
 
@@ -15,6 +13,16 @@ The public-cloud family (/identity/token, /v1/serviceids, /v1/apikeys) and the p
 (/iam-token/...) share one port and one SQLite database. On first start with an empty database
 it creates an account and an administrator and prints the administrator's API key once on
 stderr; --seed-apikey makes that key exactly KEY, so scripts know it in advance.
+
+With a database file it runs one worker process per CPU core (--workers); the first-start
+output above happens once, before the workers start.
+
+Fault injection, for trying a client's retries and timeouts: every request, independently,
+waits --latency-ms, then is cut without an answer with probability --drop-rate, else answered
+with one of --fault-status (uniformly) with probability --fault-rate, in its API family's error
+shape, with Retry-After: 1 on 429 and 503. Faults are injected before the request reaches the
+server's routes: the server never acts on a faulted request. --fault-seed makes the choices
+repeatable (per worker; use --workers 1 for one exact sequence).
 """
 
 
@@ -84,12 +92,66 @@ def serve(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not log each request.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            min=1,
+            max=64,
+            help="Worker processes. [default: one per CPU core; 1 for ':memory:']",
+        ),
+    ] = None,
+    fault_rate: Annotated[
+        float,
+        typer.Option(
+            "--fault-rate",
+            metavar="R",
+            min=0.0,
+            max=1.0,
+            help="Share of requests (0-1) answered with a --fault-status instead of served.",
+        ),
+    ] = 0.0,
+    fault_status: Annotated[
+        str,
+        typer.Option(
+            "--fault-status",
+            metavar="CODES",
+            help="Statuses of injected faults, comma-separated.",
+        ),
+    ] = "500,502,503,429",
+    latency_ms: Annotated[
+        int,
+        typer.Option(
+            "--latency-ms",
+            metavar="N",
+            min=0,
+            max=60_000,
+            help="Extra delay before every request is handled.",
+        ),
+    ] = 0,
+    drop_rate: Annotated[
+        float,
+        typer.Option(
+            "--drop-rate",
+            metavar="R",
+            min=0.0,
+            max=1.0,
+            help="Share of requests (0-1) whose connection is cut without an answer.",
+        ),
+    ] = 0.0,
+    fault_seed: Annotated[
+        int | None,
+        typer.Option("--fault-seed", metavar="N", help="Seed of the fault choices."),
+    ] = None,
 ) -> None:
     try:
         from ..emulator.app import Settings
-        from ..emulator.server import ServeOptions
+        from ..emulator.faults import FaultPlan, parse_statuses
+        from ..emulator.server import ServeError, ServeOptions
         from ..emulator.server import serve as run_server
         from ..emulator.store import StoreError
+        from ..emulator.workers import default_workers
     except ImportError as exc:
         raise UsageError(
             "iamcli serve needs the emulator extra: pip install 'iamcli[emulator]'"
@@ -102,12 +164,25 @@ def serve(
     tls_dir = None
     if tls:
         tls_dir = str(data_dir if db == ":memory:" else Path(db).resolve().parent)
+    if workers is not None and workers > 1 and db == ":memory:":
+        raise UsageError("--workers needs a database file: each worker would have its own :memory:")
+    try:
+        faults = FaultPlan(
+            rate=fault_rate,
+            statuses=parse_statuses(fault_status),
+            latency_ms=latency_ms,
+            drop_rate=drop_rate,
+            seed=fault_seed,
+        )
+    except ValueError as exc:
+        raise UsageError(f"--fault-status: {exc}") from exc
     settings = Settings(
         db=db,
         token_ttl=token_ttl,
         refresh_token_ttl=refresh_token_ttl,
         cluster_name=cluster_name,
         access_log=not quiet,
+        faults=faults if faults.active else None,
     )
     options = ServeOptions(
         host=host,
@@ -116,10 +191,13 @@ def serve(
         account_id=account_id,
         admin_password=admin_password,
         tls_dir=tls_dir,
+        workers=workers if workers is not None else default_workers(db),
     )
     try:
         run_server(settings, options)
     except StoreError as exc:
         raise UsageError(str(exc)) from exc
+    except ServeError as exc:
+        raise IamcliError(str(exc)) from exc
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc

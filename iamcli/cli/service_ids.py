@@ -1,8 +1,6 @@
 """`service-id-create`, `service-ids`, `service-id`, `service-id-update`, `service-id-delete`,
 `service-id-lock`, `service-id-unlock`."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import UsageError
-from ..models import ApiKey, ServiceId
+
+if TYPE_CHECKING:
+    from ..models import ApiKey, ServiceId
 
 SERVICE_ID_COLUMNS = ["ID", "Name", "Created At", "Last Updated", "Description", "Locked"]
 API_KEY_COLUMNS = ["ID", "Name", "Description", "Created At", "Last Updated", "Locked"]

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from iamcli.__main__ import _full
-from iamcli.fastpath import oauth_tokens
+from iamcli.fastpath import oauth_tokens, recognise
+from iamcli.token_cache import needs_refresh, usable
 from support import Emulator
 
 HEAVY = (
@@ -42,9 +43,16 @@ def logged_in(cli, emulator: Emulator) -> None:  # type: ignore[no-untyped-def]
 
 
 def fast(*args: str) -> tuple[int | None, str]:
+    """What the fast path answers from the cache alone; (None, "") when it would not."""
+    request = recognise(list(args))
+    if request is None:
+        return None, ""
+    cached = usable(request.profile)
+    if cached is None or cached.has_refresh_token or needs_refresh(cached):
+        return None, ""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = oauth_tokens(list(args))
+        code = oauth_tokens(request)
     return code, out.getvalue()
 
 
@@ -144,3 +152,28 @@ def test_env_key_tokens_are_cached_and_served_fast(
     assert fast("oauth-tokens") == (0, minted.stdout)
     monkeypatch.setenv("IAMCLI_ENDPOINT", emulator.url + "/")  # another spelling: re-mint
     assert fast("oauth-tokens") == (None, "")
+
+
+def test_minting_skips_the_cli_framework(cli, emulator: Emulator, home: Path) -> None:
+    env = {
+        **os.environ,
+        "IAMCLI_HOME": str(home),
+        "IAMCLI_API_KEY": emulator.a.apikey,
+        "IAMCLI_ENDPOINT": emulator.url,
+    }
+    code = (
+        "import sys; from iamcli.__main__ import main; rc = main(['oauth-tokens', "
+        "'--output', 'json']); print(rc, [m for m in ('typer', 'rich', 'keyring',"
+        " 'iamcli.cli.main') if m in sys.modules], file=sys.stderr)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert r.stderr.strip() == "0 []", r.stderr
+    assert json.loads(r.stdout)["iam_token"].startswith("Bearer ")
+
+
+def test_fast_path_errors_look_like_the_full_commands(cli) -> None:
+    r = cli("oauth-tokens")
+    assert r.code == 4 and r.stderr.startswith("FAILED\nNot logged in")
+    assert cli("oauth-tokens", "--trace").stderr == r.stderr
