@@ -206,21 +206,21 @@ class Output:
         self._out(jsonlib.dumps(obj, indent=2, ensure_ascii=False))
 
     def json_stream_list(self, key: str | None, items: Iterable[dict[str, Any]]) -> None:
-        """Write ``[...]`` (or ``{"key": [...]}``) one item at a time.
+        """Write ``[...]`` (or ``{"key": [...]}``) one item at a time, one item per line.
 
-        The bytes are exactly those of :meth:`json_value` on the whole list, without holding it.
+        Items are written compact, not indented: the C encoder does the work (indenting runs
+        Python's own encoder, several times slower on a 5,000-item list), each line is one
+        object for `grep` and humans alike, and nothing holds the whole list.
         """
-        pad = "    " if key is not None else "  "
+        encode = jsonlib.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
         write = self.stdout.write
-        write("{\n  " + jsonlib.dumps(key, ensure_ascii=False) + ": [" if key is not None else "[")
+        write("{" + jsonlib.dumps(key, ensure_ascii=False) + ": [" if key is not None else "[")
         empty = True
         for item in items:
-            # JSON strings never hold a raw newline, so this only re-indents the structure.
-            text = jsonlib.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n" + pad)
-            write(("\n" if empty else ",\n") + pad + text)
+            write(("\n  " if empty else ",\n  ") + encode(item))
             empty = False
-        write("]" if empty else "\n" + pad[:-2] + "]")
-        write("\n}\n" if key is not None else "\n")
+        write("]" if empty else "\n]")
+        write("}\n" if key is not None else "\n")
         self.stdout.flush()
 
     def _out(self, line: str) -> None:

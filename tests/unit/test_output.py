@@ -176,17 +176,20 @@ def test_json_value() -> None:
 
 @pytest.mark.parametrize("key", [None, "apikeys"])
 @pytest.mark.parametrize("count", [0, 1, 3])
-def test_json_stream_list_matches_json_value(key: str | None, count: int) -> None:
+def test_json_stream_list_is_the_list_one_item_per_line(key: str | None, count: int) -> None:
     items = [
         {"id": f"ApiKey-{i}", "name": "ü", "nested": {"a": [1, {"b": None}]}, "e": []}
         for i in range(count)
     ]
-    streamed, out1, _ = make(json=True)
+    streamed, out, _ = make(json=True)
     streamed.json_stream_list(key, iter(items))
-    whole, out2, _ = make(json=True)
-    whole.json_value(items if key is None else {key: items})
-    assert out1.getvalue() == out2.getvalue()
-    assert json.loads(out1.getvalue()) == (items if key is None else {key: items})
+    text = out.getvalue()
+    assert json.loads(text) == (items if key is None else {key: items})
+    assert text.endswith("\n") and "ü" in text or count == 0
+    lines = text.splitlines()
+    assert len(lines) == (1 if count == 0 else count + 2)
+    for line, item in zip(lines[1:-1], items, strict=False):
+        assert json.loads(line.strip().rstrip(",")) == item
 
 
 def test_json_stream_list_does_not_hold_the_list() -> None:
