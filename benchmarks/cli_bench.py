@@ -12,7 +12,6 @@ Python is the venv's real interpreter (`sys.executable`), never a shim.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -333,7 +332,7 @@ def main() -> int:
                 for name in (f"iamcli apikeys list ({n})", f"IBM SDK pager script ({n})"):
                     lines.append(row(name, s4[name], base=sdk_n))
             ours_big = s4[f"iamcli apikeys list ({big})"]
-            ours_small = s4[f"iamcli apikeys list (500)"]
+            ours_small = s4["iamcli apikeys list (500)"]
             lines.append(
                 "  "
                 + verdict(
