@@ -101,10 +101,12 @@ class Retry(Enum):
     CREATE = "create"
 
 
+# The statuses IBM's SDKs retry (python-sdk-core: 429, 500, 502, 503, 504). A 500 is safe to
+# repeat only where repeating is harmless: never for a create.
 _RETRY_STATUSES: dict[Retry, frozenset[int]] = {
     Retry.NONE: frozenset(),
-    Retry.IDEMPOTENT: frozenset({429, 502, 503, 504}),
-    Retry.TOKEN: frozenset({429, 502, 503, 504}),
+    Retry.IDEMPOTENT: frozenset({429, 500, 502, 503, 504}),
+    Retry.TOKEN: frozenset({429, 500, 502, 503, 504}),
     Retry.CREATE: frozenset({429}),
 }
 

@@ -42,7 +42,7 @@ def _create(
     what: str,
 ) -> None:
     from ..keyfile import check_export_target, write_key_file
-    from ..services.identities import export_record
+    from ..services.identities import create_api_key, export_record
 
     if not name.strip():
         raise UsageError("the API key name must not be empty")
@@ -51,7 +51,7 @@ def _create(
         check_export_target(file, force=force)
     flavor = run.session.flavor()
     run.out.status(f"Creating API key {name} {what} as {as_whom(run)}...")
-    key = flavor.create_api_key(owner, name, description, locked=lock)
+    key = create_api_key(flavor, owner, name, description, locked=lock, note=run.out.warn)
     run.out.ok()
     run.out.status(
         f"{'Service ID API key' if owner.service_id else 'API key'} {key.name} is created"

@@ -34,7 +34,9 @@ def service_id_create(
     if not name.strip():
         raise UsageError("the service ID name must not be empty")
     run.out.status(f"Creating service ID {name} bound to current account as {as_whom(run)}...")
-    created = create_service_id(run.session.flavor(), name, description, locked=lock)
+    created = create_service_id(
+        run.session.flavor(), name, description, locked=lock, note=run.out.warn
+    )
     run.out.ok()
     run.out.status(f"Service ID {created.name} is created successfully")
     if run.json:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from ..errors import NotFoundError, UsageError
+from ..errors import NetworkError, NotFoundError, ServerError, UsageError
 from ..flavors import Flavor
 from ..models import ApiKey, Owner, ServiceId
 
@@ -41,10 +41,85 @@ def resolve_service_id(flavor: Flavor, ref: str) -> ServiceId:
     return _one(list(flavor.service_ids(name=ref)), "service ID", ref, lambda s: s.name == ref)
 
 
+# How many times a create whose outcome was unknown is checked for and sent again.
+CREATE_ATTEMPTS = 4
+
+
+def _ambiguous(exc: Exception) -> bool:
+    """Whether a failed create may still have happened on the server: it answered 5xx, or the
+    connection broke after the request was sent. (Failures before sending were retried by the
+    HTTP layer already, and 4xx answers mean the server refused.)"""
+    return isinstance(exc, ServerError | NetworkError)
+
+
 def create_service_id(
-    flavor: Flavor, name: str, description: str | None, *, locked: bool
+    flavor: Flavor,
+    name: str,
+    description: str | None,
+    *,
+    locked: bool,
+    note: Callable[[str], None] | None = None,
 ) -> ServiceId:
-    return flavor.create_service_id(name, description, locked=locked)
+    """Create a service ID exactly once, even when an answer is lost.
+
+    IBM's APIs take no idempotency key, so the service IDs of that name are listed before;
+    after an unknown outcome they are listed again, and a new one of that name is the one this
+    create made. If none appeared, the create is sent again. (A second client creating the same
+    name at the same moment would be indistinguishable; that race is the price.)
+    """
+    before = {s.id for s in flavor.service_ids(name=name)}
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            return flavor.create_service_id(name, description, locked=locked)
+        except (ServerError, NetworkError) as exc:
+            if not _ambiguous(exc) or attempt == CREATE_ATTEMPTS - 1:
+                raise
+            new = [s for s in flavor.service_ids(name=name) if s.id not in before]
+            if len(new) == 1:
+                if note is not None:
+                    note(f"the create's answer was lost, but it happened: {new[0].id}")
+                return new[0]
+            if len(new) > 1:
+                ids = ", ".join(s.id for s in new)
+                raise AmbiguousName(
+                    f"several service IDs named {name!r} appeared while creating one: {ids}"
+                ) from exc
+    raise AssertionError("unreachable")
+
+
+def create_api_key(
+    flavor: Flavor,
+    owner: Owner,
+    name: str,
+    description: str | None,
+    *,
+    locked: bool,
+    note: Callable[[str], None] | None = None,
+) -> ApiKey:
+    """Create an API key exactly once, with its value in hand.
+
+    On IBM Cloud the flavor makes this safe itself (the value is chosen here and passed
+    through, so a repeated create is recognised). Elsewhere, after an unknown outcome, a key
+    of this name that appeared meanwhile holds a value nobody received: it is deleted, so that
+    no unusable key is left behind, and the create is sent again.
+    """
+    before = {k.id for k in flavor.api_keys(owner)} if flavor.name != "cloud" else set()
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            return flavor.create_api_key(owner, name, description, locked=locked)
+        except (ServerError, NetworkError) as exc:
+            if not _ambiguous(exc) or attempt == CREATE_ATTEMPTS - 1 or flavor.name == "cloud":
+                raise
+            for orphan in (
+                k for k in flavor.api_keys(owner) if k.id not in before and k.name == name
+            ):
+                if note is not None:
+                    note(
+                        f"the create's answer was lost with the key's value; deleting the "
+                        f"unusable key {orphan.id} and creating it again"
+                    )
+                flavor.delete_api_key(orphan.id)
+    raise AssertionError("unreachable")
 
 
 def resolve_api_key(flavor: Flavor, ref: str, owner: Owner) -> ApiKey:

@@ -109,7 +109,7 @@ def test_missing_ca_bundle_is_a_usage_error(tmp_path: Path) -> None:
 # --- retries -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [429, 502, 503, 504])
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
 def test_idempotent_retries_transient_statuses(status: int, sleeps: list[float]) -> None:
     script = Script(httpx.Response(status), ok({"n": 1}))
     with client_for(script) as client:
