@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -154,7 +155,8 @@ def serve_process(*args: str, env: dict[str, str] | None = None) -> Iterator[Ser
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, **(env or {})},
+        # A private IAMCLI_HOME unless the test names one: never the real data dir.
+        env={**os.environ, "IAMCLI_HOME": tempfile.mkdtemp(prefix="iamcli-serve-"), **(env or {})},
     )
     lines: list[str] = []
     url = None
