@@ -5,7 +5,7 @@
 #   make check         lint + test
 #   make bootstrap     the venv only (.venv, or $IAMCLI_VENV)
 #   make system-deps   the Debian packages (dbus, gnome-keyring, curl, make, python3-venv)
-#   make demo          iamcli serve + a token, in a temporary directory
+#   make demo          the main job against iamcli serve, in a temporary directory
 #   make ci            what .ci/run does
 #   make clean         caches and build output (not the venv; `make distclean` removes it too)
 #
@@ -41,7 +41,7 @@ lint: bootstrap
 check: lint test
 
 demo: system-deps bootstrap
-	scripts/demo
+	scripts/with-keyring scripts/demo
 
 ci:
 	.ci/run
