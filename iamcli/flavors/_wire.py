@@ -64,13 +64,21 @@ class Reader:
         return [Reader(v, self.where) for v in value]
 
 
-def jwt_claims(token: str) -> dict[str, Any] | None:
-    """The payload of a JWT, unverified (for display and identity only), or None."""
+def _jwt_part(token: str, index: int) -> dict[str, Any] | None:
     parts = token.split(".")
     if len(parts) != 3:
         return None
     try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        part = json.loads(base64.urlsafe_b64decode(parts[index] + "=" * (-len(parts[index]) % 4)))
     except (ValueError, UnicodeDecodeError):
         return None
-    return payload if isinstance(payload, dict) else None
+    return part if isinstance(part, dict) else None
+
+
+def jwt_claims(token: str) -> dict[str, Any] | None:
+    """The payload of a JWT, unverified (for display and identity only), or None."""
+    return _jwt_part(token, 1)
+
+
+def jwt_header(token: str) -> dict[str, Any]:
+    return _jwt_part(token, 0) or {}

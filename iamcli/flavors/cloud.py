@@ -13,7 +13,7 @@ from ..errors import ConflictError, NotFoundError, ProtocolError
 from ..http import Retry, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
 from . import PAGE_SIZE, Flavor
-from ._wire import Reader, jwt_claims
+from ._wire import Reader, jwt_claims, jwt_header
 
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 # IBM's CLI client. Only the password grant needs it (IBM refuses that grant without it);
@@ -64,6 +64,9 @@ class Cloud(Flavor):
         claims = jwt_claims(access_token)
         if claims is None or not isinstance(claims.get("iam_id"), str):
             raise ProtocolError(f"the access token from {self.where} is not an IBM IAM token")
+        # An unsigned token can only come from a server that is not IBM IAM (or an impostor).
+        if jwt_header(access_token).get("alg") != "RS256":
+            raise ProtocolError(f"the access token from {self.where} is not signed with RS256")
         account = claims.get("account")
         service = claims.get("sub_type") == "ServiceId"
         return Whoami(

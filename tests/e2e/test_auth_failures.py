@@ -107,11 +107,45 @@ def test_password_login_trace_hides_password_and_refresh_token(cli, emulator: Em
     assert refresh and refresh not in r.stderr and emulator.a.password not in r.stderr
 
 
+def _unsigned_jwt(claims: dict[str, object]) -> str:
+    import base64
+
+    def part(obj: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none'})}.{part(claims)}."
+
+
+_TOKEN = {
+    "token_type": "Bearer",
+    "expires_in": 3600,
+    "expiration": 4102444800,
+    "refresh_token": "not_supported",
+}
 _ANSWERS = {
     "html": (502, "text/html", b"<!DOCTYPE html><html><body>Bad gateway</body></html>"),
     "garbage": (200, "application/json", b'{"access_token": "abc", "expires'),
     "wrong shape": (200, "application/json", b'["not", "an", "object"]'),
     "html 200": (200, "text/html", b"<html>login portal</html>"),
+    "10 MB": (200, "application/json", b'{"access_token": "' + b"a" * 10_000_000 + b'"}'),
+    "not a JWT": (
+        200,
+        "application/json",
+        json.dumps({**_TOKEN, "access_token": "opaque-token"}).encode(),
+    ),
+    "alg none": (
+        200,
+        "application/json",
+        json.dumps(
+            {
+                **_TOKEN,
+                "access_token": _unsigned_jwt(
+                    {"iam_id": "IBMid-EVIL", "account": {"bss": "x"}, "iat": 1, "exp": 4102444800}
+                ),
+            }
+        ).encode(),
+    ),
+    "redirect": (302, "text/html", b""),
 }
 
 
@@ -120,6 +154,8 @@ class _Nonsense(http.server.BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status, ctype, body = _ANSWERS[self.server.mode]  # type: ignore[attr-defined]
         self.send_response(status)
+        if status == 302:
+            self.send_header("Location", "http://collector.invalid/identity/token")
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -148,6 +184,10 @@ def nonsense() -> Iterator[http.server.HTTPServer]:
         ("garbage", "invalid JSON"),
         ("wrong shape", "expected a JSON object"),
         ("html 200", "invalid JSON"),
+        ("10 MB", "too large"),
+        ("not a JWT", "not an IBM IAM token"),
+        ("alg none", "not signed with RS256"),
+        ("redirect", "redirects to collector.invalid; not followed"),
     ],
 )
 def test_a_server_answering_nonsense(
@@ -198,3 +238,64 @@ def test_tls_is_verified_and_can_be_trusted_or_skipped(cli, tls_emulator: Thread
     assert cli("introspect", "--profile", "k").code == 0
     both = login(cli, tls_emulator.url, key, "--skip-ssl-validation", "--ca-bundle", "x")
     assert both.code == 2
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts connections and reads requests, but never answers."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["login", "--flavor", "cloud", "--apikey", "-"],
+        ["oauth-tokens"],
+        ["service-ids"],
+        ["introspect"],
+    ],
+)
+def test_a_server_that_never_answers_is_given_up_on(
+    cli, silent_server: str, args: list[str]
+) -> None:
+    import time
+
+    env = {
+        "IAMCLI_HTTP_TIMEOUT": "1",
+        "IAMCLI_API_KEY": "k" * 44,
+        "IAMCLI_ENDPOINT": silent_server,
+        "IAMCLI_FLAVOR": "cloud",
+    }
+    if args[0] == "login":
+        args = [*args[:1], "-a", silent_server, *args[1:]]
+    started = time.monotonic()
+    r = cli(*args, stdin="k" * 44, env=env)
+    elapsed = time.monotonic() - started
+    assert r.code == 6, r.stderr
+    assert "127.0.0.1" in r.stderr and "within 1 s" in r.stderr
+    assert "Traceback" not in r.stderr and "k" * 44 not in r.stderr
+    assert elapsed < 20  # bounded: retries stop starting after twice the timeout
