@@ -23,7 +23,10 @@ def normalize_endpoint(value: str) -> str:
         raise UsageError(f"the endpoint {value!r} contains white space")
     if "://" not in text:
         text = "https://" + text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # e.g. an unbalanced "[" of an IPv6 address
+        raise UsageError(f"the endpoint {value!r} is not a valid URL") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise UsageError(f"the endpoint must be an http:// or https:// URL, not {scheme}://")
