@@ -128,6 +128,8 @@ class ApiError(IamcliError):
         self.request_id = request_id
         self.method = method
         self.url = url
+        # How many times the request was sent; above 1, an earlier attempt may have acted.
+        self.attempts = 1
 
     def __repr__(self) -> str:
         return (

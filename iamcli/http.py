@@ -32,7 +32,14 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from iamcli import __version__
-from iamcli.errors import NetworkError, ProtocolError, UsageError, api_error_class
+from iamcli.errors import (
+    ApiError,
+    NetworkError,
+    NotFoundError,
+    ProtocolError,
+    UsageError,
+    api_error_class,
+)
 from iamcli.trace import Trace, redact_text
 
 # httpx imports its own command-line client (click, rich, pygments: ~70 ms) whenever those are
@@ -229,8 +236,22 @@ def send(
                 _pause(trace, delay, f"HTTP {response.status_code}")
                 attempt += 1
                 continue
-        raise_for_status(response)
+        try:
+            raise_for_status(response)
+        except ApiError as exc:
+            exc.attempts = attempt + 1
+            raise
         return response
+
+
+def delete(client: httpx.Client, url: str, **kwargs: Any) -> None:
+    """DELETE, where a 404 after a retry means done: the attempt whose answer was lost may be
+    the one that deleted it."""
+    try:
+        send(client, "DELETE", url, retry=Retry.IDEMPOTENT, **kwargs)
+    except NotFoundError as exc:
+        if exc.attempts == 1:
+            raise
 
 
 def _send_once(

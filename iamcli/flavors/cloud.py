@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import ConflictError, NotFoundError, ProtocolError
-from ..http import Retry, json_object, send
+from ..http import Retry, delete, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
 from . import PAGE_SIZE, Flavor
 from ._wire import Reader, jwt_claims, jwt_header
@@ -153,13 +153,7 @@ class Cloud(Flavor):
         return _service_id(Reader(json_object(response), self.where))
 
     def delete_service_id(self, sid: str) -> None:
-        send(
-            self.client,
-            "DELETE",
-            f"/v1/serviceids/{sid}",
-            retry=Retry.IDEMPOTENT,
-            headers=self.auth_headers(),
-        )
+        delete(self.client, f"/v1/serviceids/{sid}", headers=self.auth_headers())
 
     def lock_service_id(self, sid: str, locked: bool) -> None:
         send(
@@ -251,13 +245,7 @@ class Cloud(Flavor):
         return _api_key(Reader(json_object(response), self.where))
 
     def delete_api_key(self, kid: str) -> None:
-        send(
-            self.client,
-            "DELETE",
-            f"/v1/apikeys/{kid}",
-            retry=Retry.IDEMPOTENT,
-            headers=self.auth_headers(),
-        )
+        delete(self.client, f"/v1/apikeys/{kid}", headers=self.auth_headers())
 
     def lock_api_key(self, kid: str, locked: bool) -> None:
         send(

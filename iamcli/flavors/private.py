@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import ProtocolError
-from ..http import Retry, json_object, send
+from ..http import Retry, delete, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
 from . import PAGE_SIZE, Flavor
 from ._wire import Reader
@@ -152,13 +152,7 @@ class Private(Flavor):
         return _service_id(Reader(json_object(response), self.where))
 
     def delete_service_id(self, sid: str) -> None:
-        send(
-            self.client,
-            "DELETE",
-            f"/iam-token/serviceids/{sid}",
-            retry=Retry.IDEMPOTENT,
-            headers=self.auth_headers(),
-        )
+        delete(self.client, f"/iam-token/serviceids/{sid}", headers=self.auth_headers())
 
     def lock_service_id(self, sid: str, locked: bool) -> None:
         raise self.unsupported("locking service IDs")
@@ -219,13 +213,7 @@ class Private(Flavor):
         return _api_key(Reader(json_object(response), self.where))
 
     def delete_api_key(self, kid: str) -> None:
-        send(
-            self.client,
-            "DELETE",
-            f"/iam-token/apikeys/{kid}",
-            retry=Retry.IDEMPOTENT,
-            headers=self.auth_headers(),
-        )
+        delete(self.client, f"/iam-token/apikeys/{kid}", headers=self.auth_headers())
 
     def lock_api_key(self, kid: str, locked: bool) -> None:
         raise self.unsupported("locking API keys")

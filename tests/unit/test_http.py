@@ -623,3 +623,29 @@ def test_real_tls_with_ca_bundle_or_skip_validation(tls_server: tuple[str, Path]
             assert json_object(send(client, "GET", "/identity/keys", retry=Retry.NONE)) == {
                 "keys": []
             }
+
+
+def test_delete_after_a_lost_answer_counts_a_404_as_done(sleeps: list[float]) -> None:
+    from iamcli.http import delete
+
+    # The first DELETE did its work but its answer was lost behind a 502; the retry finds
+    # nothing left to delete.
+    script = Script(
+        httpx.Response(502),
+        httpx.Response(404, json={"errors": [{"code": "not_found", "message": "gone"}]}),
+    )
+    with client_for(script) as client:
+        delete(client, "/v1/apikeys/ApiKey-1")
+    assert [r.method for r in script.requests] == ["DELETE", "DELETE"]
+
+
+def test_delete_of_something_never_there_is_not_found(sleeps: list[float]) -> None:
+    from iamcli.errors import NotFoundError
+    from iamcli.http import delete
+
+    script = Script(
+        httpx.Response(404, json={"errors": [{"code": "not_found", "message": "no such key"}]})
+    )
+    with client_for(script) as client, pytest.raises(NotFoundError) as info:
+        delete(client, "/v1/apikeys/ApiKey-1")
+    assert info.value.attempts == 1
