@@ -240,7 +240,7 @@ def apikeys_update(
     force: ForceOpt = False,
 ) -> None:
     """Rename an API key or change its description (guarded by its version on IBM Cloud)."""
-    from ..services.identities import get_api_key
+    from ..services.identities import get_api_key, update_api_key
 
     if name is None and description is None:
         raise UsageError("nothing to change: give --name and/or --description")
@@ -252,7 +252,7 @@ def apikeys_update(
         run.out.status("Not updated.")
         return
     run.out.status(f"Updating API key {current.name} as {as_whom(run)}...")
-    updated = flavor.update_api_key(current, name=name, description=description)
+    updated = update_api_key(flavor, current, name=name, description=description)
     run.out.ok()
     _show(run, updated)
 

@@ -98,7 +98,7 @@ def service_id_update(
     Sends the version read just before (If-Match): a change made meanwhile by someone else is
     refused with exit code 5, never overwritten.
     """
-    from ..services.identities import resolve_service_id
+    from ..services.identities import resolve_service_id, update_service_id
 
     if new_name is None and description is None:
         raise UsageError("nothing to change: give -n NEW_NAME and/or -d DESCRIPTION")
@@ -112,7 +112,7 @@ def service_id_update(
         run.out.status("Not updated.")
         return
     run.out.status(f"Updating service ID {current.name} as {as_whom(run)}...")
-    updated = flavor.update_service_id(current, name=new_name, description=description)
+    updated = update_service_id(flavor, current, name=new_name, description=description)
     run.out.ok()
     run.out.status(f"Service ID {updated.name} is updated successfully")
     if run.json:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from ..errors import NetworkError, NotFoundError, ServerError, UsageError
+from ..errors import ConflictError, NetworkError, NotFoundError, ServerError, UsageError
 from ..flavors import Flavor
 from ..models import ApiKey, Owner, ServiceId
 
@@ -191,3 +191,37 @@ def export_record(key: ApiKey, *, iam_id: str | None, account_id: str | None) ->
         "account_id": key.account_id or account_id or "",
     }
     return record
+
+
+def update_service_id(
+    flavor: Flavor, current: ServiceId, *, name: str | None, description: str | None
+) -> ServiceId:
+    """Update guarded by the version read before; a refusal after a retried send is checked,
+    since the lost first attempt may be the change that made the version stale."""
+    try:
+        return flavor.update_service_id(current, name=name, description=description)
+    except ConflictError as exc:
+        if exc.attempts > 1:
+            now = flavor.service_id(current.id)
+            if _matches(now, name, description):
+                return now
+        raise
+
+
+def update_api_key(
+    flavor: Flavor, current: ApiKey, *, name: str | None, description: str | None
+) -> ApiKey:
+    try:
+        return flavor.update_api_key(current, name=name, description=description)
+    except ConflictError as exc:
+        if exc.attempts > 1:
+            now = flavor.api_key(current.id)
+            if _matches(now, name, description):
+                return now
+        raise
+
+
+def _matches(entity: ServiceId | ApiKey, name: str | None, description: str | None) -> bool:
+    return (name is None or entity.name == name) and (
+        description is None or (entity.description or "") == description
+    )

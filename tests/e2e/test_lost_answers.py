@@ -18,21 +18,21 @@ from support import Emulator
 
 
 class LoseFirstCreate(httpx.BaseTransport):
-    def __init__(self, how: str) -> None:
+    """Loses the answer to the first create (or, with `method="PUT"`, update) that succeeded."""
+
+    def __init__(self, how: str, method: str = "POST") -> None:
         self.inner = httpx.HTTPTransport()
         self.how = how
+        self.method = method
         self.lost = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
         response.read()
-        creating = request.method == "POST" and request.url.path in (
-            "/v1/serviceids/",
-            "/v1/apikeys",
-            "/iam-token/serviceids/",
-            "/iam-token/apikeys/",
+        writing = request.method == self.method and request.url.path.startswith(
+            ("/v1/serviceids/", "/v1/apikeys", "/iam-token/serviceids/", "/iam-token/apikeys/")
         )
-        if creating and self.lost == 0 and response.status_code == 201:
+        if writing and self.lost == 0 and response.status_code in (200, 201):
             self.lost += 1
             if self.how == "cut":
                 raise httpx.RemoteProtocolError(
@@ -121,3 +121,35 @@ def test_api_key_created_once_with_its_value(
     assert [k.id for k in keys] == [created["id"]]
     # The value the CLI printed is the one the server holds.
     assert emulator.store.api_key_by_value(created["apikey"]) is not None
+
+
+@pytest.mark.parametrize("how", ["502", "cut"])
+def test_update_whose_answer_was_lost_is_not_a_false_conflict(
+    cli, emulator: Emulator, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    assert (
+        cli(
+            "login",
+            "-a",
+            emulator.url,
+            "--flavor",
+            "cloud",
+            "--apikey",
+            "-",
+            stdin=emulator.a.apikey,
+        ).code
+        == 0
+    )
+    name = f"upd-{uuid.uuid4().hex[:8]}"
+    assert cli("service-id-create", name).code == 0
+    transport = LoseFirstCreate(how, method="PUT")
+    real = iamcli_http.make_client
+    monkeypatch.setattr(
+        iamcli_http,
+        "make_client",
+        lambda settings, transport_=None: real(settings, transport=transport),
+    )
+    r = cli("service-id-update", name, "-d", "after a lost answer", "-f", "--output", "json")
+    assert transport.lost == 1
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["description"] == "after a lost answer"
