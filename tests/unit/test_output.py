@@ -185,7 +185,7 @@ def test_json_stream_list_is_the_list_one_item_per_line(key: str | None, count: 
     streamed.json_stream_list(key, iter(items))
     text = out.getvalue()
     assert json.loads(text) == (items if key is None else {key: items})
-    assert text.endswith("\n") and "ü" in text or count == 0
+    assert (text.endswith("\n") and "ü" in text) or count == 0
     lines = text.splitlines()
     assert len(lines) == (1 if count == 0 else count + 2)
     for line, item in zip(lines[1:-1], items, strict=False):
