@@ -141,28 +141,15 @@ class Cloud(Flavor):
     def update_service_id(
         self, current: ServiceId, *, name: str | None, description: str | None
     ) -> ServiceId:
-        body = {k: v for k, v in (("name", name), ("description", description)) if v is not None}
-        response = send(
-            self.client,
-            "PUT",
-            f"/v1/serviceids/{current.id}",
-            retry=Retry.IDEMPOTENT,
-            json=body,
-            headers={**self.auth_headers(), "If-Match": current.entity_tag or "*"},
+        return _service_id(
+            self._put(f"/v1/serviceids/{current.id}", current.entity_tag, name, description)
         )
-        return _service_id(Reader(json_object(response), self.where))
 
     def delete_service_id(self, sid: str) -> None:
         delete(self.client, f"/v1/serviceids/{sid}", headers=self.auth_headers())
 
     def lock_service_id(self, sid: str, locked: bool) -> None:
-        send(
-            self.client,
-            "POST" if locked else "DELETE",
-            f"/v1/serviceids/{sid}/lock",
-            retry=Retry.IDEMPOTENT,
-            headers=self.auth_headers(),
-        )
+        self._lock(f"/v1/serviceids/{sid}/lock", locked)
 
     # -- API keys --------------------------------------------------------------------------
 
@@ -233,25 +220,36 @@ class Cloud(Flavor):
     def update_api_key(
         self, current: ApiKey, *, name: str | None, description: str | None
     ) -> ApiKey:
-        body = {k: v for k, v in (("name", name), ("description", description)) if v is not None}
-        response = send(
-            self.client,
-            "PUT",
-            f"/v1/apikeys/{current.id}",
-            retry=Retry.IDEMPOTENT,
-            json=body,
-            headers={**self.auth_headers(), "If-Match": current.entity_tag or "*"},
+        return _api_key(
+            self._put(f"/v1/apikeys/{current.id}", current.entity_tag, name, description)
         )
-        return _api_key(Reader(json_object(response), self.where))
 
     def delete_api_key(self, kid: str) -> None:
         delete(self.client, f"/v1/apikeys/{kid}", headers=self.auth_headers())
 
     def lock_api_key(self, kid: str, locked: bool) -> None:
+        self._lock(f"/v1/apikeys/{kid}/lock", locked)
+
+    def _put(
+        self, path: str, entity_tag: str | None, name: str | None, description: str | None
+    ) -> Reader:
+        # Guarded by the version read before: a change made meanwhile gets a 412, not lost.
+        body = {k: v for k, v in (("name", name), ("description", description)) if v is not None}
+        response = send(
+            self.client,
+            "PUT",
+            path,
+            retry=Retry.IDEMPOTENT,
+            json=body,
+            headers={**self.auth_headers(), "If-Match": entity_tag or "*"},
+        )
+        return Reader(json_object(response), self.where)
+
+    def _lock(self, path: str, locked: bool) -> None:
         send(
             self.client,
             "POST" if locked else "DELETE",
-            f"/v1/apikeys/{kid}/lock",
+            path,
             retry=Retry.IDEMPOTENT,
             headers=self.auth_headers(),
         )

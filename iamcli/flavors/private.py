@@ -137,19 +137,9 @@ class Private(Flavor):
     def update_service_id(
         self, current: ServiceId, *, name: str | None, description: str | None
     ) -> ServiceId:
-        body = {
-            "name": current.name if name is None else name,
-            "description": current.description if description is None else description,
-        }
-        response = send(
-            self.client,
-            "PUT",
-            f"/iam-token/serviceids/{current.id}",
-            retry=Retry.IDEMPOTENT,
-            json=body,
-            headers=self._versioned(current),
+        return _service_id(
+            self._put(f"/iam-token/serviceids/{current.id}", current, name, description)
         )
-        return _service_id(Reader(json_object(response), self.where))
 
     def delete_service_id(self, sid: str) -> None:
         delete(self.client, f"/iam-token/serviceids/{sid}", headers=self.auth_headers())
@@ -198,19 +188,7 @@ class Private(Flavor):
     def update_api_key(
         self, current: ApiKey, *, name: str | None, description: str | None
     ) -> ApiKey:
-        body = {
-            "name": current.name if name is None else name,
-            "description": current.description if description is None else description,
-        }
-        response = send(
-            self.client,
-            "PUT",
-            f"/iam-token/apikeys/{current.id}",
-            retry=Retry.IDEMPOTENT,
-            json=body,
-            headers=self._versioned(current),
-        )
-        return _api_key(Reader(json_object(response), self.where))
+        return _api_key(self._put(f"/iam-token/apikeys/{current.id}", current, name, description))
 
     def delete_api_key(self, kid: str) -> None:
         delete(self.client, f"/iam-token/apikeys/{kid}", headers=self.auth_headers())
@@ -224,12 +202,22 @@ class Private(Flavor):
         )
         return Reader(json_object(response), self.where)
 
-    def _versioned(self, current: ServiceId | ApiKey) -> dict[str, str]:
-        # ICP documents no versions; when a server does send one, guard the update with it.
+    def _put(
+        self, path: str, current: ServiceId | ApiKey, name: str | None, description: str | None
+    ) -> Reader:
+        # ICP's PUT replaces both fields: send the current value of the one not changed.
+        body = {
+            "name": current.name if name is None else name,
+            "description": current.description if description is None else description,
+        }
         headers = self.auth_headers()
+        # ICP documents no versions; when a server does send one, guard the update with it.
         if current.entity_tag:
             headers["If-Match"] = current.entity_tag
-        return headers
+        response = send(
+            self.client, "PUT", path, retry=Retry.IDEMPOTENT, json=body, headers=headers
+        )
+        return Reader(json_object(response), self.where)
 
 
 def _int_or_text(body: Reader, key: str) -> int | None:

@@ -196,26 +196,38 @@ def export_record(key: ApiKey, *, iam_id: str | None, account_id: str | None) ->
 def update_service_id(
     flavor: Flavor, current: ServiceId, *, name: str | None, description: str | None
 ) -> ServiceId:
-    """Update guarded by the version read before; a refusal after a retried send is checked,
-    since the lost first attempt may be the change that made the version stale."""
-    try:
-        return flavor.update_service_id(current, name=name, description=description)
-    except ConflictError as exc:
-        if exc.attempts > 1:
-            now = flavor.service_id(current.id)
-            if _matches(now, name, description):
-                return now
-        raise
+    return _checked_update(
+        lambda: flavor.update_service_id(current, name=name, description=description),
+        lambda: flavor.service_id(current.id),
+        name,
+        description,
+    )
 
 
 def update_api_key(
     flavor: Flavor, current: ApiKey, *, name: str | None, description: str | None
 ) -> ApiKey:
+    return _checked_update(
+        lambda: flavor.update_api_key(current, name=name, description=description),
+        lambda: flavor.api_key(current.id),
+        name,
+        description,
+    )
+
+
+E = TypeVar("E", ServiceId, ApiKey)
+
+
+def _checked_update(
+    update: Callable[[], E], reread: Callable[[], E], name: str | None, description: str | None
+) -> E:
+    """An update guarded by the version read before. A refusal after a retried send is checked:
+    the attempt whose answer was lost may be the very change that made the version stale."""
     try:
-        return flavor.update_api_key(current, name=name, description=description)
+        return update()
     except ConflictError as exc:
         if exc.attempts > 1:
-            now = flavor.api_key(current.id)
+            now = reread()
             if _matches(now, name, description):
                 return now
         raise
