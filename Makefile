@@ -6,6 +6,7 @@
 #   make bootstrap     the venv only (.venv, or $IAMCLI_VENV)
 #   make system-deps   the Debian packages (dbus, gnome-keyring, curl, make, python3-venv)
 #   make demo          the main job against iamcli serve, in a temporary directory
+#   make bench         the benchmarks: CLI hot paths vs python/gh/curl/IBM SDK, then server load
 #   make ci            what .ci/run does
 #   make clean         caches and build output (not the venv; `make distclean` removes it too)
 #
@@ -19,10 +20,10 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 # Prerequisites run in the order written (system packages before the venv before the tests).
 .NOTPARALLEL:
-.PHONY: test lint check bootstrap system-deps demo ci clean distclean help
+.PHONY: test lint check bootstrap system-deps demo bench ci clean distclean help
 
 help:
-	@sed -n '3,13s/^# \{0,1\}//p' Makefile
+	@sed -n '3,14s/^# \{0,1\}//p' Makefile
 
 system-deps:
 	scripts/system-deps
@@ -42,6 +43,11 @@ check: lint test
 
 demo: system-deps bootstrap
 	scripts/with-keyring scripts/demo
+
+bench: bootstrap
+	scripts/system-deps --bench
+	$(PY) benchmarks/cli_bench.py $(BENCH_ARGS)
+	$(PY) benchmarks/serve_load.py $(BENCH_ARGS)
 
 ci:
 	.ci/run
