@@ -204,11 +204,7 @@ def send(
     Raises NetworkError, ProtocolError, or an ApiError subclass (see :func:`raise_for_status`).
     """
     statuses = _RETRY_STATUSES[retry]
-    max_retries = (
-        0
-        if retry is Retry.NONE
-        else int(_env_number("IAMCLI_HTTP_RETRIES", DEFAULT_RETRIES, minimum=0))
-    )
+    max_retries = 0 if retry is Retry.NONE else retry_budget()
     base = _env_number("IAMCLI_RETRY_BASE", BACKOFF_BASE, minimum=0)
     deadline = time.monotonic() + 2 * _timeout_of(client)
     trace = _traces.get(client)
@@ -312,6 +308,16 @@ def _with_body(response: httpx.Response, body: bytes, elapsed: float) -> httpx.R
     )
     rebuilt.elapsed = datetime.timedelta(seconds=elapsed)
     return rebuilt
+
+
+def retry_budget() -> int:
+    """How many times a failed request may be tried again (``IAMCLI_HTTP_RETRIES``)."""
+    return int(_env_number("IAMCLI_HTTP_RETRIES", DEFAULT_RETRIES, minimum=0))
+
+
+def back_off(attempt: int) -> None:
+    """Wait before trying again, as the retry loop does: exponential, full jitter."""
+    _sleep(_backoff(attempt, _env_number("IAMCLI_RETRY_BASE", BACKOFF_BASE, minimum=0)))
 
 
 def _pause(trace: Trace | None, delay: float, reason: str) -> None:

@@ -175,7 +175,7 @@ def serve(
             seed=fault_seed,
         )
     except ValueError as exc:
-        raise UsageError(f"--fault-status: {exc}") from exc
+        raise UsageError(f"fault injection: {exc}") from exc
     settings = Settings(
         db=db,
         token_ttl=token_ttl,

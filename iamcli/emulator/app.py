@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import re
 import sys
-import time
-import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from .. import __version__
-from . import cloud_routes, private_routes, problems, web
+from . import cloud_routes, openapi, private_routes, problems, web
+from .faults import FaultPlan, Faults
+from .middleware import AccessLog, ASGIApp, RequestContext
 from .problems import Problem
 from .signer import Signer
 from .store import Conflict, Invalid, Locked, NotFound, StaleVersion, Store, StoreError
 from .tokens import Tokens
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -39,6 +32,25 @@ class Settings:
     cluster_name: str = "mycluster"
     max_body_bytes: int = 64 * 1024
     access_log: bool = True
+    faults: FaultPlan | None = None
+
+
+class EmulatorApp(FastAPI):
+    """FastAPI, with the fault layer (when asked for) outside even Starlette's error handling
+    (see faults.py for why it must hold the server's own `send`), and an OpenAPI document that
+    describes the answers the routes really give (openapi.py)."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            self.openapi_schema = openapi.honest(super().openapi())
+        return self.openapi_schema
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack: ASGIApp = super().build_middleware_stack()
+        plan: FaultPlan | None = self.state.settings.faults
+        if plan is not None and plan.active:
+            stack = Faults(stack, plan, log=self.state.access_log)
+        return stack
 
 
 def create_app(
@@ -46,27 +58,35 @@ def create_app(
 ) -> FastAPI:
     store = store or Store(settings.db)
     signer = Signer(store)
-    app = FastAPI(
+    access_log = AccessLog(log or sys.stderr) if settings.access_log else None
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if access_log is not None:
+            access_log.flush()
+
+    app = EmulatorApp(
         title="iamcli serve",
         version=__version__,
         description="A local IAM server speaking IBM Cloud's and IBM Cloud Private's wire formats.",
         docs_url=None,  # Swagger UI would load scripts from the internet
         redoc_url=None,
+        lifespan=lifespan,
+        # The routes go in as they are rather than through include_router: FastAPI 0.16x
+        # matches an included router's routes through a wrapper, twice per request, which
+        # cost a third of a bearer request's time here.
+        routes=[*cloud_routes.router.routes, *private_routes.router.routes],
     )
     app.state.settings = settings
+    app.state.access_log = access_log
     app.state.store = store
     app.state.signer = signer
     app.state.tokens = Tokens(
         store, signer, ttl=settings.token_ttl, refresh_ttl=settings.refresh_token_ttl
     )
-    app.include_router(cloud_routes.router)
-    app.include_router(private_routes.router)
     _install_error_handlers(app)
-    app.add_middleware(
-        RequestContext,
-        max_body_bytes=settings.max_body_bytes,
-        log=(log or sys.stderr) if settings.access_log else None,
-    )
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, log=access_log)
     return app
 
 
@@ -112,86 +132,30 @@ def _install_error_handlers(app: FastAPI) -> None:
             )
         return answer(request, Problem(400, web.describe_validation(errors)))
 
+    # A 405 must list the methods the resource allows (RFC 9110 §15.5.6). Starlette names only
+    # those of the first route on the path, and this app has one route per method. The resource
+    # is the path template of the first route that matches (/v1/apikeys/details, not {kid}).
+    routes = [
+        (route.path_regex, route.path, route.methods or set())
+        for route in (*cloud_routes.router.routes, *private_routes.router.routes)
+        if isinstance(route, APIRoute)
+    ]
+
+    def allowed(path: str) -> str:
+        template = next((t for regex, t, _ in routes if regex.match(path)), None)
+        return ", ".join(sorted({m for _, t, methods in routes if t == template for m in methods}))
+
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
         message = {404: "No such resource", 405: "Method not allowed"}.get(
             exc.status_code, str(exc.detail)
         )
-        return answer(request, Problem(exc.status_code, message))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed(request.url.path)
+        return answer(request, Problem(exc.status_code, message, headers=headers))
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception) -> Response:
         # Shown to the caller without detail; the log line records the status.
         return answer(request, Problem(500, "Internal server error"))
-
-
-class RequestContext:
-    """Gives each request an ID, bounds its body, and logs one line for it.
-
-    The log line names the method, the path (never the query string, which may carry
-    identifiers a user did not mean to log), the status and the time taken. A pure ASGI
-    middleware, because the token endpoint is the server's hot path.
-    """
-
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, log: TextIO | None) -> None:
-        self.app = app
-        self.max_body_bytes = max_body_bytes
-        self.log = log
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        headers = dict(scope.get("headers") or [])
-        given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.match(given) else str(uuid.uuid4())
-        scope.setdefault("state", {})["request_id"] = request_id
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"transaction-id", request_id.encode()),
-                ]
-            await send(message)
-
-        try:
-            length = int(headers.get(b"content-length", b"0") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > self.max_body_bytes:
-            problem = Problem(
-                413 if length > 0 else 400,
-                f"The request body must be at most {self.max_body_bytes} bytes"
-                if length > 0
-                else "Invalid Content-Length",
-            )
-            response = problems.render(problem, path=scope["path"], request_id=request_id)
-            await response(scope, receive, send_with_id)
-        else:
-            await self.app(scope, self._bounded(receive), send_with_id)
-        if self.log is not None:
-            elapsed = (time.perf_counter() - started) * 1000
-            client = (scope.get("client") or ("-", 0))[0]
-            self.log.write(f"{client} {scope['method']} {scope['path']} {status} {elapsed:.1f}ms\n")
-            self.log.flush()
-
-    def _bounded(self, receive: Receive) -> Receive:
-        seen = 0
-
-        async def bounded() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
-                    raise Problem(
-                        413, f"The request body must be at most {self.max_body_bytes} bytes"
-                    )
-            return message
-
-        return bounded

@@ -172,12 +172,13 @@ async def discovery(request: Request) -> Response:
 
 # -- shared pieces of /v1 ------------------------------------------------------------------
 
-Authorization = Annotated[str | None, Header()]
 PageSize = Annotated[int, Query(ge=1, le=100)]
 
 
-def _caller(request: Request, authorization: str | None) -> Caller:
-    return web.tokens(request).caller(authorization)
+def _caller(request: Request) -> Caller:
+    # Read here rather than declared as a parameter: the bearer token is documented as a
+    # security scheme (see openapi.py), and FastAPI's parameter machinery costs on every call.
+    return web.tokens(request).caller(request.headers.get("authorization"))
 
 
 def _own_account(caller: Caller, account_id: str | None) -> str:
@@ -302,10 +303,9 @@ def _etag(entity: ServiceId | ApiKey) -> dict[str, str]:
 async def create_service_id(
     request: Request,
     body: CreateServiceId,
-    authorization: Authorization = None,
     entity_lock: Annotated[str | None, Header()] = None,
 ) -> Response:
-    caller = _caller(request, authorization)
+    caller = _caller(request)
     account_id = _own_account(caller, body.account_id)
     store = web.store(request)
     locked = web.header_flag(request, "Entity-Lock")
@@ -339,7 +339,6 @@ async def create_service_id(
 @router.get("/v1/serviceids", include_in_schema=False)
 async def list_service_ids(
     request: Request,
-    authorization: Authorization = None,
     account_id: str | None = None,
     name: Annotated[str | None, Query(max_length=1024)] = None,
     pagesize: PageSize = 20,
@@ -348,7 +347,7 @@ async def list_service_ids(
     order: Literal["asc", "desc"] | None = None,
     filter: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
-    caller = _caller(request, authorization)
+    caller = _caller(request)
     offset, token_account = _decode_page_token(pagetoken)
     if account_id is None and token_account is None:
         raise Problem(400, "Property missing or empty. Property: account_id")
@@ -367,10 +366,8 @@ async def list_service_ids(
 
 
 @router.get("/v1/serviceids/{sid}", tags=["service IDs"])
-async def get_service_id(
-    request: Request, sid: str, authorization: Authorization = None
-) -> Response:
-    found = _service_id(web.store(request), _caller(request, authorization), sid)
+async def get_service_id(request: Request, sid: str) -> Response:
+    found = _service_id(web.store(request), _caller(request), sid)
     return web.json_response(service_id_json(found), headers=_etag(found))
 
 
@@ -380,10 +377,9 @@ async def update_service_id(
     sid: str,
     body: UpdateServiceId,
     if_match: Annotated[str, Header()],
-    authorization: Authorization = None,
 ) -> Response:
     store = web.store(request)
-    _service_id(store, _caller(request, authorization), sid)
+    _service_id(store, _caller(request), sid)
     updated = store.update_service_id(
         sid,
         if_match=if_match,
@@ -395,31 +391,25 @@ async def update_service_id(
 
 
 @router.delete("/v1/serviceids/{sid}", status_code=204, tags=["service IDs"])
-async def delete_service_id(
-    request: Request, sid: str, authorization: Authorization = None
-) -> Response:
+async def delete_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
-    _service_id(store, _caller(request, authorization), sid)
+    _service_id(store, _caller(request), sid)
     store.delete_service_id(sid)
     return web.no_content()
 
 
 @router.post("/v1/serviceids/{sid}/lock", status_code=204, tags=["service IDs"])
-async def lock_service_id(
-    request: Request, sid: str, authorization: Authorization = None
-) -> Response:
+async def lock_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
-    _service_id(store, _caller(request, authorization), sid)
+    _service_id(store, _caller(request), sid)
     store.set_service_id_locked(sid, True)
     return web.no_content()
 
 
 @router.delete("/v1/serviceids/{sid}/lock", status_code=204, tags=["service IDs"])
-async def unlock_service_id(
-    request: Request, sid: str, authorization: Authorization = None
-) -> Response:
+async def unlock_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
-    _service_id(store, _caller(request, authorization), sid)
+    _service_id(store, _caller(request), sid)
     store.set_service_id_locked(sid, False)
     return web.no_content()
 
@@ -516,11 +506,10 @@ def _owner(store: Store, caller: Caller, iam_id: str) -> Identity:
 async def create_api_key(
     request: Request,
     body: CreateApiKey,
-    authorization: Authorization = None,
     entity_lock: Annotated[str | None, Header()] = None,
     entity_disable: Annotated[str | None, Header()] = None,
 ) -> Response:
-    caller = _caller(request, authorization)
+    caller = _caller(request)
     store = web.store(request)
     owner = _owner(store, caller, body.iam_id)
     _own_account(caller, body.account_id)
@@ -545,7 +534,6 @@ async def create_api_key(
 @router.get("/v1/apikeys/", include_in_schema=False)
 async def list_api_keys(
     request: Request,
-    authorization: Authorization = None,
     account_id: str | None = None,
     iam_id: str | None = None,
     pagesize: PageSize = 20,
@@ -556,7 +544,7 @@ async def list_api_keys(
     order: Literal["asc", "desc"] | None = None,
     filter: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
-    caller = _caller(request, authorization)
+    caller = _caller(request)
     offset, token_account = _decode_page_token(pagetoken)
     account = _own_account(caller, account_id or token_account)
     store = web.store(request)
@@ -583,9 +571,8 @@ async def list_api_keys(
 async def api_key_details(
     request: Request,
     iam_apikey: Annotated[str, Header()],
-    authorization: Authorization = None,
 ) -> Response:
-    caller = _caller(request, authorization)
+    caller = _caller(request)
     store = web.store(request)
     found = store.api_key_by_value(iam_apikey)
     if found is None:
@@ -596,9 +583,9 @@ async def api_key_details(
 
 
 @router.get("/v1/apikeys/{kid}", tags=["API keys"])
-async def get_api_key(request: Request, kid: str, authorization: Authorization = None) -> Response:
+async def get_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
-    found = _api_key(store, _caller(request, authorization), kid)
+    found = _api_key(store, _caller(request), kid)
     return web.json_response(_with_value(store, found), headers=_etag(found))
 
 
@@ -608,10 +595,9 @@ async def update_api_key(
     kid: str,
     body: UpdateApiKey,
     if_match: Annotated[str, Header()],
-    authorization: Authorization = None,
 ) -> Response:
     store = web.store(request)
-    _api_key(store, _caller(request, authorization), kid)
+    _api_key(store, _caller(request), kid)
     updated = store.update_api_key(
         kid,
         if_match=if_match,
@@ -625,19 +611,17 @@ async def update_api_key(
 
 
 @router.delete("/v1/apikeys/{kid}", status_code=204, tags=["API keys"])
-async def delete_api_key(
-    request: Request, kid: str, authorization: Authorization = None
-) -> Response:
+async def delete_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
-    _api_key(store, _caller(request, authorization), kid)
+    _api_key(store, _caller(request), kid)
     store.delete_api_key(kid)
     return web.no_content()
 
 
 def _flag_route(flag: str, value: bool) -> Any:
-    async def handler(request: Request, kid: str, authorization: Authorization = None) -> Response:
+    async def handler(request: Request, kid: str) -> Response:
         store = web.store(request)
-        _api_key(store, _caller(request, authorization), kid)
+        _api_key(store, _caller(request), kid)
         store.set_api_key_flag(kid, flag, value)
         return web.no_content()
 

@@ -25,7 +25,6 @@ from .tokens import APIKEY_GRANT, Caller
 
 router = APIRouter()
 
-Authorization = Annotated[str | None, Header()]
 CurrentPage = Annotated[int, Query(alias="currentPage", ge=1, le=1_000_000)]
 PageSize = Annotated[int, Query(alias="pageSize", ge=1, le=100)]
 
@@ -38,7 +37,10 @@ _TOKEN_FORM = web.form_body_schema(
     },
     ["grant_type"],
 )
-_INTROSPECT_FORM = web.form_body_schema({"token": "an access token", "apikey": "an API key"}, [])
+# Optional: an empty POST is an empty form, answered {"active": false} like any other.
+_INTROSPECT_FORM = web.form_body_schema(
+    {"token": "an access token", "apikey": "an API key"}, [], body_required=False
+)
 _PASSWORD_FORM = web.form_body_schema(
     {
         "grant_type": "password or refresh_token",
@@ -216,8 +218,10 @@ async def identity_token(request: Request) -> Response:
 # -- shared pieces -------------------------------------------------------------------------
 
 
-def _caller(request: Request, authorization: str | None) -> Caller:
-    return web.tokens(request).caller(authorization, allow_opaque=True)
+def _caller(request: Request) -> Caller:
+    # Read here rather than declared as a parameter: the bearer token is documented as a
+    # security scheme (see openapi.py), and FastAPI's parameter machinery costs on every call.
+    return web.tokens(request).caller(request.headers.get("authorization"), allow_opaque=True)
 
 
 def _page_body(items: list[dict[str, Any]], page: int, size: int) -> dict[str, Any]:
@@ -236,13 +240,13 @@ def _owner_crn(request: Request, store: Store, iam_id: str) -> str:
 # -- service IDs ---------------------------------------------------------------------------
 
 
-class CreateServiceId(BaseModel):
+class PrivateCreateServiceId(BaseModel):
     name: str
     description: str | None = None
     boundTo: str | None = None
 
 
-class UpdateServiceId(BaseModel):
+class PrivateUpdateServiceId(BaseModel):
     name: str | None = None
     description: str | None = None
 
@@ -291,10 +295,8 @@ def _namespace(bound_to: str | None) -> str:
 
 @router.post("/iam-token/serviceids/", status_code=201, tags=["private service IDs"])
 @router.post("/iam-token/serviceids", include_in_schema=False)
-async def create_service_id(
-    request: Request, body: CreateServiceId, authorization: Authorization = None
-) -> Response:
-    caller = _caller(request, authorization)
+async def create_service_id(request: Request, body: PrivateCreateServiceId) -> Response:
+    caller = _caller(request)
     created = web.store(request).create_service_id(
         account_id=caller.account_id,
         name=body.name,
@@ -309,12 +311,11 @@ async def create_service_id(
 @router.get("/iam-token/serviceids", include_in_schema=False)
 async def list_service_ids(
     request: Request,
-    authorization: Authorization = None,
     boundTo: str | None = None,
     current_page: CurrentPage = 1,
     page_size: PageSize = 20,
 ) -> Response:
-    caller = _caller(request, authorization)
+    caller = _caller(request)
     namespace = None if boundTo is None else _namespace(boundTo)
     page = web.store(request).list_service_ids(
         caller.account_id,
@@ -327,10 +328,8 @@ async def list_service_ids(
 
 
 @router.get("/iam-token/serviceids/{sid}", tags=["private service IDs"])
-async def get_service_id(
-    request: Request, sid: str, authorization: Authorization = None
-) -> Response:
-    found = _service_id(web.store(request), _caller(request, authorization), sid)
+async def get_service_id(request: Request, sid: str) -> Response:
+    found = _service_id(web.store(request), _caller(request), sid)
     return web.json_response(service_id_json(request, found))
 
 
@@ -338,12 +337,11 @@ async def get_service_id(
 async def update_service_id(
     request: Request,
     sid: str,
-    body: UpdateServiceId,
-    authorization: Authorization = None,
+    body: PrivateUpdateServiceId,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     store = web.store(request)
-    _service_id(store, _caller(request, authorization), sid)
+    _service_id(store, _caller(request), sid)
     updated = store.update_service_id(
         sid, if_match=if_match, name=body.name, description=body.description
     )
@@ -351,11 +349,9 @@ async def update_service_id(
 
 
 @router.delete("/iam-token/serviceids/{sid}", status_code=204, tags=["private service IDs"])
-async def delete_service_id(
-    request: Request, sid: str, authorization: Authorization = None
-) -> Response:
+async def delete_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
-    _service_id(store, _caller(request, authorization), sid)
+    _service_id(store, _caller(request), sid)
     store.delete_service_id(sid)
     return web.no_content()
 
@@ -363,13 +359,13 @@ async def delete_service_id(
 # -- API keys ------------------------------------------------------------------------------
 
 
-class CreateApiKey(BaseModel):
+class PrivateCreateApiKey(BaseModel):
     name: str
     description: str | None = None
     boundTo: str
 
 
-class UpdateApiKey(BaseModel):
+class PrivateUpdateApiKey(BaseModel):
     name: str | None = None
     description: str | None = None
 
@@ -421,10 +417,8 @@ def _api_key(store: Store, caller: Caller, kid: str) -> ApiKey:
 
 @router.post("/iam-token/apikeys/", status_code=201, tags=["private API keys"])
 @router.post("/iam-token/apikeys", include_in_schema=False)
-async def create_api_key(
-    request: Request, body: CreateApiKey, authorization: Authorization = None
-) -> Response:
-    caller = _caller(request, authorization)
+async def create_api_key(request: Request, body: PrivateCreateApiKey) -> Response:
+    caller = _caller(request)
     store = web.store(request)
     owner = _bound_owner(store, caller, body.boundTo)
     key, value = store.create_api_key(
@@ -443,12 +437,11 @@ async def create_api_key(
 @router.get("/iam-token/apikeys", include_in_schema=False)
 async def list_api_keys(
     request: Request,
-    authorization: Authorization = None,
     boundTo: str | None = None,
     current_page: CurrentPage = 1,
     page_size: PageSize = 20,
 ) -> Response:
-    caller = _caller(request, authorization)
+    caller = _caller(request)
     if not boundTo:
         raise Problem(400, "boundTo is missing")
     store = web.store(request)
@@ -464,9 +457,9 @@ async def list_api_keys(
 
 
 @router.get("/iam-token/apikeys/{kid}", tags=["private API keys"])
-async def get_api_key(request: Request, kid: str, authorization: Authorization = None) -> Response:
+async def get_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
-    found = _api_key(store, _caller(request, authorization), kid)
+    found = _api_key(store, _caller(request), kid)
     return web.json_response(api_key_json(request, store, found))
 
 
@@ -474,12 +467,11 @@ async def get_api_key(request: Request, kid: str, authorization: Authorization =
 async def update_api_key(
     request: Request,
     kid: str,
-    body: UpdateApiKey,
-    authorization: Authorization = None,
+    body: PrivateUpdateApiKey,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     store = web.store(request)
-    _api_key(store, _caller(request, authorization), kid)
+    _api_key(store, _caller(request), kid)
     updated = store.update_api_key(
         kid, if_match=if_match, name=body.name, description=body.description
     )
@@ -487,10 +479,8 @@ async def update_api_key(
 
 
 @router.delete("/iam-token/apikeys/{kid}", status_code=204, tags=["private API keys"])
-async def delete_api_key(
-    request: Request, kid: str, authorization: Authorization = None
-) -> Response:
+async def delete_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
-    _api_key(store, _caller(request, authorization), kid)
+    _api_key(store, _caller(request), kid)
     store.delete_api_key(kid)
     return web.no_content()

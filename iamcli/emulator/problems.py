@@ -34,6 +34,10 @@ _IDENTITY_CODES = {
     413: ("request_too_large", "request_too_large"),
     415: ("unsupported_media_type", "unsupported_media_type"),
     429: ("too_many_requests", "too_many_requests"),
+    500: ("internal_server_error", "internal_server_error"),
+    502: ("bad_gateway", "bad_gateway"),
+    503: ("service_unavailable", "service_unavailable"),
+    504: ("gateway_timeout", "gateway_timeout"),
 }
 _PRIVATE_MESSAGES = {
     400: "input error",
@@ -46,8 +50,17 @@ _PRIVATE_MESSAGES = {
     413: "request too large",
     415: "unsupported media type",
     429: "too many requests",
+    500: "internal server error",
+    502: "bad gateway",
+    503: "service unavailable",
+    504: "gateway timeout",
 }
-_OAUTH_ERRORS = {400: "invalid_request", 401: "invalid_client", 404: "not_found"}
+_OAUTH_ERRORS = {
+    400: "invalid_request",
+    401: "invalid_client",
+    404: "not_found",
+    503: "temporarily_unavailable",
+}
 
 
 class Problem(Exception):
@@ -108,7 +121,7 @@ def render(problem: Problem, *, path: str, request_id: str, user_agent: str = ""
     else:
         body = {
             "context": _token_context(request_id, path, user_agent),
-            "errorCode": problem.code or _IDENTITY_CODES.get(problem.status, ("", "BXNIM0106E"))[1],
+            "errorCode": problem.code or _token_error_code(problem.status),
             "errorMessage": problem.message,
         }
     return Response(
@@ -117,6 +130,14 @@ def render(problem: Problem, *, path: str, request_id: str, user_agent: str = ""
         media_type="application/json",
         headers=problem.headers,
     )
+
+
+def _token_error_code(status: int) -> str:
+    # BXNIM0106E is IBM's code for a request that failed validation; any other status gets the
+    # Identity API's name for it rather than a BXNIM number whose meaning would be a guess.
+    if status == 400:
+        return "BXNIM0106E"
+    return _IDENTITY_CODES.get(status, ("", "server_error" if status >= 500 else "error"))[1]
 
 
 def _now_text() -> str:

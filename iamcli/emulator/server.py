@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from .app import Settings, create_app
+from .signer import Signer
 from .store import Store
+
+
+class ServeError(Exception):
+    """The server could not start; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,7 @@ class ServeOptions:
     admin_user: str = "admin"
     admin_password: str | None = None
     tls_dir: str | None = None  # serve HTTPS with a self-signed certificate kept here
+    workers: int = 1
 
 
 def is_loopback(host: str) -> bool:
@@ -91,10 +97,11 @@ def _graceful_server_class() -> type[Any]:
 def serve(settings: Settings, options: ServeOptions, *, err: TextIO = sys.stderr) -> None:
     import uvicorn
 
-    _GracefulServer = _graceful_server_class()
-
+    if options.workers > 1 and settings.db == ":memory:":
+        raise ServeError("several workers need a database file: each would have its own :memory:")
     store = prepare(settings, options, err)
-    app = create_app(settings, store, log=err)
+    # Made here, once, before any worker could race another to it.
+    Signer(store)
     sock = bind(options.host, options.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
@@ -114,20 +121,38 @@ def serve(settings: Settings, options: ServeOptions, *, err: TextIO = sys.stderr
         tls = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
         scheme = "https"
         err.write(f"TLS certificate (self-signed; trust it with --ca-bundle): {cert}\n")
-    err.write(
-        f"iamcli serve listening on {scheme}://{shown}:{port} (database {settings.db}); "
-        "Ctrl-C stops it\n"
-    )
-    err.flush()
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        server_header=False,
-        date_header=True,
-        **tls,  # type: ignore[arg-type]
-    )
-    _GracefulServer(config).run(sockets=[sock])
-    store.close()
+
+    def announce() -> None:
+        workers = f", {options.workers} workers" if options.workers > 1 else ""
+        err.write(
+            f"iamcli serve listening on {scheme}://{shown}:{port} (database {settings.db}"
+            f"{workers}); Ctrl-C stops it\n"
+        )
+        err.flush()
+
+    config: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "on",  # the shutdown step flushes the access log
+        "server_header": False,
+        "date_header": True,
+        **tls,
+    }
+    started = True
+    if options.workers > 1:
+        from . import workers
+
+        store.close()
+        started = workers.run(config, settings, sock, options.workers, announce)
+    else:
+        from .workers import settle
+
+        app = create_app(settings, store, log=err)
+        settle()
+        announce()
+        _graceful_server_class()(uvicorn.Config(app, **config)).run(sockets=[sock])
+        store.close()
+    sock.close()
+    if not started:
+        raise ServeError("the server's workers did not start; see the errors above")
     err.write("iamcli serve stopped\n")

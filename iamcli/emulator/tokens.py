@@ -159,6 +159,9 @@ class Tokens:
         except InvalidToken as exc:
             raise Problem(401, f"The access token is not valid: {exc}") from exc
         account_id = str((claims.get("account") or {}).get("bss") or "")
+        # Read on every request, never cached: a worker cannot hear that another deleted a
+        # service ID, whose tokens must stop working at once. The indexed read costs about
+        # 12 µs, a few percent of a bearer request.
         identity = self.store.identity(str(claims["iam_id"]))
         # A deleted service ID's tokens end with it; IBM keeps a deleted *key's* tokens valid
         # until they expire, which the store does by not tracking JWTs per key.

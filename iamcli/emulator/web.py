@@ -94,10 +94,12 @@ def header_flag(request: Request, name: str) -> bool:
     return value == "true"
 
 
-def form_body_schema(fields: dict[str, str], required: list[str]) -> dict[str, Any]:
+def form_body_schema(
+    fields: dict[str, str], required: list[str], *, body_required: bool = True
+) -> dict[str, Any]:
     schema = {
         "type": "object",
         "properties": {k: {"type": "string", "description": v} for k, v in fields.items()},
         "required": required,
     }
-    return {"requestBody": {"required": True, "content": {FORM: {"schema": schema}}}}
+    return {"requestBody": {"required": body_required, "content": {FORM: {"schema": schema}}}}

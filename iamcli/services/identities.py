@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from ..errors import ConflictError, NetworkError, NotFoundError, ServerError, UsageError
 from ..flavors import Flavor
+from ..http import back_off, retry_budget
 from ..models import ApiKey, Owner, ServiceId
 
 SERVICE_ID_RE = re.compile(r"^ServiceId-[0-9a-fA-F-]{36}$")
@@ -41,10 +42,6 @@ def resolve_service_id(flavor: Flavor, ref: str) -> ServiceId:
     return _one(list(flavor.service_ids(name=ref)), "service ID", ref, lambda s: s.name == ref)
 
 
-# How many times a create whose outcome was unknown is checked for and sent again.
-CREATE_ATTEMPTS = 4
-
-
 def _ambiguous(exc: Exception) -> bool:
     """Whether a failed create may still have happened on the server: it answered 5xx, or the
     connection broke after the request was sent. (Failures before sending were retried by the
@@ -68,11 +65,14 @@ def create_service_id(
     name at the same moment would be indistinguishable; that race is the price.)
     """
     before = {s.id for s in flavor.service_ids(name=name)}
-    for attempt in range(CREATE_ATTEMPTS):
+    attempts = retry_budget() + 1  # the same budget as any request's retries
+    for attempt in range(attempts):
+        if attempt:
+            back_off(attempt - 1)
         try:
             return flavor.create_service_id(name, description, locked=locked)
         except (ServerError, NetworkError) as exc:
-            if not _ambiguous(exc) or attempt == CREATE_ATTEMPTS - 1:
+            if not _ambiguous(exc) or attempt == attempts - 1:
                 raise
             new = [s for s in flavor.service_ids(name=name) if s.id not in before]
             if len(new) == 1:
@@ -104,11 +104,14 @@ def create_api_key(
     no unusable key is left behind, and the create is sent again.
     """
     before = {k.id for k in flavor.api_keys(owner)} if flavor.name != "cloud" else set()
-    for attempt in range(CREATE_ATTEMPTS):
+    attempts = retry_budget() + 1
+    for attempt in range(attempts):
+        if attempt:
+            back_off(attempt - 1)
         try:
             return flavor.create_api_key(owner, name, description, locked=locked)
         except (ServerError, NetworkError) as exc:
-            if not _ambiguous(exc) or attempt == CREATE_ATTEMPTS - 1 or flavor.name == "cloud":
+            if not _ambiguous(exc) or attempt == attempts - 1 or flavor.name == "cloud":
                 raise
             for orphan in (
                 k for k in flavor.api_keys(owner) if k.id not in before and k.name == name

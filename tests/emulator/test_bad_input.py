@@ -128,6 +128,42 @@ def test_unknown_routes_and_methods(emulator: Emulator, c: httpx.Client) -> None
     assert private.status_code == 404 and private.json()["errorCode"] == "404"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PATCH", "/v1/serviceids/", "GET, POST"),
+        ("OPTIONS", "/v1/apikeys/ApiKey-1", "DELETE, GET, PUT"),
+        # details is a resource of its own, though {kid} would match it too
+        ("OPTIONS", "/v1/apikeys/details", "GET"),
+        ("GET", "/v1/apikeys/ApiKey-1/lock", "DELETE, POST"),
+        ("PUT", "/identity/token", "POST"),
+        ("DELETE", "/iam-token/apikeys/", "GET, POST"),
+    ],
+)
+def test_405_lists_every_allowed_method(
+    emulator: Emulator, c: httpx.Client, method: str, path: str, allow: str
+) -> None:
+    # Regression (found by the fuzz test): the Allow header was dropped, then named only the
+    # methods of the first route on the path.
+    r = c.request(method, path, headers=emulator.auth())
+    assert r.status_code == 405
+    assert r.headers["Allow"] == allow
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/iam-token/apikeys/%0A", "/v1/serviceids/%0A", "/v1/apikeys/%0D%0A", "/v1/apikeys/a%00b"],
+)
+def test_control_characters_in_a_path_name_no_resource(
+    emulator: Emulator, c: httpx.Client, path: str
+) -> None:
+    # Regression (found by the fuzz test): a trailing newline matched the route of the list,
+    # because a regex `$` also matches before a final newline.
+    r = c.get(path, headers=emulator.auth())
+    assert r.status_code == 404, r.text
+    assert "boundTo" not in r.text
+
+
 def test_private_family_bad_bodies(emulator: Emulator, c: httpx.Client) -> None:
     token = c.post(
         "/iam-token/oidc/token",

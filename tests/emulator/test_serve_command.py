@@ -145,3 +145,90 @@ def test_busy_port_is_a_clear_error() -> None:
     assert r.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_workers_share_the_port_and_stop_cleanly(tmp_path: Path, sig: int) -> None:
+    db = str(tmp_path / "workers.db")
+    with serve_process("--db", db, "--seed-apikey", SEED, "--workers", "2") as server:
+        assert "2 workers" in "".join(server.stderr_lines)
+        workers = _children(server.proc.pid)
+        # A fresh connection each (Connection: close), so that the requests spread over the
+        # workers: a token minted by one must verify in the other.
+        tokens = [mint(server.url, SEED).json()["access_token"] for _ in range(20)]
+        for token in tokens:
+            r = httpx.get(
+                f"{server.url}/v1/apikeys",
+                timeout=10,
+                headers={"Authorization": f"Bearer {token}", "Connection": "close"},
+            )
+            assert r.status_code == 200
+        line = wait_for_log(server.stderr_lines, r"GET /v1/apikeys 200 ")
+        assert line.startswith("127.0.0.1 ")
+        assert server.stop(sig) == 0
+        wait_for_log(server.stderr_lines, "iamcli serve stopped")
+    assert not any(_alive(pid) for pid in workers)
+    # Every request was logged, the last ones included: the log is flushed at shutdown.
+    log = "".join(server.stderr_lines)
+    assert log.count("POST /identity/token 200") == 20
+    assert log.count("GET /v1/apikeys 200") == 20
+    assert "Traceback" not in log
+    # The first start printed its secrets once, not once per worker.
+    assert log.count("Administrator password (shown once)") == 1
+
+
+def test_several_workers_need_a_database_file() -> None:
+    r = subprocess.run(
+        [*iamcli_command(), "serve", "--db", ":memory:", "--port", "0", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert "--workers needs a database file" in r.stderr
+
+
+def test_memory_database_runs_one_worker() -> None:
+    with serve_process("--db", ":memory:", "--seed-apikey", SEED) as server:
+        assert "workers" not in "".join(server.stderr_lines)
+        assert _children(server.proc.pid) == set()
+        server.stop()
+
+
+def test_workers_that_cannot_start_fail_the_command(tmp_path: Path) -> None:
+    # A TLS key that is not one: each worker fails while loading it.
+    (tmp_path / "serve-tls-cert.pem").write_text("not a certificate")
+    (tmp_path / "serve-tls-key.pem").write_text("not a key")
+    db = str(tmp_path / "x.db")
+    r = subprocess.run(
+        [*iamcli_command(), "serve", "--db", db, "--port", "0", "--workers", "2", "--tls"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert r.returncode == 1, r.stderr
+    assert "workers did not start" in r.stderr
+    assert "listening on" not in r.stderr
+
+
+def _children(pid: int) -> set[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return set()
+    return {int(p) for p in text.split()} - {_resource_tracker(pid)}
+
+
+def _resource_tracker(parent: int) -> int:
+    for pid in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
+        if "resource_tracker" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
+            return int(pid)
+    return -1
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"

@@ -1,0 +1,131 @@
+"""The emulator's OpenAPI document, made to say what the server really answers.
+
+FastAPI documents a 422 `HTTPValidationError` on every route with parameters, which this server
+never sends (validation errors are 400s in IBM's shapes), and knows nothing of the bodies the
+routes build by hand. This module replaces that with the real answers: each operation's success
+body and its error statuses, each error in its API family's shape (problems.py), and the bearer
+token as a security scheme. The table below is the contract; an operation missing from it
+stops the document from being built, so a new route cannot go undocumented.
+
+Any request whose body exceeds the size limit is answered 413, whatever its route; only routes
+that take a body list it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from . import problems, schemas
+
+_REF = "#/components/schemas/{model}"
+_DESCRIPTIONS = {
+    400: "The request is malformed or fails validation",
+    401: "No valid bearer token (or, on /idprovider, wrong credentials)",
+    403: "The entity belongs to another account, or may not be managed by the caller",
+    404: "No such entity",
+    409: "The entity is locked, or the value already exists",
+    412: "If-Match names a version that is no longer current",
+    413: "The request body is too large",
+    415: "The request body is not JSON",
+}
+_CHANGE = (400, 401, 403, 404, 409, 412, 413, 415)
+
+# (method, path) → (success body or None, error statuses)
+CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] = {
+    ("post", "/identity/token"): (schemas.TokenResponse, (400, 413)),
+    ("get", "/identity/keys"): (schemas.Jwks, ()),
+    ("get", "/identity/.well-known/openid-configuration"): (schemas.Discovery, ()),
+    ("post", "/v1/serviceids/"): (schemas.ServiceId, (400, 401, 403, 409, 413, 415)),
+    ("get", "/v1/serviceids/"): (schemas.ServiceIdList, (400, 401, 403)),
+    ("get", "/v1/serviceids/{sid}"): (schemas.ServiceId, (401, 403, 404)),
+    ("put", "/v1/serviceids/{sid}"): (schemas.ServiceId, _CHANGE),
+    ("delete", "/v1/serviceids/{sid}"): (None, (401, 403, 404, 409)),
+    ("post", "/v1/serviceids/{sid}/lock"): (None, (401, 403, 404)),
+    ("delete", "/v1/serviceids/{sid}/lock"): (None, (401, 403, 404)),
+    ("post", "/v1/apikeys"): (schemas.ApiKey, (400, 401, 403, 404, 409, 413, 415)),
+    ("get", "/v1/apikeys"): (schemas.ApiKeyList, (400, 401, 403, 404)),
+    ("get", "/v1/apikeys/details"): (schemas.ApiKey, (400, 401, 403, 404)),
+    ("get", "/v1/apikeys/{kid}"): (schemas.ApiKey, (401, 403, 404)),
+    ("put", "/v1/apikeys/{kid}"): (schemas.ApiKey, _CHANGE),
+    ("delete", "/v1/apikeys/{kid}"): (None, (401, 403, 404, 409)),
+    ("post", "/v1/apikeys/{kid}/lock"): (None, (401, 403, 404)),
+    ("delete", "/v1/apikeys/{kid}/lock"): (None, (401, 403, 404)),
+    ("post", "/v1/apikeys/{kid}/disable"): (None, (401, 403, 404, 409)),
+    ("delete", "/v1/apikeys/{kid}/disable"): (None, (401, 403, 404, 409)),
+    ("post", "/iam-token/oidc/token"): (schemas.TokenResponse, (400, 413)),
+    # Always 200 otherwise: ICP's clients tell a bad token from a good one by `active` alone.
+    ("post", "/iam-token/oidc/introspect"): (schemas.Introspection, (413,)),
+    ("get", "/iam-token/oidc/keys"): (schemas.Jwks, ()),
+    ("post", "/idprovider/v1/auth/identitytoken"): (
+        schemas.IdentityTokenResponse,
+        (400, 401, 413),
+    ),
+    ("post", "/iam-token/serviceids/"): (schemas.PrivateServiceId, (400, 401, 413, 415)),
+    ("get", "/iam-token/serviceids/"): (schemas.PrivateServiceIdList, (400, 401)),
+    ("get", "/iam-token/serviceids/{sid}"): (schemas.PrivateServiceId, (401, 403, 404)),
+    ("put", "/iam-token/serviceids/{sid}"): (schemas.PrivateServiceId, _CHANGE),
+    ("delete", "/iam-token/serviceids/{sid}"): (None, (401, 403, 404, 409)),
+    ("post", "/iam-token/apikeys/"): (schemas.PrivateApiKey, (400, 401, 403, 404, 413, 415)),
+    ("get", "/iam-token/apikeys/"): (schemas.PrivateApiKeyList, (400, 401, 403, 404)),
+    ("get", "/iam-token/apikeys/{kid}"): (schemas.PrivateApiKey, (401, 403, 404)),
+    ("put", "/iam-token/apikeys/{kid}"): (schemas.PrivateApiKey, _CHANGE),
+    ("delete", "/iam-token/apikeys/{kid}"): (None, (401, 403, 404, 409)),
+}
+_UNAUTHENTICATED = ("/identity/", "/iam-token/oidc/", "/idprovider/")
+
+
+def honest(doc: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's document for this app, with the contract above in place of its guesses."""
+    components = doc.setdefault("components", {})
+    found = components.setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        found.pop(name, None)
+    _, defs = models_json_schema(
+        [(model, "serialization") for model in schemas.all_models()], ref_template=_REF
+    )
+    found.update(defs["$defs"])
+    components["securitySchemes"] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An access token of this server (a JWT; the private family also "
+            "takes the opaque token of /idprovider/v1/auth/identitytoken)",
+        }
+    }
+    transaction_id = {
+        "Transaction-Id": {
+            "description": "The request's X-Request-ID when it sent a sane one, else a new ID",
+            "schema": {"type": "string"},
+        }
+    }
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            try:
+                model, statuses = CONTRACT[(method, path)]
+            except KeyError:
+                raise KeyError(
+                    f"{method.upper()} {path} is missing from openapi.CONTRACT"
+                ) from None
+            responses: dict[str, Any] = operation["responses"]
+            responses.pop("422", None)
+            [success] = [code for code in responses if code.startswith("2")]
+            if model is not None:
+                responses[success]["content"] = {"application/json": {"schema": _ref(model)}}
+            error = _ref(schemas.ERRORS[problems.family_of(path)])
+            for status in statuses:
+                responses[str(status)] = {
+                    "description": _DESCRIPTIONS[status],
+                    "content": {"application/json": {"schema": error}},
+                }
+            for response in responses.values():
+                response["headers"] = dict(transaction_id)
+            if not path.startswith(_UNAUTHENTICATED):
+                operation["security"] = [{"bearer": []}]
+    return doc
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": _REF.format(model=model.__name__)}

@@ -1,0 +1,257 @@
+"""The bodies the emulator answers with, as pydantic models, for its OpenAPI document only.
+
+Routes build plain dicts and return them directly; nothing here validates a response at run
+time (that would tax the token endpoint for no gain). The fuzz test checks the answers against
+these models instead. A field that may be absent is typed `X | SkipJsonSchema[None]`: the
+server leaves it out, it never sends null.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+# -- errors, one shape per family (problems.py) ----------------------------------------------
+
+
+class TokenErrorContext(BaseModel):
+    requestId: str
+    requestType: str
+    userAgent: str
+    url: str
+    startTime: str
+    locale: str
+    clusterName: str
+
+
+class TokenError(BaseModel):
+    """An error of the token endpoints (`/identity/*`)."""
+
+    context: TokenErrorContext
+    errorCode: str = Field(description="BXNIM0106E and the like")
+    errorMessage: str
+
+
+class IdentityErrorContext(BaseModel):
+    transaction_id: str
+    operation: str
+    user_agent: str
+    url: str
+    start_time: str
+    cluster_name: str
+
+
+class IdentityErrorItem(BaseModel):
+    code: str
+    message_code: str
+    message: str
+
+
+class IdentityError(BaseModel):
+    """An error of the Identity API (`/v1/*`)."""
+
+    context: IdentityErrorContext
+    status_code: str = Field(description="the HTTP status, as a string")
+    errors: list[IdentityErrorItem]
+    trace: str
+
+
+class PrivateError(BaseModel):
+    """An error of the private API (`/iam-token/*`)."""
+
+    errorCode: str
+    errorMessage: str
+    errorDetails: str
+    context: TokenErrorContext
+
+
+class OAuthError(BaseModel):
+    """An error of the private identity provider (`/idprovider/*`), as RFC 6749 §5.2 has it."""
+
+    error: str
+    error_description: str
+
+
+# -- tokens ----------------------------------------------------------------------------------
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    refresh_token: str = Field(description="'not_supported' without the CLI's client")
+    token_type: str
+    expires_in: int
+    expiration: int
+    scope: str
+
+
+class IdentityTokenResponse(BaseModel):
+    access_token: str = Field(description="an opaque access token")
+    token_type: str
+    expires_in: int
+    scope: str
+    refresh_token: str
+    id_token: str
+
+
+class Introspection(BaseModel):
+    """`active`, and for an active token its claims (an API key's: iss, sub, iam_id, account)."""
+
+    model_config = ConfigDict(extra="allow")
+    active: bool
+
+
+class Jwk(BaseModel):
+    kty: str
+    n: str
+    e: str
+    kid: str
+    alg: str
+
+
+class Jwks(BaseModel):
+    keys: list[Jwk]
+
+
+class Discovery(BaseModel):
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    passcode_endpoint: str
+    jwks_uri: str
+    response_types_supported: list[str]
+    grant_types_supported: list[str]
+    subject_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    id_token_signing_alg_values_supported: list[str]
+    scopes_supported: list[str]
+    claims_supported: list[str]
+
+
+# -- the Identity API ------------------------------------------------------------------------
+
+
+class ApiKey(BaseModel):
+    id: str
+    entity_tag: str
+    crn: str
+    locked: bool
+    disabled: bool
+    created_at: str
+    created_by: str
+    modified_at: str
+    name: str
+    description: str | SkipJsonSchema[None] = None
+    support_sessions: bool
+    action_when_leaked: str
+    iam_id: str
+    account_id: str
+    leaked: bool
+    expires_at: str | SkipJsonSchema[None] = None
+    apikey: str | SkipJsonSchema[None] = Field(
+        None, description="on create; on reads only for a key made with store_value"
+    )
+
+
+class ServiceId(BaseModel):
+    id: str
+    iam_id: str
+    entity_tag: str
+    crn: str
+    locked: bool
+    created_at: str
+    modified_at: str
+    account_id: str
+    name: str
+    description: str | SkipJsonSchema[None] = None
+    unique_instance_crns: list[str] | SkipJsonSchema[None] = None
+    apikey: ApiKey | SkipJsonSchema[None] = Field(None, description="on create, when asked for")
+
+
+class _Paged(BaseModel):
+    offset: int
+    limit: int
+    first: str
+    previous: str | SkipJsonSchema[None] = None
+    next: str | SkipJsonSchema[None] = None
+
+
+class ServiceIdList(_Paged):
+    serviceids: list[ServiceId]
+
+
+class ApiKeyList(_Paged):
+    apikeys: list[ApiKey]
+
+
+# -- the private API -------------------------------------------------------------------------
+
+
+class PrivateServiceIdMetadata(BaseModel):
+    uuid: str
+    iam_id: str
+    crn: str
+    createdAt: str
+    modifiedAt: str
+    version: str
+
+
+class PrivateServiceIdEntity(BaseModel):
+    boundTo: str
+    name: str
+    description: str | SkipJsonSchema[None] = None
+
+
+class PrivateServiceId(BaseModel):
+    metadata: PrivateServiceIdMetadata
+    entity: PrivateServiceIdEntity
+
+
+class PrivateApiKeyMetadata(BaseModel):
+    uuid: str
+    crn: str
+    createdAt: str
+    modifiedAt: str
+    version: str
+
+
+class PrivateApiKeyEntity(BaseModel):
+    boundTo: str
+    name: str
+    description: str | SkipJsonSchema[None] = None
+    format: str
+    apiKey: str | SkipJsonSchema[None] = Field(None, description="on create only")
+
+
+class PrivateApiKey(BaseModel):
+    metadata: PrivateApiKeyMetadata
+    entity: PrivateApiKeyEntity
+
+
+class PrivateServiceIdList(BaseModel):
+    currentPage: int
+    pageSize: int
+    items: list[PrivateServiceId]
+
+
+class PrivateApiKeyList(BaseModel):
+    currentPage: int
+    pageSize: int
+    items: list[PrivateApiKey]
+
+
+ERRORS: dict[str, type[BaseModel]] = {
+    "token": TokenError,
+    "identity": IdentityError,
+    "private": PrivateError,
+    "oauth": OAuthError,
+}
+
+
+def all_models() -> list[type[BaseModel]]:
+    models: list[Any] = [*ERRORS.values()]
+    models += [TokenResponse, IdentityTokenResponse, Introspection, Jwks, Discovery]
+    models += [ApiKey, ServiceId, ServiceIdList, ApiKeyList]
+    models += [PrivateServiceId, PrivateApiKey, PrivateServiceIdList, PrivateApiKeyList]
+    return models

@@ -1,0 +1,57 @@
+"""The emulator's state: one SQLite database shared by both API families.
+
+Secrets never rest here in usable form. API key values, refresh tokens and opaque access tokens
+are stored as SHA-256 digests, and user passwords as scrypt hashes. The values this server makes
+are 256 to 384 random bits, which no hash speed makes guessable; a value a caller chooses (a
+pass-through `apikey`, `--seed-apikey`) is only as strong as the caller made it. The only
+readable key values are those of service-ID keys created with `store_value`, and those are
+sealed with AES-GCM under a key kept in a separate 0600 file next to the database, so the
+database file alone holds no usable key.
+
+The store speaks in rows and plain exceptions; each route module renders them in its family's
+wire format.
+"""
+
+from __future__ import annotations
+
+from .accounts import AccountStore
+from .grants import GrantStore
+from .records import (
+    ApiKey,
+    Bootstrap,
+    Conflict,
+    Identity,
+    Invalid,
+    Locked,
+    NotFound,
+    Page,
+    RefreshGrant,
+    ServiceId,
+    StaleVersion,
+    StoreError,
+    User,
+    digest,
+)
+from .service_ids import ServiceIdStore
+
+__all__ = [
+    "ApiKey",
+    "Bootstrap",
+    "Conflict",
+    "Identity",
+    "Invalid",
+    "Locked",
+    "NotFound",
+    "Page",
+    "RefreshGrant",
+    "ServiceId",
+    "StaleVersion",
+    "Store",
+    "StoreError",
+    "User",
+    "digest",
+]
+
+
+class Store(AccountStore, ServiceIdStore, GrantStore):
+    """All emulator state. Safe to share between threads; one instance per process."""

@@ -1,0 +1,150 @@
+"""Accounts and users, bootstrap of a new database, and who an IAM ID names."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from .. import formats
+from .api_keys import ApiKeyStore
+from .records import Bootstrap, Identity, Invalid, User, digest, service_id_from_row, user_from_row
+
+
+def _hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    hashed = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt${salt.hex()}${hashed.hex()}"
+
+
+def _check_password(password: str, stored: str) -> bool:
+    try:
+        _, salt_hex, _ = stored.split("$")
+    except ValueError:
+        return False
+    return hmac.compare_digest(_hash_password(password, bytes.fromhex(salt_hex)), stored)
+
+
+class AccountStore(ApiKeyStore):
+    def bootstrap(
+        self,
+        *,
+        account_id: str | None = None,
+        seed_apikey: str | None = None,
+        username: str = "admin",
+        password: str | None = None,
+    ) -> Bootstrap:
+        """Make sure an account with an admin user and key exists.
+
+        An empty database gets a new account and admin, whose key is generated unless
+        `seed_apikey` names it. With `seed_apikey`, the call is idempotent: a key of that value
+        that already exists is left alone; otherwise it is added to the admin of `account_id`
+        (created when missing), so one database can hold several seeded accounts.
+        """
+        if account_id is not None and not formats.ACCOUNT_ID_RE.match(account_id):
+            raise Invalid("account ID must be 1-64 characters of [A-Za-z0-9_-]")
+        if seed_apikey is not None and not seed_apikey.strip():
+            raise Invalid("the seed API key must not be empty")
+        if seed_apikey is not None and any(c.isspace() for c in seed_apikey):
+            raise Invalid("the seed API key must not contain white space")
+        with self._tx() as db:
+            if seed_apikey is not None:
+                row = db.execute(
+                    "SELECT account_id FROM api_keys WHERE key_hash = ?", (digest(seed_apikey),)
+                ).fetchone()
+                if row is not None:
+                    return Bootstrap(row["account_id"], None, None, username)
+            if account_id is None:
+                row = db.execute("SELECT id FROM accounts ORDER BY created_at LIMIT 1").fetchone()
+                if row is not None and seed_apikey is None:
+                    return Bootstrap(row["id"], None, None, username)
+                account_id = row["id"] if row is not None else formats.new_account_id()
+            t = formats.now()
+            db.execute(
+                "INSERT OR IGNORE INTO accounts VALUES (?, ?, ?)",
+                (account_id, f"Account {account_id[:8]}", t),
+            )
+            user = db.execute(
+                "SELECT iam_id, username FROM users WHERE account_id = ? ORDER BY created_at",
+                (account_id,),
+            ).fetchone()
+            created_password = None
+            if user is None:
+                if db.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+                    # Usernames are global (password login names no account): suffix the admin
+                    # of each further account with its account ID.
+                    username = f"{username}-{account_id}"
+                if password is None:
+                    password = created_password = secrets.token_urlsafe(12)
+                iam_id = formats.new_user_iam_id()
+                db.execute(
+                    "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        iam_id,
+                        account_id,
+                        username,
+                        f"{username}@example.com",
+                        username.capitalize(),
+                        "Administrator",
+                        _hash_password(password),
+                        t,
+                    ),
+                )
+            else:
+                iam_id, username = user["iam_id"], user["username"]
+                if password is not None:
+                    db.execute(
+                        "UPDATE users SET password_hash = ? WHERE iam_id = ?",
+                        (_hash_password(password), iam_id),
+                    )
+            has_key = db.execute(
+                "SELECT 1 FROM api_keys WHERE iam_id = ? LIMIT 1", (iam_id,)
+            ).fetchone()
+            if has_key is not None and seed_apikey is None:
+                return Bootstrap(account_id, None, created_password, username)
+            value = seed_apikey or formats.new_api_key_value()
+            self._insert_api_key(
+                db,
+                account_id=account_id,
+                iam_id=iam_id,
+                owner_kind="user",
+                name="admin-key",
+                description="Created by iamcli serve for the administrator",
+                value=value,
+                store_value=False,
+                locked=False,
+                disabled=False,
+                support_sessions=False,
+                action_when_leaked="disable",
+                expires_at=None,
+                created_by=iam_id,
+                at=t,
+            )
+        return Bootstrap(account_id, None if seed_apikey else value, created_password, username)
+
+    # -- identities --------------------------------------------------------------------------
+
+    def account_exists(self, account_id: str) -> bool:
+        return self._one("SELECT 1 FROM accounts WHERE id = ?", (account_id,)) is not None
+
+    def user(self, iam_id: str) -> User | None:
+        row = self._one("SELECT * FROM users WHERE iam_id = ?", (iam_id,))
+        return None if row is None else user_from_row(row)
+
+    def user_by_name(self, username: str) -> User | None:
+        row = self._one("SELECT * FROM users WHERE username = ?", (username,))
+        return None if row is None else user_from_row(row)
+
+    def check_password(self, username: str, password: str) -> User | None:
+        row = self._one("SELECT * FROM users WHERE username = ?", (username,))
+        if row is None or row["password_hash"] is None:
+            # Spend the same time as a real check so that timing does not reveal user names.
+            _check_password(password, _hash_password("x"))
+            return None
+        return user_from_row(row) if _check_password(password, row["password_hash"]) else None
+
+    def identity(self, iam_id: str) -> Identity | None:
+        if iam_id.startswith("iam-ServiceId-"):
+            row = self._one("SELECT * FROM service_ids WHERE iam_id = ?", (iam_id,))
+            return None if row is None else service_id_from_row(row)
+        return self.user(iam_id)

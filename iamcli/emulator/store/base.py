@@ -1,0 +1,203 @@
+"""The store's connection: schema, transactions, sealing of stored values, paging."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .. import formats
+from .records import Invalid, StoreError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    iam_id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+    username TEXT NOT NULL UNIQUE, email TEXT NOT NULL, given_name TEXT NOT NULL,
+    family_name TEXT NOT NULL, password_hash TEXT, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS service_ids (
+    id TEXT PRIMARY KEY, iam_id TEXT NOT NULL UNIQUE, account_id TEXT NOT NULL,
+    name TEXT NOT NULL, description TEXT, namespace TEXT NOT NULL, locked INTEGER NOT NULL,
+    version INTEGER NOT NULL, created_at INTEGER NOT NULL, modified_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL, unique_instance_crns TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX IF NOT EXISTS service_ids_account_name ON service_ids(account_id, name);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, iam_id TEXT NOT NULL,
+    owner_kind TEXT NOT NULL, name TEXT NOT NULL, description TEXT,
+    key_hash BLOB NOT NULL UNIQUE, sealed_value BLOB, locked INTEGER NOT NULL,
+    disabled INTEGER NOT NULL, support_sessions INTEGER NOT NULL,
+    action_when_leaked TEXT NOT NULL, expires_at INTEGER, version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL, modified_at INTEGER NOT NULL, created_by TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS api_keys_account_owner ON api_keys(account_id, iam_id);
+CREATE INDEX IF NOT EXISTS api_keys_owner ON api_keys(iam_id);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token_hash BLOB PRIMARY KEY, iam_id TEXT NOT NULL, account_id TEXT NOT NULL,
+    api_key_id TEXT, client_id TEXT NOT NULL, grant_type TEXT NOT NULL,
+    expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens(expires_at);
+CREATE INDEX IF NOT EXISTS refresh_tokens_owner ON refresh_tokens(iam_id);
+CREATE INDEX IF NOT EXISTS refresh_tokens_key ON refresh_tokens(api_key_id);
+CREATE TABLE IF NOT EXISTS access_tokens (
+    token_hash BLOB PRIMARY KEY, iam_id TEXT NOT NULL, account_id TEXT NOT NULL,
+    issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS access_tokens_expiry ON access_tokens(expires_at);
+CREATE INDEX IF NOT EXISTS access_tokens_owner ON access_tokens(iam_id);
+CREATE TABLE IF NOT EXISTS signing_keys (
+    kid TEXT PRIMARY KEY, private_pem TEXT NOT NULL, created_at INTEGER NOT NULL);
+"""
+
+
+_FILTER_TERM = re.compile(r'^\s*(name|description)\s+(eq|co|sw|ew)\s+"((?:[^"\\]|\\.)*)"\s*$')
+
+
+def filter_sql(expression: str) -> tuple[str, list[str]]:
+    """SQL for IBM's `filter` query syntax, the subset `<name|description> <eq|co|sw|ew> "v"`
+    joined by `and`."""
+    clauses: list[str] = []
+    params: list[str] = []
+    for term in re.split(r"\s+and\s+", expression.strip(), flags=re.IGNORECASE):
+        m = _FILTER_TERM.match(term)
+        if not m:
+            raise Invalid(f"Unsupported filter expression: {term.strip()[:100]!r}")
+        field, op, value = m[1], m[2], re.sub(r"\\(.)", r"\1", m[3])
+        if op == "eq":
+            clauses.append(f"{field} = ?")
+            params.append(value)
+        else:
+            pattern = {"co": "%{}%", "sw": "{}%", "ew": "%{}"}[op]
+            escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append(f"{field} LIKE ? ESCAPE '\\'")
+            params.append(pattern.format(escaped))
+    return " AND ".join(clauses), params
+
+
+class StoreBase:
+    """The connection and what every part of the store shares. Safe to share between threads."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        memory = path == ":memory:"
+        if not memory:
+            Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # The database holds the signing key: create it private before SQLite opens it.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA busy_timeout = 10000")
+        if not memory:
+            # WAL lets every uvicorn worker read while one writes; NORMAL keeps each commit
+            # durable across a process crash (only an OS crash may lose the last ones).
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA foreign_keys = ON")
+        # executescript commits on its own; the schema statements are idempotent.
+        self._db.executescript(SCHEMA)
+        self._seal_key = self._load_seal_key(memory)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            row: sqlite3.Row | None = self._db.execute(sql, params).fetchone()
+            return row
+
+    def _all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # -- sealing of stored key values ------------------------------------------------------
+
+    def _load_seal_key(self, memory: bool) -> bytes:
+        if memory:
+            return secrets.token_bytes(32)
+        key_path = Path(self.path + ".sealkey")
+        try:
+            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            data = key_path.read_bytes()
+            if len(data) != 32:
+                raise StoreError(f"{key_path} is damaged (expected 32 bytes)") from None
+            return data
+        key = secrets.token_bytes(32)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+            f.flush()
+            os.fsync(f.fileno())
+        return key
+
+    def _seal(self, value: str, key_id: str) -> bytes:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        nonce = secrets.token_bytes(12)
+        return nonce + AESGCM(self._seal_key).encrypt(nonce, value.encode(), key_id.encode())
+
+    def _unseal(self, sealed: bytes, key_id: str) -> str:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        return AESGCM(self._seal_key).decrypt(sealed[:12], sealed[12:], key_id.encode()).decode()
+
+    # -- meta -------------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row["value"])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def _page(
+        self,
+        table: str,
+        where: list[str],
+        params: list[Any],
+        sort: str | None,
+        allowed: set[str],
+        descending: bool,
+        offset: int,
+        limit: int,
+    ) -> list[sqlite3.Row]:
+        if sort is not None and sort not in allowed:
+            raise Invalid(f"sort must be one of {', '.join(sorted(allowed))}")
+        direction = "DESC" if descending else "ASC"
+        # rowid breaks ties, so that pages neither repeat nor skip rows of equal sort keys.
+        order = f"{sort or 'created_at'} {direction}, rowid {direction}"
+        sql = f"SELECT * FROM {table} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ? OFFSET ?"
+        return self._all(sql, [*params, limit + 1, offset])
+
+    # -- signing keys ------------------------------------------------------------------------
+
+    def signing_keys(self) -> list[tuple[str, str]]:
+        return [
+            (r["kid"], r["private_pem"])
+            for r in self._all("SELECT * FROM signing_keys ORDER BY created_at DESC")
+        ]
+
+    def add_signing_key(self, kid: str, private_pem: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO signing_keys VALUES (?, ?, ?)",
+                (kid, private_pem, formats.now()),
+            )
