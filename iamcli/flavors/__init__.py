@@ -7,8 +7,8 @@ Commands and services never branch on the flavor: they call a :class:`Flavor`, a
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from typing import ClassVar
+from collections.abc import Callable, Iterator
+from typing import ClassVar, TypeVar
 
 import httpx
 
@@ -16,6 +16,8 @@ from ..errors import UsageError
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
 
 FLAVORS = ("cloud", "private")
+P = TypeVar("P")
+R = TypeVar("R")
 # The most an API lets a list ask for in one page: fewer round trips for long lists.
 PAGE_SIZE = 100
 
@@ -115,6 +117,23 @@ class Flavor(ABC):
 
     @abstractmethod
     def lock_api_key(self, kid: str, locked: bool) -> None: ...
+
+
+def prefetched(
+    fetch: Callable[[P], R], first: P, following: Callable[[R], P | None]
+) -> Iterator[R]:
+    """Pages in order, the next one fetched (by one helper thread) while the caller works on
+    the current one: a long list then costs the server's time or ours, not both added up.
+    Only one request is ever in flight, so the HTTP client is used by one thread at a time."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="iamcli-page") as pool:
+        pending: Future[R] | None = pool.submit(fetch, first)
+        while pending is not None:
+            page = pending.result()
+            after = following(page)
+            pending = pool.submit(fetch, after) if after is not None else None
+            yield page
 
 
 def flavor_class(name: str) -> type[Flavor]:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 from ..errors import ConflictError, NotFoundError, ProtocolError
 from ..http import Retry, delete, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
-from . import PAGE_SIZE, Flavor
+from . import PAGE_SIZE, Flavor, prefetched
 from ._wire import Reader, jwt_claims, jwt_header
 
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
@@ -88,31 +88,30 @@ class Cloud(Flavor):
     # -- service IDs -----------------------------------------------------------------------
 
     def _pages(self, path: str, key: str, params: dict[str, Any]) -> Iterator[Reader]:
-        params = {**params, "pagesize": PAGE_SIZE}
-        while True:
-            page = Reader(
-                json_object(
-                    send(
-                        self.client,
-                        "GET",
-                        path,
-                        retry=Retry.IDEMPOTENT,
-                        params=params,
-                        headers=self.auth_headers(),
-                    )
-                ),
-                self.where,
+        def fetch(query: dict[str, Any]) -> Reader:
+            response = send(
+                self.client,
+                "GET",
+                path,
+                retry=Retry.IDEMPOTENT,
+                params=query,
+                headers=self.auth_headers(),
             )
-            yield from page.items(key)
+            return Reader(json_object(response), self.where)
+
+        def following(page: Reader) -> dict[str, Any] | None:
             next_link = page.opt_text("next")
             if not next_link:
-                return
+                return None
             token = parse_qs(urlsplit(next_link).query).get("pagetoken")
             if not token:
                 raise ProtocolError(
                     f"unexpected answer from {self.where}: a 'next' link without a pagetoken"
                 )
-            params = {**params, "pagetoken": token[0]}
+            return {**params, "pagesize": PAGE_SIZE, "pagetoken": token[0]}
+
+        for page in prefetched(fetch, {**params, "pagesize": PAGE_SIZE}, following):
+            yield from page.items(key)
 
     def service_ids(self, *, name: str | None = None) -> Iterator[ServiceId]:
         params: dict[str, Any] = {"account_id": self.account_id}

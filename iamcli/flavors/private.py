@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import ProtocolError
 from ..http import Retry, delete, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
-from . import PAGE_SIZE, Flavor
+from . import PAGE_SIZE, Flavor, prefetched
 from ._wire import Reader
 
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
@@ -87,26 +87,23 @@ class Private(Flavor):
 
     def _pages(self, path: str, params: dict[str, Any]) -> Iterator[Reader]:
         # ICP answers {currentPage, pageSize, items}; a page shorter than asked is the last.
-        page = 1
-        while True:
-            body = Reader(
-                json_object(
-                    send(
-                        self.client,
-                        "GET",
-                        path,
-                        retry=Retry.IDEMPOTENT,
-                        headers=self.auth_headers(),
-                        params={**params, "currentPage": page, "pageSize": PAGE_SIZE},
-                    )
-                ),
-                self.where,
+        def fetch(number: int) -> tuple[int, list[Reader]]:
+            response = send(
+                self.client,
+                "GET",
+                path,
+                retry=Retry.IDEMPOTENT,
+                headers=self.auth_headers(),
+                params={**params, "currentPage": number, "pageSize": PAGE_SIZE},
             )
-            items = body.items("items")
+            return number, Reader(json_object(response), self.where).items("items")
+
+        def following(page: tuple[int, list[Reader]]) -> int | None:
+            number, items = page
+            return number + 1 if len(items) == PAGE_SIZE else None
+
+        for _, items in prefetched(fetch, 1, following):
             yield from items
-            if len(items) < PAGE_SIZE:
-                return
-            page += 1
 
     def service_ids(self, *, name: str | None = None) -> Iterator[ServiceId]:
         for item in self._pages("/iam-token/serviceids/", {}):
