@@ -11,6 +11,7 @@ import os
 import sys
 
 DEFAULT_PROFILE = "default"
+FLAVORS = ("cloud", "private")
 # Environment variables that hold an API key, in order of precedence.
 ENV_KEYS = ("IAMCLI_API_KEY", "IBMCLOUD_API_KEY")
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")

@@ -13,6 +13,7 @@ never prints another key's token.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 from . import config, token_cache
 from .endpoints import DEFAULT_ENDPOINT, normalize_endpoint
 from .errors import IamcliError, NotLoggedInError, UsageError
-from .paths import env_api_key_name
+from .paths import FLAVORS, env_api_key_name
 
 if TYPE_CHECKING:
     import httpx
@@ -30,6 +31,14 @@ if TYPE_CHECKING:
     from .models import TokenGrant
     from .output import Output
     from .trace import Trace
+
+
+@dataclass(frozen=True)
+class Place:
+    endpoint: str
+    flavor: str | None  # None: not known without asking the server
+    verify: bool | str
+    profile: config.Profile | None  # the profile, when it is for this endpoint
 
 
 @dataclass(frozen=True)
@@ -62,9 +71,8 @@ class Session:
 
     # -- where -----------------------------------------------------------------------------
 
-    def target(self) -> Target:
-        if self._target is not None:
-            return self._target
+    def place(self) -> Place:
+        """Where this run goes and what is known of it, without the network or the keyring."""
         p = self.profile
         env_endpoint = os.environ.get("IAMCLI_ENDPOINT", "").strip()
         if p is None and env_api_key_name() is None:
@@ -74,24 +82,33 @@ class Session:
             if env_endpoint
             else (p.endpoint if p else DEFAULT_ENDPOINT)
         )
-        same_place = p is not None and endpoint == p.endpoint
+        # The profile's other settings hold only for the endpoint it logged in to.
+        known = p if p is not None and endpoint == p.endpoint else None
         verify: bool | str = True
-        if same_place and p is not None:
-            verify = False if p.skip_ssl_validation else (p.ca_bundle or True)
+        if known is not None:
+            verify = False if known.skip_ssl_validation else (known.ca_bundle or True)
         flavor = os.environ.get("IAMCLI_FLAVOR", "").strip().lower() or (
-            p.flavor if same_place and p is not None else ""
+            known.flavor if known is not None else None
         )
-        if flavor and flavor not in ("cloud", "private"):
+        if flavor is not None and flavor not in FLAVORS:
             raise UsageError(f"IAMCLI_FLAVOR must be cloud or private, not {flavor!r}")
-        if not flavor:
+        return Place(endpoint, flavor, verify, known)
+
+    def target(self) -> Target:
+        if self._target is not None:
+            return self._target
+        place = self.place()
+        flavor = place.flavor
+        if flavor is None:
             from .detect import detect_flavor
 
-            flavor = detect_flavor(self.http_client(endpoint, verify), endpoint)
+            flavor = detect_flavor(self.http_client(place.endpoint, place.verify), place.endpoint)
+        p = self.profile
         self._target = Target(
-            endpoint=endpoint,
+            endpoint=place.endpoint,
             flavor=flavor,
-            verify=verify,
-            account_id=p.account_id if same_place and p is not None else None,
+            verify=place.verify,
+            account_id=place.profile.account_id if place.profile is not None else None,
             namespace=p.namespace if p is not None else "default",
             cluster_name=p.cluster_name if p is not None else None,
         )
@@ -141,7 +158,13 @@ class Session:
         cached = self.cached_token()
         if cached is not None and not token_cache.needs_refresh(cached):
             return cached
-        with token_cache.refresh_lock(self.profile_name):
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(token_cache.refresh_lock(self.profile_name))
+            except IamcliError as exc:
+                # The cache only saves work: a command must not fail because it is unusable.
+                self.out.warn(f"not using the token cache: {exc.message}")
+                return self._mint(cache=False)
             cached = self.cached_token()
             if cached is not None and not token_cache.needs_refresh(cached):
                 return cached
@@ -154,7 +177,7 @@ class Session:
                     return cached
                 raise
 
-    def _mint(self) -> token_cache.CachedToken:
+    def _mint(self, *, cache: bool = True) -> token_cache.CachedToken:
         from . import credentials
 
         t = self.target()
@@ -183,7 +206,11 @@ class Session:
                 env_var is None and self.profile is not None and self.profile.has_refresh_token
             ),
         )
-        token_cache.save(self.profile_name, token)
+        if cache:
+            try:
+                token_cache.save(self.profile_name, token)
+            except IamcliError as exc:
+                self.out.warn(f"could not cache the token: {exc.message}")
         return token
 
 

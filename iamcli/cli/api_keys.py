@@ -149,7 +149,8 @@ def _list(run: Run, owner: "Owner", limit: int | None, whose: str) -> None:
     run.out.status(f"Getting API keys of {whose} as {as_whom(run)}...")
     found = limited(flavor.api_keys(owner), limit)
     if run.json:
-        run.out.json_stream_list(None, (k.to_json() for k in found))
+        # Primed: the first page answers (or fails) before "[" is written.
+        run.out.json_stream_list(None, primed(k.to_json() for k in found))
         return
     rows = primed(api_key_row(k) for k in found)
     run.out.ok()

@@ -8,6 +8,7 @@ import typer
 
 from ..errors import UsageError
 from ..output import oauth_tokens_text
+from ..paths import FLAVORS
 from .params import Run, command
 
 LOGIN_HELP = """Log in to IBM Cloud IAM or an IBM Cloud Private cluster master.
@@ -70,7 +71,7 @@ def login(
             "-p",
             "--password",
             metavar="PASSWORD",
-            help="Password (asked for on a terminal when left out).",
+            help="Password, or - for stdin (asked for on a terminal when left out).",
         ),
     ] = None,
     account: Annotated[
@@ -103,7 +104,7 @@ def login(
     from ..services.auth import LoginRequest
     from ..services.auth import login as do_login
 
-    if flavor is not None and flavor.lower() not in ("cloud", "private"):
+    if flavor is not None and flavor.lower() not in FLAVORS:
         raise UsageError(f"--flavor must be cloud or private, not {flavor!r}")
     request = LoginRequest(
         profile=run.profile_name,

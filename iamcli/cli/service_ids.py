@@ -64,7 +64,8 @@ def service_ids(
     run.out.status(f"Getting all service IDs bound to current account as {as_whom(run)}...")
     found = limited(name_filter(flavor.service_ids(), name), limit)
     if run.json:
-        run.out.json_stream_list(None, (s.to_json() for s in found))
+        # Primed: the first page answers (or fails) before "[" is written.
+        run.out.json_stream_list(None, primed(s.to_json() for s in found))
         return
     rows = primed(service_id_row(s) for s in found)
     run.out.ok()

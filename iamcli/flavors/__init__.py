@@ -15,7 +15,6 @@ import httpx
 from ..errors import UsageError
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
 
-FLAVORS = ("cloud", "private")
 P = TypeVar("P")
 R = TypeVar("R")
 # The most an API lets a list ask for in one page: fewer round trips for long lists.
@@ -127,13 +126,18 @@ def prefetched(
     Only one request is ever in flight, so the HTTP client is used by one thread at a time."""
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="iamcli-page") as pool:
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iamcli-page")
+    try:
         pending: Future[R] | None = pool.submit(fetch, first)
         while pending is not None:
             page = pending.result()
             after = following(page)
             pending = pool.submit(fetch, after) if after is not None else None
             yield page
+    finally:
+        # A reader that stopped early (--limit, Ctrl-C, an error) does not wait for the page
+        # being fetched; the process exits without it.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def flavor_class(name: str) -> type[Flavor]:

@@ -79,7 +79,7 @@ class Private(Flavor):
         return Whoami(
             iam_id=claims.text("iam_id"),
             account_id=account.get("bss") if isinstance(account, dict) else None,
-            name=str(found.claims.get("name") if service else found.claims.get("sub") or ""),
+            name=str((found.claims.get("name") if service else found.claims.get("sub")) or ""),
             kind="serviceid" if service else "user",
         )
 
@@ -87,7 +87,7 @@ class Private(Flavor):
 
     def _pages(self, path: str, params: dict[str, Any]) -> Iterator[Reader]:
         # ICP answers {currentPage, pageSize, items}; a page shorter than asked is the last.
-        def fetch(number: int) -> tuple[int, list[Reader]]:
+        def fetch(number: int) -> tuple[int, list[Reader], int]:
             response = send(
                 self.client,
                 "GET",
@@ -96,13 +96,17 @@ class Private(Flavor):
                 headers=self.auth_headers(),
                 params={**params, "currentPage": number, "pageSize": PAGE_SIZE},
             )
-            return number, Reader(json_object(response), self.where).items("items")
+            body = Reader(json_object(response), self.where)
+            # A server may cap the page size below what was asked: a full page is one as
+            # long as the page size it reports.
+            size = _int_or_text(body, "pageSize") or PAGE_SIZE
+            return number, body.items("items"), size
 
-        def following(page: tuple[int, list[Reader]]) -> int | None:
-            number, items = page
-            return number + 1 if len(items) == PAGE_SIZE else None
+        def following(page: tuple[int, list[Reader], int]) -> int | None:
+            number, items, size = page
+            return number + 1 if items and len(items) >= size else None
 
-        for _, items in prefetched(fetch, 1, following):
+        for _, items, _ in prefetched(fetch, 1, following):
             yield from items
 
     def service_ids(self, *, name: str | None = None) -> Iterator[ServiceId]:

@@ -96,7 +96,9 @@ def login(
     refresh = grant.refresh_token if cred.apikey is None else None
     if cred.source in ENV_KEYS:
         store = "env"
-        credentials.delete_secrets(req.profile)
+        previous = config.load_profile(req.profile)
+        if previous is not None:  # an earlier login's key must not outlive this one
+            _forget_secrets(req.profile, previous)
     else:
         store = credentials.store_secrets(
             req.profile, cred.apikey, refresh, insecure=req.insecure_storage
@@ -138,9 +140,18 @@ def _credential(
         if req.apikey is not None:
             raise UsageError("use either --apikey or -u/-p, not both")
         password = req.password
+        if password == "-":
+            password = stdin.read().rstrip("\r\n")
+        elif password is not None:
+            out.warn(
+                "a password on the command line can be read by other users of this "
+                "machine (ps, /proc); use -p - to read it from stdin"
+            )
         if password is None:
             if prompt is None:
-                raise UsageError("no password: pass -p PASSWORD (no terminal to ask on)")
+                raise UsageError(
+                    "no password: pass -p - to read it from stdin (no terminal to ask on)"
+                )
             password = prompt("Password: ")
         if password:
             return Credential(None, req.username, password, "password")
@@ -173,13 +184,23 @@ def _credential(
 
 
 def logout(profile: str) -> bool:
-    """Forget a profile's secrets, cached token and settings; True if there was anything."""
-    existed = config.load_profile(profile) is not None
+    """Forget a profile's secrets, cached token and settings; True if there was anything.
+
+    The secrets go first: if the keyring cannot delete them, the profile stays, so that a
+    later logout can try again instead of leaving a secret nothing points to.
+    """
+    known = config.load_profile(profile)
     had_token = token_cache.load(profile) is not None
+    _forget_secrets(profile, known)
     token_cache.clear(profile)
-    credentials.delete_secrets(profile)
     config.delete_profile(profile)
-    return existed or had_token
+    return known is not None or had_token
+
+
+def _forget_secrets(profile: str, known: config.Profile | None) -> None:
+    # A profile whose key came from the environment stored nothing: no keyring to wake.
+    if known is None or known.secret_store != "env":
+        credentials.delete_secrets(profile, store=known.secret_store if known else None)
 
 
 @dataclass(frozen=True)
@@ -200,18 +221,9 @@ class TargetInfo:
 
 def target(session: Session) -> TargetInfo:
     """What the session would use, without touching the network or the keyring."""
-    p = session.profile
+    place = session.place()
+    p, known = session.profile, place.profile
     env_var = env_api_key_name()
-    endpoint_env = os.environ.get("IAMCLI_ENDPOINT", "").strip()
-    if p is None and env_var is None:
-        from ..session import not_logged_in
-
-        raise not_logged_in(session.profile_name)
-    endpoint = (
-        normalize_endpoint(endpoint_env)
-        if endpoint_env
-        else (p.endpoint if p else DEFAULT_ENDPOINT)
-    )
     if env_var is not None:
         source = f"environment variable {env_var}"
     elif p is not None and p.secret_store == "file":
@@ -222,15 +234,14 @@ def target(session: Session) -> TargetInfo:
         kind = "refresh token" if p is not None and p.has_refresh_token else "API key"
         source = f"OS keyring ({kind})"
     cached = session.cached_token()
-    same = p is not None and endpoint == p.endpoint
     return TargetInfo(
         profile=session.profile_name,
-        endpoint=endpoint,
-        flavor=os.environ.get("IAMCLI_FLAVOR") or (p.flavor if same and p else None),
-        account_id=p.account_id if same and p else None,
-        iam_id=p.iam_id if same and p else (cached.iam_id or None if cached else None),
-        identity_name=p.identity_name if same and p else None,
-        identity_kind=p.identity_kind if same and p else None,
+        endpoint=place.endpoint,
+        flavor=place.flavor,
+        account_id=known.account_id if known else None,
+        iam_id=known.iam_id if known else (cached.iam_id or None if cached else None),
+        identity_name=known.identity_name if known else None,
+        identity_kind=known.identity_kind if known else None,
         token_expires_at=cached.expires_at if cached else None,
         credential_source=source,
     )

@@ -142,7 +142,37 @@ def test_password_login_keeps_a_refresh_token_not_the_password(
 
 def test_password_without_a_terminal_needs_p(cli, emulator: Emulator) -> None:
     r = cli(*login_args(emulator, "private"), "-u", emulator.a.username)
-    assert r.code == 2 and "-p PASSWORD" in r.stderr
+    assert r.code == 2 and "-p -" in r.stderr
+
+
+def test_password_from_stdin_and_the_argv_warning(cli, emulator: Emulator) -> None:
+    piped = cli(
+        "login",
+        "-a",
+        emulator.url,
+        "--flavor",
+        "private",
+        "-u",
+        emulator.a.username,
+        "-p",
+        "-",
+        stdin=emulator.a.password + "\n",
+    )
+    assert piped.code == 0, piped.stderr
+    assert "can be read by other users" not in piped.stderr
+    literal = cli(
+        "login",
+        "-a",
+        emulator.url,
+        "--flavor",
+        "private",
+        "-u",
+        emulator.a.username,
+        "-p",
+        emulator.a.password,
+    )
+    assert literal.code == 0 and "can be read by other users" in literal.stderr
+    assert emulator.a.password not in literal.stderr
 
 
 def test_flavor_is_detected(cli, emulator: Emulator) -> None:

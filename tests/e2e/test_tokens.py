@@ -219,3 +219,13 @@ def test_introspect_human_layout(cli, emulator: Emulator) -> None:
     assert lines[0].split() == ["Active", "true"]
     exp = next(line for line in lines if line.startswith("exp "))
     assert exp.endswith("Z)")  # epoch seconds shown with their date
+
+
+def test_an_unusable_cache_warns_but_does_not_fail(cli, emulator: Emulator, home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "cache").write_text("not a directory")
+    env = {"IAMCLI_API_KEY": emulator.a.apikey, "IAMCLI_ENDPOINT": emulator.url}
+    r = cli("oauth-tokens", "--output", "json", env=env)
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["iam_token"].startswith("Bearer ")
+    assert "not using the token cache" in r.stderr
