@@ -65,7 +65,3 @@ def is_loopback(endpoint: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def host_of(endpoint: str) -> str:
-    return urlsplit(endpoint).netloc

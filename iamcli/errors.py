@@ -93,6 +93,8 @@ class CredentialStoreError(IamcliError):
 
 class NetworkError(IamcliError):
     exit_code = ExitCode.NETWORK
+    # False when the request certainly never reached the server (it could not connect).
+    may_have_arrived = True
 
 
 class ProtocolError(IamcliError):

@@ -15,7 +15,7 @@ import os
 import sys
 
 from . import paths, token_cache
-from .cli.flags import OAUTH_TOKENS, OUTPUT_FLAG, PROFILE_FLAG, QUIET_FLAGS
+from .cli.flags import OAUTH_TOKENS, OUTPUT_FLAG, OUTPUT_FORMATS, PROFILE_FLAG, QUIET_FLAGS
 
 
 class Request:
@@ -54,7 +54,7 @@ def recognise(argv: list[str]) -> Request | None:
         i += 1
     fmt = (output if output is not None else os.environ.get("IAMCLI_OUTPUT", "")).strip().lower()
     trace = os.environ.get("IAMCLI_TRACE", "").strip().lower()
-    if fmt not in ("", "text", "json") or trace not in ("", "false", "0"):
+    if fmt not in ("", *OUTPUT_FORMATS) or trace not in paths.TRACE_OFF:
         return None
     name, _ = paths.profile_name_from(profile)
     if not paths.is_valid_profile_name(name):

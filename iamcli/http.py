@@ -219,7 +219,9 @@ def send(
                     _pause(trace, delay, type(exc).__name__)
                     attempt += 1
                     continue
-            raise _network_error(exc, client, url, retry, attempt + 1) from exc
+            error = _network_error(exc, client, url, retry, attempt + 1)
+            error.may_have_arrived = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            raise error from exc
         except httpx.DecodingError as exc:
             raise ProtocolError(
                 f"cannot decode the answer from {_host(client.base_url.join(url))} "

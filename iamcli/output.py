@@ -128,11 +128,6 @@ class Output:
 
     # --- stdout ---------------------------------------------------------------------------------
 
-    def lines(self, lines: Iterable[str]) -> None:
-        """Plain result lines, as they are (quiet does not shorten a result)."""
-        for line in lines:
-            self._out(clean(line))
-
     def record(self, pairs: list[tuple[str, str]]) -> None:
         """A key/value block: labels padded to the longest label plus three spaces."""
         if self.quiet:

@@ -12,6 +12,8 @@ import sys
 
 DEFAULT_PROFILE = "default"
 FLAVORS = ("cloud", "private")
+# IAMCLI_TRACE values that mean "no trace".
+TRACE_OFF = frozenset({"false", "0", "no", "off", ""})
 # Environment variables that hold an API key, in order of precedence.
 ENV_KEYS = ("IAMCLI_API_KEY", "IBMCLOUD_API_KEY")
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
@@ -245,7 +244,3 @@ def not_logged_in(profile: str, why: str | None = None) -> NotLoggedInError:
         f"Not logged in: {reason}.",
         hint=f"run 'iamcli login{scope}', or set IAMCLI_API_KEY (and IAMCLI_ENDPOINT) for CI",
     )
-
-
-def now() -> int:
-    return int(time.time())

@@ -29,6 +29,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from urllib.parse import unquote_plus, urlsplit
 
+from iamcli.paths import TRACE_OFF
+
 # No runtime `typing` import (~5 ms); mypy treats a name TYPE_CHECKING as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,7 +60,7 @@ _FORM_PAIR_RE = re.compile(r"(?P<pre>(?:^|(?<=[?&;\s,]))(?P<key>[A-Za-z0-9_.%-]{
 _FORM_BODY_RE = re.compile(r"[A-Za-z0-9_.%+-]+=[^&\s]*(?:&[A-Za-z0-9_.%+-]+=[^&\s]*)*")
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off", ""})
+_FALSE = TRACE_OFF
 _STDERR_NAMES = frozenset({"stderr", "/dev/stderr"})
 
 

@@ -5,3 +5,4 @@ OUTPUT_FLAG = "--output"
 QUIET_FLAGS = ("--quiet", "-q")
 TRACE_FLAG = "--trace"
 OAUTH_TOKENS = "oauth-tokens"
+OUTPUT_FORMATS = ("json", "text")  # "" (unset) means text

@@ -24,9 +24,7 @@ if TYPE_CHECKING:
     from ..session import Session
     from ..trace import Trace
 
-from .flags import OUTPUT_FLAG, PROFILE_FLAG, QUIET_FLAGS, TRACE_FLAG
-
-OUTPUT_FORMATS = ("json", "text")
+from .flags import OUTPUT_FLAG, OUTPUT_FORMATS, PROFILE_FLAG, QUIET_FLAGS, TRACE_FLAG
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,10 +133,8 @@ def _profile_name(flag: str | None) -> str:
 
 def _output_is_json(flag: str | None) -> bool:
     value = (flag if flag is not None else os.environ.get("IAMCLI_OUTPUT", "")).strip().lower()
-    if value in ("", "text"):
-        return False
-    if value == "json":
-        return True
+    if value in ("", *OUTPUT_FORMATS):
+        return value == "json"
     source = OUTPUT_FLAG if flag is not None else "IAMCLI_OUTPUT"
     raise UsageError(f"{source} must be json or text, not {value!r}")
 

@@ -147,6 +147,8 @@ def _lock(run: Run, ref: str, force: bool, locked: bool) -> None:
 
     verb = "lock" if locked else "unlock"
     flavor = run.session.flavor()
+    if not flavor.supports_locks:  # before any lookup or question
+        raise flavor.unsupported("locking service IDs")
     current = resolve_service_id(flavor, ref)
     if not confirm(
         f"{verb.capitalize()} service ID {current.name} ({current.id})?", force=force, action=verb

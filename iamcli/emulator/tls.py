@@ -45,6 +45,7 @@ def self_signed(directory: Path, hosts: list[str]) -> tuple[Path, Path]:
         .sign(key, hashes.SHA256())
     )
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)  # a file that was already there keeps its mode otherwise
     with os.fdopen(fd, "wb") as f:
         f.write(
             key.private_bytes(

@@ -25,6 +25,10 @@ class Flavor(ABC):
     """One API family, spoken over one client. `bearer` must be set before entity calls."""
 
     name: ClassVar[str]
+    # Whether a create sent twice is recognised by the server (IBM Cloud's pass-through key
+    # values are), so that a lost answer needs no clean-up by the caller.
+    creates_are_recognisable: ClassVar[bool] = False
+    supports_locks: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -113,9 +117,6 @@ class Flavor(ABC):
 
     @abstractmethod
     def delete_api_key(self, kid: str) -> None: ...
-
-    @abstractmethod
-    def lock_api_key(self, kid: str, locked: bool) -> None: ...
 
 
 def prefetched(

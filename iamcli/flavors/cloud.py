@@ -23,6 +23,8 @@ _CLI_CLIENT = "Basic " + base64.b64encode(b"bx:bx").decode()
 
 class Cloud(Flavor):
     name = "cloud"
+    creates_are_recognisable = True
+    supports_locks = True
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -225,9 +227,6 @@ class Cloud(Flavor):
 
     def delete_api_key(self, kid: str) -> None:
         delete(self.client, f"/v1/apikeys/{kid}", headers=self.auth_headers())
-
-    def lock_api_key(self, kid: str, locked: bool) -> None:
-        self._lock(f"/v1/apikeys/{kid}/lock", locked)
 
     def _put(
         self, path: str, entity_tag: str | None, name: str | None, description: str | None

@@ -119,8 +119,6 @@ class Private(Flavor):
         return _service_id(self._get(f"/iam-token/serviceids/{sid}"))
 
     def create_service_id(self, name: str, description: str | None, *, locked: bool) -> ServiceId:
-        if locked:
-            raise self.unsupported("--lock")
         cluster = self.cluster_name or DEFAULT_CLUSTER
         body = {"name": name, "boundTo": f"crn:v1:icp:private:k8:{cluster}:n/{self.namespace}:::"}
         if description is not None:
@@ -168,8 +166,6 @@ class Private(Flavor):
     def create_api_key(
         self, owner: Owner, name: str, description: str | None, *, locked: bool
     ) -> ApiKey:
-        if locked:
-            raise self.unsupported("--lock")
         body = {"name": name, "boundTo": self._bound_to(owner)}
         if description is not None:
             body["description"] = description
@@ -193,9 +189,6 @@ class Private(Flavor):
 
     def delete_api_key(self, kid: str) -> None:
         delete(self.client, f"/iam-token/apikeys/{kid}", headers=self.auth_headers())
-
-    def lock_api_key(self, kid: str, locked: bool) -> None:
-        raise self.unsupported("locking API keys")
 
     def _get(self, path: str) -> Reader:
         response = send(

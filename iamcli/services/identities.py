@@ -42,11 +42,16 @@ def resolve_service_id(flavor: Flavor, ref: str) -> ServiceId:
     return _one(list(flavor.service_ids(name=ref)), "service ID", ref, lambda s: s.name == ref)
 
 
-def _ambiguous(exc: Exception) -> bool:
+def _ambiguous(exc: ServerError | NetworkError) -> bool:
     """Whether a failed create may still have happened on the server: it answered 5xx, or the
-    connection broke after the request was sent. (Failures before sending were retried by the
-    HTTP layer already, and 4xx answers mean the server refused.)"""
-    return isinstance(exc, ServerError | NetworkError)
+    connection broke after the request was sent. (Failures to connect were retried by the HTTP
+    layer already and are final; 4xx answers are refusals and never get here.)"""
+    return isinstance(exc, ServerError) or exc.may_have_arrived
+
+
+def _require_locks(flavor: Flavor, locked: bool) -> None:
+    if locked and not flavor.supports_locks:
+        raise flavor.unsupported("--lock")
 
 
 def create_service_id(
@@ -64,6 +69,7 @@ def create_service_id(
     create made. If none appeared, the create is sent again. (A second client creating the same
     name at the same moment would be indistinguishable; that race is the price.)
     """
+    _require_locks(flavor, locked)
     before = {s.id for s in flavor.service_ids(name=name)}
     attempts = retry_budget() + 1  # the same budget as any request's retries
     for attempt in range(attempts):
@@ -103,7 +109,8 @@ def create_api_key(
     of this name that appeared meanwhile holds a value nobody received: it is deleted, so that
     no unusable key is left behind, and the create is sent again.
     """
-    before = {k.id for k in flavor.api_keys(owner)} if flavor.name != "cloud" else set()
+    _require_locks(flavor, locked)
+    before = set() if flavor.creates_are_recognisable else {k.id for k in flavor.api_keys(owner)}
     attempts = retry_budget() + 1
     for attempt in range(attempts):
         if attempt:
@@ -111,7 +118,7 @@ def create_api_key(
         try:
             return flavor.create_api_key(owner, name, description, locked=locked)
         except (ServerError, NetworkError) as exc:
-            if not _ambiguous(exc) or attempt == attempts - 1 or flavor.name == "cloud":
+            if not _ambiguous(exc) or attempt == attempts - 1 or flavor.creates_are_recognisable:
                 raise
             for orphan in (
                 k for k in flavor.api_keys(owner) if k.id not in before and k.name == name
