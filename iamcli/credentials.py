@@ -38,6 +38,7 @@ from iamcli.config import (
 )
 from iamcli.errors import CredentialStoreError
 from iamcli.keyfile import read_secret_arg
+from iamcli.paths import env_api_key_name
 
 # Not `from typing import TYPE_CHECKING`: importing typing costs ~5 ms on the fast path;
 # mypy treats a name TYPE_CHECKING as true all the same.
@@ -64,7 +65,6 @@ def service_name() -> str:
     return f"{SERVICE}@{os.path.abspath(home)}" if home else SERVICE
 
 
-ENV_VARS = ("IAMCLI_API_KEY", "IBMCLOUD_API_KEY")
 DEFAULT_KEYRING_TIMEOUT = 3.0
 _KINDS: tuple[SecretKind, ...] = ("apikey", "refresh_token")
 _PROBE_USER = "__iamcli_probe__"
@@ -77,14 +77,13 @@ def resolve_api_key(
     """``(api_key, source)`` by the order in the module docstring, or None when there is none.
 
     ``source`` is ``--apikey``, ``IAMCLI_API_KEY``, ``IBMCLOUD_API_KEY``, ``keyring`` or
-    ``file <path>``, for ``iamcli status`` to show. An empty env var counts as unset.
+    ``file <path>``. An empty env var counts as unset.
     """
     if flag is not None:
         return read_secret_arg(flag, stdin=stdin, source="--apikey"), "--apikey"
-    for var in ENV_VARS:
-        value = os.environ.get(var, "")
-        if value.strip():
-            return read_secret_arg(value, stdin=None, source=var), var
+    var = env_api_key_name()
+    if var is not None:
+        return read_secret_arg(os.environ[var].strip(), stdin=None, source=var), var
     profile = load_profile(profile_name)
     if profile is None:
         return None

@@ -13,10 +13,14 @@ from typing import ClassVar, TypeVar
 import httpx
 
 from ..errors import UsageError
+from ..http import Retry, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
+from ._wire import Reader
 
 P = TypeVar("P")
 R = TypeVar("R")
+# Both families take an API key with the grant type IBM defines for it.
+APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 # The most an API lets a list ask for in one page: fewer round trips for long lists.
 PAGE_SIZE = 100
 
@@ -52,6 +56,12 @@ class Flavor(ABC):
         if self.bearer is None:
             raise RuntimeError("no access token set")  # a programming error, not a user one
         return {"Authorization": self.bearer}
+
+    def _get(self, path: str) -> Reader:
+        response = send(
+            self.client, "GET", path, retry=Retry.IDEMPOTENT, headers=self.auth_headers()
+        )
+        return Reader(json_object(response), self.where)
 
     def unsupported(self, what: str) -> UsageError:
         return UsageError(f"{what} is not available on the {self.name} API family")

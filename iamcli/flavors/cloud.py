@@ -12,10 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 from ..errors import ConflictError, NotFoundError, ProtocolError
 from ..http import Retry, delete, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
-from . import PAGE_SIZE, Flavor, prefetched
+from . import APIKEY_GRANT, PAGE_SIZE, Flavor, prefetched
 from ._wire import Reader, jwt_claims, jwt_header
 
-APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 # IBM's CLI client. Only the password grant needs it (IBM refuses that grant without it);
 # API-key logins go without, so their refresh is a new API-key exchange, as IBM's SDKs do.
 _CLI_CLIENT = "Basic " + base64.b64encode(b"bx:bx").decode()
@@ -251,12 +250,6 @@ class Cloud(Flavor):
             retry=Retry.IDEMPOTENT,
             headers=self.auth_headers(),
         )
-
-    def _get(self, path: str) -> Reader:
-        response = send(
-            self.client, "GET", path, retry=Retry.IDEMPOTENT, headers=self.auth_headers()
-        )
-        return Reader(json_object(response), self.where)
 
 
 def _service_id(r: Reader) -> ServiceId:

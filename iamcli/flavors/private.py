@@ -9,10 +9,9 @@ from typing import Any
 from ..errors import ProtocolError
 from ..http import Retry, delete, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
-from . import PAGE_SIZE, Flavor, prefetched
+from . import APIKEY_GRANT, PAGE_SIZE, Flavor, prefetched
 from ._wire import Reader
 
-APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 # ICP's default cluster name; it only appears in the namespace CRN a service ID is bound to.
 DEFAULT_CLUSTER = "mycluster"
 
@@ -189,12 +188,6 @@ class Private(Flavor):
 
     def delete_api_key(self, kid: str) -> None:
         delete(self.client, f"/iam-token/apikeys/{kid}", headers=self.auth_headers())
-
-    def _get(self, path: str) -> Reader:
-        response = send(
-            self.client, "GET", path, retry=Retry.IDEMPOTENT, headers=self.auth_headers()
-        )
-        return Reader(json_object(response), self.where)
 
     def _put(
         self, path: str, current: ServiceId | ApiKey, name: str | None, description: str | None

@@ -165,14 +165,12 @@ def _credential(
                 "machine (ps, /proc); use --apikey @FILE, --apikey - or IAMCLI_API_KEY"
             )
         return Credential(read_secret_arg(req.apikey, stdin=stdin), None, None, "--apikey")
-    env_var = env_api_key_name()
-    if env_var is not None:
-        return Credential(
-            read_secret_arg(os.environ[env_var].strip(), stdin=None, source=env_var),
-            None,
-            None,
-            env_var,
-        )
+    if env_api_key_name() is not None:
+        # Read as every other command reads it; with the variable set, the stored key is not
+        # reached.
+        found = credentials.resolve_api_key(req.profile, None, stdin=None)
+        assert found is not None
+        return Credential(found[0], None, None, found[1])
     if prompt is None:
         raise UsageError(
             "no API key: pass --apikey KEY|@FILE|- or set IAMCLI_API_KEY (no terminal to ask on)"
