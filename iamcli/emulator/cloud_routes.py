@@ -285,15 +285,6 @@ def service_id_json(s: ServiceId) -> dict[str, Any]:
     return body
 
 
-def _service_id(store: Store, caller: Caller, sid: str) -> ServiceId:
-    found = store.service_id(sid)
-    if found is None:
-        raise Problem(404, f"Service ID {sid[:100]} not found")
-    if found.account_id != caller.account_id:
-        raise Problem(403, "You are not allowed to access this service ID")
-    return found
-
-
 def _etag(entity: ServiceId | ApiKey) -> dict[str, str]:
     return {"ETag": entity.entity_tag}
 
@@ -367,7 +358,7 @@ async def list_service_ids(
 
 @router.get("/v1/serviceids/{sid}", tags=["service IDs"])
 async def get_service_id(request: Request, sid: str) -> Response:
-    found = _service_id(web.store(request), _caller(request), sid)
+    found = web.owned_service_id(web.store(request), _caller(request), sid)
     return web.json_response(service_id_json(found), headers=_etag(found))
 
 
@@ -379,7 +370,7 @@ async def update_service_id(
     if_match: Annotated[str, Header()],
 ) -> Response:
     store = web.store(request)
-    _service_id(store, _caller(request), sid)
+    web.owned_service_id(store, _caller(request), sid)
     updated = store.update_service_id(
         sid,
         if_match=if_match,
@@ -393,7 +384,7 @@ async def update_service_id(
 @router.delete("/v1/serviceids/{sid}", status_code=204, tags=["service IDs"])
 async def delete_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
-    _service_id(store, _caller(request), sid)
+    web.owned_service_id(store, _caller(request), sid)
     store.delete_service_id(sid)
     return web.no_content()
 
@@ -401,7 +392,7 @@ async def delete_service_id(request: Request, sid: str) -> Response:
 @router.post("/v1/serviceids/{sid}/lock", status_code=204, tags=["service IDs"])
 async def lock_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
-    _service_id(store, _caller(request), sid)
+    web.owned_service_id(store, _caller(request), sid)
     store.set_service_id_locked(sid, True)
     return web.no_content()
 
@@ -409,7 +400,7 @@ async def lock_service_id(request: Request, sid: str) -> Response:
 @router.delete("/v1/serviceids/{sid}/lock", status_code=204, tags=["service IDs"])
 async def unlock_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
-    _service_id(store, _caller(request), sid)
+    web.owned_service_id(store, _caller(request), sid)
     store.set_service_id_locked(sid, False)
     return web.no_content()
 
@@ -472,15 +463,6 @@ def _parse_expiry(text: str | None) -> int | None:
     if parsed <= formats.now():
         raise Problem(400, "Validation of property 'expires_at' failed: it is in the past")
     return parsed
-
-
-def _api_key(store: Store, caller: Caller, kid: str) -> ApiKey:
-    found = store.api_key(kid)
-    if found is None:
-        raise Problem(404, f"API key {kid[:100]} not found")
-    if found.account_id != caller.account_id:
-        raise Problem(403, "You are not allowed to access this API key")
-    return found
 
 
 def _with_value(store: Store, key: ApiKey) -> dict[str, Any]:
@@ -585,7 +567,7 @@ async def api_key_details(
 @router.get("/v1/apikeys/{kid}", tags=["API keys"])
 async def get_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
-    found = _api_key(store, _caller(request), kid)
+    found = web.owned_api_key(store, _caller(request), kid)
     return web.json_response(_with_value(store, found), headers=_etag(found))
 
 
@@ -597,7 +579,7 @@ async def update_api_key(
     if_match: Annotated[str, Header()],
 ) -> Response:
     store = web.store(request)
-    _api_key(store, _caller(request), kid)
+    web.owned_api_key(store, _caller(request), kid)
     updated = store.update_api_key(
         kid,
         if_match=if_match,
@@ -613,7 +595,7 @@ async def update_api_key(
 @router.delete("/v1/apikeys/{kid}", status_code=204, tags=["API keys"])
 async def delete_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
-    _api_key(store, _caller(request), kid)
+    web.owned_api_key(store, _caller(request), kid)
     store.delete_api_key(kid)
     return web.no_content()
 
@@ -621,7 +603,7 @@ async def delete_api_key(request: Request, kid: str) -> Response:
 def _flag_route(flag: str, value: bool) -> Any:
     async def handler(request: Request, kid: str) -> Response:
         store = web.store(request)
-        _api_key(store, _caller(request), kid)
+        web.owned_api_key(store, _caller(request), kid)
         store.set_api_key_flag(kid, flag, value)
         return web.no_content()
 

@@ -272,15 +272,6 @@ def service_id_json(request: Request, s: ServiceId) -> dict[str, Any]:
     }
 
 
-def _service_id(store: Store, caller: Caller, sid: str) -> ServiceId:
-    found = store.service_id(sid)
-    if found is None:
-        raise Problem(404, f"Service ID {sid[:100]} not found")
-    if found.account_id != caller.account_id:
-        raise Problem(403, "You are not allowed to access this service ID")
-    return found
-
-
 def _namespace(bound_to: str | None) -> str:
     if bound_to is None:
         return "default"
@@ -329,7 +320,7 @@ async def list_service_ids(
 
 @router.get("/iam-token/serviceids/{sid}", tags=["private service IDs"])
 async def get_service_id(request: Request, sid: str) -> Response:
-    found = _service_id(web.store(request), _caller(request), sid)
+    found = web.owned_service_id(web.store(request), _caller(request), sid)
     return web.json_response(service_id_json(request, found))
 
 
@@ -341,7 +332,7 @@ async def update_service_id(
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     store = web.store(request)
-    _service_id(store, _caller(request), sid)
+    web.owned_service_id(store, _caller(request), sid)
     updated = store.update_service_id(
         sid, if_match=if_match, name=body.name, description=body.description
     )
@@ -351,7 +342,7 @@ async def update_service_id(
 @router.delete("/iam-token/serviceids/{sid}", status_code=204, tags=["private service IDs"])
 async def delete_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
-    _service_id(store, _caller(request), sid)
+    web.owned_service_id(store, _caller(request), sid)
     store.delete_service_id(sid)
     return web.no_content()
 
@@ -403,16 +394,7 @@ def _bound_owner(store: Store, caller: Caller, bound_to: str) -> Identity:
         if user is None:
             raise Problem(404, f"User {ref[:100]} not found")
         raise Problem(403, "You may only manage your own platform API keys")
-    return _service_id(store, caller, ref)
-
-
-def _api_key(store: Store, caller: Caller, kid: str) -> ApiKey:
-    found = store.api_key(kid)
-    if found is None:
-        raise Problem(404, f"API key {kid[:100]} not found")
-    if found.account_id != caller.account_id:
-        raise Problem(403, "You are not allowed to access this API key")
-    return found
+    return web.owned_service_id(store, caller, ref)
 
 
 @router.post("/iam-token/apikeys/", status_code=201, tags=["private API keys"])
@@ -459,7 +441,7 @@ async def list_api_keys(
 @router.get("/iam-token/apikeys/{kid}", tags=["private API keys"])
 async def get_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
-    found = _api_key(store, _caller(request), kid)
+    found = web.owned_api_key(store, _caller(request), kid)
     return web.json_response(api_key_json(request, store, found))
 
 
@@ -471,7 +453,7 @@ async def update_api_key(
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     store = web.store(request)
-    _api_key(store, _caller(request), kid)
+    web.owned_api_key(store, _caller(request), kid)
     updated = store.update_api_key(
         kid, if_match=if_match, name=body.name, description=body.description
     )
@@ -481,6 +463,6 @@ async def update_api_key(
 @router.delete("/iam-token/apikeys/{kid}", status_code=204, tags=["private API keys"])
 async def delete_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
-    _api_key(store, _caller(request), kid)
+    web.owned_api_key(store, _caller(request), kid)
     store.delete_api_key(kid)
     return web.no_content()

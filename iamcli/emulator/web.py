@@ -11,8 +11,8 @@ from starlette.responses import Response
 
 from .problems import Problem
 from .signer import Signer
-from .store import Store
-from .tokens import Tokens
+from .store import ApiKey, ServiceId, Store
+from .tokens import Caller, Tokens
 
 FORM = "application/x-www-form-urlencoded"
 # A token request has a handful of fields; a flood of them is not a token request.
@@ -103,3 +103,23 @@ def form_body_schema(
         "required": required,
     }
     return {"requestBody": {"required": body_required, "content": {FORM: {"schema": schema}}}}
+
+
+def owned_service_id(store: Store, caller: Caller, sid: str) -> ServiceId:
+    """The service ID, if it exists (else 404) in the caller's account (else 403)."""
+    found = store.service_id(sid)
+    if found is None:
+        raise Problem(404, f"Service ID {sid[:100]} not found")
+    if found.account_id != caller.account_id:
+        raise Problem(403, "You are not allowed to access this service ID")
+    return found
+
+
+def owned_api_key(store: Store, caller: Caller, kid: str) -> ApiKey:
+    """The API key, if it exists (else 404) in the caller's account (else 403)."""
+    found = store.api_key(kid)
+    if found is None:
+        raise Problem(404, f"API key {kid[:100]} not found")
+    if found.account_id != caller.account_id:
+        raise Problem(403, "You are not allowed to access this API key")
+    return found
