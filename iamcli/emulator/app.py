@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from .. import __version__
-from . import cloud_routes, openapi, private_routes, problems, web
+from . import cloud, openapi, private, problems, web
 from .faults import FaultPlan, Faults
 from .middleware import AccessLog, ASGIApp, RequestContext
 from .problems import Problem
@@ -76,7 +76,7 @@ def create_app(
         # The routes go in as they are rather than through include_router: FastAPI 0.16x
         # matches an included router's routes through a wrapper, twice per request, which
         # cost a third of a bearer request's time here.
-        routes=[*cloud_routes.router.routes, *private_routes.router.routes],
+        routes=[*cloud.routes, *private.routes],
     )
     app.state.settings = settings
     app.state.access_log = access_log
@@ -137,7 +137,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     # is the path template of the first route that matches (/v1/apikeys/details, not {kid}).
     routes = [
         (route.path_regex, route.path, route.methods or set())
-        for route in (*cloud_routes.router.routes, *private_routes.router.routes)
+        for route in (*cloud.routes, *private.routes)
         if isinstance(route, APIRoute)
     ]
 

@@ -1,0 +1,240 @@
+"""The public-cloud Identity API for API keys: `/v1/apikeys` (reference/ibmcloud-iam.md §3)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from .. import formats, web
+from ..problems import Problem
+from ..store import ApiKey, Identity, Store
+from ..tokens import Caller
+from .common import PageSize, caller_of, decode_page_token, etag, list_body, order_desc, own_account
+
+router = APIRouter()
+
+# -- API keys ------------------------------------------------------------------------------
+
+
+class CreateApiKey(BaseModel):
+    name: str
+    iam_id: str
+    description: str | None = None
+    account_id: str | None = None
+    apikey: str | None = None
+    store_value: bool | None = None
+    support_sessions: bool | None = None
+    action_when_leaked: Literal["none", "disable", "delete"] | None = None
+    expires_at: str | None = None
+
+
+class UpdateApiKey(BaseModel):
+    name: str | None = None
+    description: str | None = None
+    support_sessions: bool | None = None
+    action_when_leaked: Literal["none", "disable", "delete"] | None = None
+    expires_at: str | None = None
+
+
+def api_key_json(k: ApiKey) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": k.id,
+        "entity_tag": k.entity_tag,
+        "crn": formats.cloud_crn(k.account_id, "apikey", k.id),
+        "locked": k.locked,
+        "disabled": k.disabled,
+        "created_at": formats.ibm_time(k.created_at),
+        "created_by": k.created_by,
+        "modified_at": formats.ibm_time(k.modified_at),
+        "name": k.name,
+        "support_sessions": k.support_sessions,
+        "action_when_leaked": k.action_when_leaked,
+        "iam_id": k.iam_id,
+        "account_id": k.account_id,
+        "leaked": False,
+    }
+    if k.description is not None:
+        body["description"] = k.description
+    if k.expires_at is not None:
+        body["expires_at"] = formats.ibm_time(k.expires_at)
+    return body
+
+
+def parse_expiry(text: str | None) -> int | None:
+    if text is None:
+        return None
+    parsed = formats.parse_ibm_time(text)
+    if parsed is None:
+        raise Problem(
+            400, "Validation of property 'expires_at' failed: expected yyyy-MM-ddTHH:mm+0000"
+        )
+    if parsed <= formats.now():
+        raise Problem(400, "Validation of property 'expires_at' failed: it is in the past")
+    return parsed
+
+
+def _with_value(store: Store, key: ApiKey) -> dict[str, Any]:
+    body = api_key_json(key)
+    if key.has_sealed_value:
+        body["apikey"] = store.stored_value(key)
+    return body
+
+
+def _owner(store: Store, caller: Caller, iam_id: str) -> Identity:
+    if iam_id == caller.iam_id:
+        return caller.identity
+    owner = store.identity(iam_id)
+    if owner is None:
+        raise Problem(404, f"Identity {iam_id[:100]} not found")
+    if owner.account_id != caller.account_id:
+        raise Problem(403, "You are not allowed to create API keys for this identity")
+    return owner
+
+
+@router.post("/v1/apikeys", status_code=201, tags=["API keys"])
+@router.post("/v1/apikeys/", include_in_schema=False)
+async def create_api_key(
+    request: Request,
+    body: CreateApiKey,
+    entity_lock: Annotated[str | None, Header()] = None,
+    entity_disable: Annotated[str | None, Header()] = None,
+) -> Response:
+    caller = caller_of(request)
+    store = web.store(request)
+    owner = _owner(store, caller, body.iam_id)
+    own_account(caller, body.account_id)
+    key, value = store.create_api_key(
+        account_id=owner.account_id,
+        iam_id=owner.iam_id,
+        name=body.name,
+        description=body.description,
+        value=body.apikey,
+        store_value=bool(body.store_value),
+        locked=web.header_flag(request, "Entity-Lock"),
+        disabled=web.header_flag(request, "Entity-Disable"),
+        support_sessions=bool(body.support_sessions),
+        action_when_leaked=body.action_when_leaked or "disable",
+        expires_at=parse_expiry(body.expires_at),
+        created_by=caller.iam_id,
+    )
+    return web.json_response({**api_key_json(key), "apikey": value}, 201, etag(key))
+
+
+@router.get("/v1/apikeys", tags=["API keys"])
+@router.get("/v1/apikeys/", include_in_schema=False)
+async def list_api_keys(
+    request: Request,
+    account_id: str | None = None,
+    iam_id: str | None = None,
+    pagesize: PageSize = 20,
+    pagetoken: str | None = None,
+    scope: Literal["entity", "account"] = "entity",
+    type: Literal["user", "serviceid"] | None = None,
+    sort: Literal["name", "description", "created_at", "created_by"] | None = None,
+    order: Literal["asc", "desc"] | None = None,
+    filter: Annotated[str | None, Query(max_length=1024)] = None,
+) -> Response:
+    caller = caller_of(request)
+    offset, token_account = decode_page_token(pagetoken)
+    account = own_account(caller, account_id or token_account)
+    store = web.store(request)
+    owner = None
+    if iam_id is not None:
+        owner = _owner(store, caller, iam_id).iam_id
+    elif scope == "entity":
+        owner = caller.iam_id
+    page = store.list_api_keys(
+        account,
+        iam_id=owner,
+        owner_kind=type,
+        filter_expr=filter,
+        sort=sort,
+        descending=order_desc(order),
+        offset=offset,
+        limit=pagesize,
+    )
+    items = [api_key_json(k) for k in page.items]
+    return web.json_response(list_body(request, "apikeys", page, pagesize, account, items))
+
+
+@router.get("/v1/apikeys/details", tags=["API keys"])
+async def api_key_details(
+    request: Request,
+    iam_apikey: Annotated[str, Header()],
+) -> Response:
+    caller = caller_of(request)
+    store = web.store(request)
+    found = store.api_key_by_value(iam_apikey)
+    if found is None:
+        raise Problem(404, "API key not found")
+    if found.account_id != caller.account_id:
+        raise Problem(403, "You are not allowed to access this API key")
+    return web.json_response(api_key_json(found), headers=etag(found))
+
+
+@router.get("/v1/apikeys/{kid}", tags=["API keys"])
+async def get_api_key(request: Request, kid: str) -> Response:
+    store = web.store(request)
+    found = web.owned_api_key(store, caller_of(request), kid)
+    return web.json_response(_with_value(store, found), headers=etag(found))
+
+
+@router.put("/v1/apikeys/{kid}", tags=["API keys"])
+async def update_api_key(
+    request: Request,
+    kid: str,
+    body: UpdateApiKey,
+    if_match: Annotated[str, Header()],
+) -> Response:
+    store = web.store(request)
+    web.owned_api_key(store, caller_of(request), kid)
+    updated = store.update_api_key(
+        kid,
+        if_match=if_match,
+        name=body.name,
+        description=body.description,
+        support_sessions=body.support_sessions,
+        action_when_leaked=body.action_when_leaked,
+        expires_at=parse_expiry(body.expires_at),
+    )
+    return web.json_response(_with_value(store, updated), headers=etag(updated))
+
+
+@router.delete("/v1/apikeys/{kid}", status_code=204, tags=["API keys"])
+async def delete_api_key(request: Request, kid: str) -> Response:
+    store = web.store(request)
+    web.owned_api_key(store, caller_of(request), kid)
+    store.delete_api_key(kid)
+    return web.no_content()
+
+
+def _flag_route(flag: str, value: bool) -> Any:
+    async def handler(request: Request, kid: str) -> Response:
+        store = web.store(request)
+        web.owned_api_key(store, caller_of(request), kid)
+        store.set_api_key_flag(kid, flag, value)
+        return web.no_content()
+
+    return handler
+
+
+for _path, _flag in (("lock", "locked"), ("disable", "disabled")):
+    router.add_api_route(
+        f"/v1/apikeys/{{kid}}/{_path}",
+        _flag_route(_flag, True),
+        methods=["POST"],
+        status_code=204,
+        tags=["API keys"],
+        name=f"{_path}_api_key",
+    )
+    router.add_api_route(
+        f"/v1/apikeys/{{kid}}/{_path}",
+        _flag_route(_flag, False),
+        methods=["DELETE"],
+        status_code=204,
+        tags=["API keys"],
+        name=f"un{_path}_api_key",
+    )

@@ -1,0 +1,83 @@
+"""What every `/v1` Identity-API route of the public-cloud family shares: the caller, the
+account check, IBM's opaque page tokens and list bodies, entity tags."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Query, Request
+
+from .. import web
+from ..problems import Problem
+from ..store import ApiKey, Page, ServiceId
+from ..tokens import Caller
+
+PageSize = Annotated[int, Query(ge=1, le=100)]
+
+
+def caller_of(request: Request) -> Caller:
+    # Read here rather than declared as a parameter: the bearer token is documented as a
+    # security scheme (see openapi.py), and FastAPI's parameter machinery costs on every call.
+    return web.tokens(request).caller(request.headers.get("authorization"))
+
+
+def own_account(caller: Caller, account_id: str | None) -> str:
+    if account_id not in (None, caller.account_id):
+        raise Problem(403, "You are not allowed to access this account's identities")
+    return caller.account_id
+
+
+def decode_page_token(token: str | None) -> tuple[int, str | None]:
+    if token is None:
+        return 0, None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        offset, account = int(data["o"]), data.get("a")
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise Problem(400, "Validation of property 'pagetoken' failed: not a page token") from None
+    if offset < 0:
+        raise Problem(400, "Validation of property 'pagetoken' failed: not a page token")
+    return offset, account
+
+
+def page_token(offset: int, account_id: str) -> str:
+    raw = json.dumps({"o": offset, "a": account_id}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def list_body(
+    request: Request,
+    key: str,
+    page: Page,
+    pagesize: int,
+    account_id: str,
+    items: list[dict[str, Any]],
+) -> dict[str, Any]:
+    params = {k: v for k, v in request.query_params.items() if k != "pagetoken"}
+    url = web.base_url(request) + request.url.path
+
+    def link(offset: int | None) -> str:
+        query = dict(params)
+        if offset:
+            query["pagetoken"] = page_token(offset, account_id)
+        return f"{url}?{urlencode(query)}" if query else url
+
+    body: dict[str, Any] = {"offset": page.offset, "limit": pagesize, "first": link(None)}
+    if page.offset > 0:
+        body["previous"] = link(max(0, page.offset - pagesize))
+    if page.has_more:
+        body["next"] = link(page.offset + pagesize)
+    body[key] = items
+    return body
+
+
+def order_desc(order: str | None) -> bool:
+    return order == "desc"
+
+
+def etag(entity: ServiceId | ApiKey) -> dict[str, str]:
+    return {"ETag": entity.entity_tag}

@@ -1,0 +1,183 @@
+"""The public-cloud Identity API for service IDs: `/v1/serviceids`
+(reference/ibmcloud-iam.md §3)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from .. import formats, web
+from ..problems import Problem
+from ..store import ServiceId
+from .api_keys import api_key_json, parse_expiry
+from .common import PageSize, caller_of, decode_page_token, etag, list_body, order_desc, own_account
+
+router = APIRouter()
+
+# -- service IDs ---------------------------------------------------------------------------
+
+
+class ApiKeyInsideCreate(BaseModel):
+    name: str
+    description: str | None = None
+    apikey: str | None = None
+    store_value: bool | None = None
+    action_when_leaked: Literal["none", "disable", "delete"] | None = None
+    expires_at: str | None = None
+
+
+class CreateServiceId(BaseModel):
+    account_id: str
+    name: str
+    description: str | None = None
+    unique_instance_crns: list[Annotated[str, Field(max_length=1024)]] | None = Field(
+        None, max_length=100
+    )
+    group_id: str | None = None
+    apikey: ApiKeyInsideCreate | None = None
+
+
+class UpdateServiceId(BaseModel):
+    name: str | None = None
+    description: str | None = None
+    unique_instance_crns: list[Annotated[str, Field(max_length=1024)]] | None = Field(
+        None, max_length=100
+    )
+
+
+def service_id_json(s: ServiceId) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": s.id,
+        "iam_id": s.iam_id,
+        "entity_tag": s.entity_tag,
+        "crn": formats.cloud_crn(s.account_id, "serviceid", s.id),
+        "locked": s.locked,
+        "created_at": formats.ibm_time(s.created_at),
+        "modified_at": formats.ibm_time(s.modified_at),
+        "account_id": s.account_id,
+        "name": s.name,
+    }
+    if s.description is not None:
+        body["description"] = s.description
+    if s.unique_instance_crns:
+        body["unique_instance_crns"] = list(s.unique_instance_crns)
+    return body
+
+
+@router.post("/v1/serviceids/", status_code=201, tags=["service IDs"])
+@router.post("/v1/serviceids", include_in_schema=False)
+async def create_service_id(
+    request: Request,
+    body: CreateServiceId,
+    entity_lock: Annotated[str | None, Header()] = None,
+) -> Response:
+    caller = caller_of(request)
+    account_id = own_account(caller, body.account_id)
+    store = web.store(request)
+    locked = web.header_flag(request, "Entity-Lock")
+    expires = parse_expiry(body.apikey.expires_at) if body.apikey else None
+    created = store.create_service_id(
+        account_id=account_id,
+        name=body.name,
+        description=body.description,
+        locked=locked,
+        unique_instance_crns=body.unique_instance_crns,
+        created_by=caller.iam_id,
+    )
+    result = service_id_json(created)
+    if body.apikey is not None:
+        key, value = store.create_api_key(
+            account_id=account_id,
+            iam_id=created.iam_id,
+            name=body.apikey.name,
+            description=body.apikey.description,
+            value=body.apikey.apikey,
+            store_value=bool(body.apikey.store_value),
+            action_when_leaked=body.apikey.action_when_leaked or "disable",
+            expires_at=expires,
+            created_by=caller.iam_id,
+        )
+        result["apikey"] = {**api_key_json(key), "apikey": value}
+    return web.json_response(result, 201, etag(created))
+
+
+@router.get("/v1/serviceids/", tags=["service IDs"])
+@router.get("/v1/serviceids", include_in_schema=False)
+async def list_service_ids(
+    request: Request,
+    account_id: str | None = None,
+    name: Annotated[str | None, Query(max_length=1024)] = None,
+    pagesize: PageSize = 20,
+    pagetoken: str | None = None,
+    sort: Literal["name", "description", "created_at", "modified_at"] | None = None,
+    order: Literal["asc", "desc"] | None = None,
+    filter: Annotated[str | None, Query(max_length=1024)] = None,
+) -> Response:
+    caller = caller_of(request)
+    offset, token_account = decode_page_token(pagetoken)
+    if account_id is None and token_account is None:
+        raise Problem(400, "Property missing or empty. Property: account_id")
+    account = own_account(caller, account_id or token_account)
+    page = web.store(request).list_service_ids(
+        account,
+        name=name,
+        filter_expr=filter,
+        sort=sort,
+        descending=order_desc(order),
+        offset=offset,
+        limit=pagesize,
+    )
+    items = [service_id_json(s) for s in page.items]
+    return web.json_response(list_body(request, "serviceids", page, pagesize, account, items))
+
+
+@router.get("/v1/serviceids/{sid}", tags=["service IDs"])
+async def get_service_id(request: Request, sid: str) -> Response:
+    found = web.owned_service_id(web.store(request), caller_of(request), sid)
+    return web.json_response(service_id_json(found), headers=etag(found))
+
+
+@router.put("/v1/serviceids/{sid}", tags=["service IDs"])
+async def update_service_id(
+    request: Request,
+    sid: str,
+    body: UpdateServiceId,
+    if_match: Annotated[str, Header()],
+) -> Response:
+    store = web.store(request)
+    web.owned_service_id(store, caller_of(request), sid)
+    updated = store.update_service_id(
+        sid,
+        if_match=if_match,
+        name=body.name,
+        description=body.description,
+        unique_instance_crns=body.unique_instance_crns,
+    )
+    return web.json_response(service_id_json(updated), headers=etag(updated))
+
+
+@router.delete("/v1/serviceids/{sid}", status_code=204, tags=["service IDs"])
+async def delete_service_id(request: Request, sid: str) -> Response:
+    store = web.store(request)
+    web.owned_service_id(store, caller_of(request), sid)
+    store.delete_service_id(sid)
+    return web.no_content()
+
+
+@router.post("/v1/serviceids/{sid}/lock", status_code=204, tags=["service IDs"])
+async def lock_service_id(request: Request, sid: str) -> Response:
+    store = web.store(request)
+    web.owned_service_id(store, caller_of(request), sid)
+    store.set_service_id_locked(sid, True)
+    return web.no_content()
+
+
+@router.delete("/v1/serviceids/{sid}/lock", status_code=204, tags=["service IDs"])
+async def unlock_service_id(request: Request, sid: str) -> Response:
+    store = web.store(request)
+    web.owned_service_id(store, caller_of(request), sid)
+    store.set_service_id_locked(sid, False)
+    return web.no_content()

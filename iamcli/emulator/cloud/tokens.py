@@ -1,0 +1,163 @@
+"""The public-cloud token endpoints: `/identity/token`, `/identity/keys`, discovery
+(reference/ibmcloud-iam.md §1-2)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from .. import web
+from ..problems import Problem
+from ..store import Identity
+from ..tokens import APIKEY_GRANT, basic_client, is_cli_client
+
+router = APIRouter()
+
+_RESPONSE_TYPES = {"cloud_iam", "delegated_refresh_token"}
+_TOKEN_FORM = web.form_body_schema(
+    {
+        "grant_type": f"{APIKEY_GRANT}, refresh_token or password",
+        "apikey": "the API key (apikey grant)",
+        "refresh_token": "a refresh token (refresh_token grant; needs Basic bx:bx)",
+        "username": "user name (password grant; needs Basic bx:bx)",
+        "password": "password (password grant)",
+        "response_type": "cloud_iam",
+        "account": "account ID (refresh_token grant, optional)",
+    },
+    ["grant_type"],
+)
+
+
+# -- tokens --------------------------------------------------------------------------------
+
+
+@router.post("/identity/token", openapi_extra=_TOKEN_FORM, tags=["token"])
+async def token(request: Request) -> Response:
+    form = await web.read_form(request)
+    _check_response_type(form.get("response_type", "cloud_iam"))
+    client = basic_client(request.headers.get("authorization"))
+    if client is not None and not is_cli_client(client):
+        raise Problem(400, "Validation of the client credentials failed", code="BXNIM0106E")
+    cli = client is not None
+    tokens = web.tokens(request)
+    grant = form.get("grant_type", "")
+    api_key_id = None
+    identity: Identity
+    if grant == APIKEY_GRANT:
+        identity, key = tokens.identity_for_api_key(form.get("apikey", ""))
+        account_id, api_key_id, claim_grant = key.account_id, key.id, grant
+    elif grant == "refresh_token":
+        if not cli:
+            raise Problem(400, "No authorization header found", code="BXNIM0308E")
+        identity, refresh = tokens.identity_for_refresh_token(
+            form.get("refresh_token", ""), client_id="bx"
+        )
+        if form.get("account") not in (None, "", refresh.account_id):
+            raise Problem(
+                400,
+                "Validation of property 'account' failed: not the token's account",
+                code="BXNIM0106E",
+            )
+        account_id, api_key_id, claim_grant = (
+            refresh.account_id,
+            refresh.api_key_id,
+            refresh.grant_type,
+        )
+    elif grant == "password":
+        if not cli:
+            raise Problem(400, "No authorization header found", code="BXNIM0308E")
+        user = web.store(request).check_password(form.get("username", ""), form.get("password", ""))
+        if user is None:
+            raise Problem(
+                400, "The credentials you entered for the user are incorrect", code="BXNIM0602E"
+            )
+        identity, account_id, claim_grant = user, user.account_id, grant
+    else:
+        raise Problem(
+            400,
+            f"Validation of property 'grant_type' with value '{grant[:100]}' failed. "
+            f"Valid values: '{APIKEY_GRANT}, refresh_token, password'",
+            code="BXNIM0106E",
+        )
+    minted = tokens.mint(
+        identity,
+        account_id,
+        family="cloud",
+        issuer=web.base_url(request) + "/identity",
+        grant_type=claim_grant,
+        client_id="bx" if cli else "default",
+    )
+    refresh_token = (
+        tokens.new_refresh_token(
+            identity, account_id, api_key_id=api_key_id, client_id="bx", grant_type=claim_grant
+        )
+        if cli
+        # Without the CLI's client credentials IBM answers with this literal, not a token.
+        else "not_supported"
+    )
+    return web.json_response(
+        {
+            "access_token": minted.access_token,
+            "refresh_token": refresh_token,
+            "token_type": "Bearer",
+            "expires_in": minted.expires_at - minted.issued_at,
+            "expiration": minted.expires_at,
+            "scope": "ibm openid",
+        }
+    )
+
+
+def _check_response_type(value: str) -> None:
+    requested = {v for v in value.replace(",", " ").split() if v}
+    if not requested or not requested <= _RESPONSE_TYPES:
+        shown = ", ".join(sorted(requested)) if requested else ""
+        raise Problem(
+            400,
+            f"Validation of property 'response_type' with value '[{shown[:100]}]' failed. "
+            "Valid values: 'cloud_iam, delegated_refresh_token'",
+            code="BXNIM0106E",
+        )
+    if "delegated_refresh_token" in requested:
+        raise Problem(
+            400, "delegated_refresh_token is not supported by iamcli serve", code="BXNIM0106E"
+        )
+
+
+@router.get("/identity/keys", tags=["token"])
+async def keys(request: Request) -> Response:
+    return web.json_response(web.signer(request).jwks())
+
+
+@router.get("/identity/.well-known/openid-configuration", tags=["token"])
+async def discovery(request: Request) -> Response:
+    base = web.base_url(request)
+    return web.json_response(
+        {
+            "issuer": f"{base}/identity",
+            "authorization_endpoint": f"{base}/identity/authorize",
+            "token_endpoint": f"{base}/identity/token",
+            "passcode_endpoint": f"{base}/identity/passcode",
+            "jwks_uri": f"{base}/identity/keys",
+            "response_types_supported": ["cloud_iam"],
+            "grant_types_supported": [APIKEY_GRANT, "refresh_token", "password"],
+            "subject_types_supported": ["public"],
+            "token_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid"],
+            "claims_supported": [
+                "iam_id",
+                "id",
+                "realmid",
+                "identifier",
+                "sub",
+                "sub_type",
+                "account",
+                "iat",
+                "exp",
+                "iss",
+                "grant_type",
+                "scope",
+                "client_id",
+            ],
+        }
+    )
