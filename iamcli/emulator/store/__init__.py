@@ -14,6 +14,7 @@ wire format.
 
 from __future__ import annotations
 
+from .account_settings import AccountSettings, AccountSettingsStore, Preference
 from .accounts import AccountStore
 from .grants import GrantStore
 from .records import (
@@ -33,8 +34,10 @@ from .records import (
     digest,
 )
 from .service_ids import ServiceIdStore
+from .serviceid_groups import ServiceIdGroup, ServiceIdGroupStore
 
 __all__ = [
+    "AccountSettings",
     "ApiKey",
     "Bootstrap",
     "Conflict",
@@ -43,8 +46,10 @@ __all__ = [
     "Locked",
     "NotFound",
     "Page",
+    "Preference",
     "RefreshGrant",
     "ServiceId",
+    "ServiceIdGroup",
     "StaleVersion",
     "Store",
     "StoreError",
@@ -53,5 +58,5 @@ __all__ = [
 ]
 
 
-class Store(AccountStore, ServiceIdStore, GrantStore):
+class Store(AccountStore, ServiceIdStore, GrantStore, ServiceIdGroupStore, AccountSettingsStore):
     """All emulator state. Safe to share between threads; one instance per process."""
