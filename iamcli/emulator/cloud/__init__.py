@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import account_settings, api_keys, service_ids, serviceid_groups, tokens
+from . import account_settings, api_keys, service_ids, serviceid_groups, templates, tokens
 
 routes: list[BaseRoute] = [
     *tokens.router.routes,
@@ -12,4 +12,5 @@ routes: list[BaseRoute] = [
     *api_keys.router.routes,
     *serviceid_groups.router.routes,
     *account_settings.router.routes,
+    *templates.router.routes,
 ]

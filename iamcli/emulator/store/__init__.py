@@ -35,10 +35,12 @@ from .records import (
 )
 from .service_ids import ServiceIdStore
 from .serviceid_groups import ServiceIdGroup, ServiceIdGroupStore
+from .templates import Assignment, Template, TemplateStore
 
 __all__ = [
     "AccountSettings",
     "ApiKey",
+    "Assignment",
     "Bootstrap",
     "Conflict",
     "Identity",
@@ -53,10 +55,18 @@ __all__ = [
     "StaleVersion",
     "Store",
     "StoreError",
+    "Template",
     "User",
     "digest",
 ]
 
 
-class Store(AccountStore, ServiceIdStore, GrantStore, ServiceIdGroupStore, AccountSettingsStore):
+class Store(
+    AccountStore,
+    ServiceIdStore,
+    GrantStore,
+    ServiceIdGroupStore,
+    AccountSettingsStore,
+    TemplateStore,
+):
     """All emulator state. Safe to share between threads; one instance per process."""
