@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 
 from .. import formats
 from .api_keys import ApiKeyStore
+from .passwords import PasswordStore, hash_password
 from .records import Bootstrap, Identity, Invalid, User, digest, service_id_from_row, user_from_row
 
 
-def _hash_password(password: str, salt: bytes | None = None) -> str:
-    salt = salt or secrets.token_bytes(16)
-    hashed = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${hashed.hex()}"
-
-
-def _check_password(password: str, stored: str) -> bool:
-    try:
-        _, salt_hex, _ = stored.split("$")
-    except ValueError:
-        return False
-    return hmac.compare_digest(_hash_password(password, bytes.fromhex(salt_hex)), stored)
-
-
-class AccountStore(ApiKeyStore):
+class AccountStore(ApiKeyStore, PasswordStore):
     def bootstrap(
         self,
         *,
@@ -86,7 +71,7 @@ class AccountStore(ApiKeyStore):
                         f"{username}@example.com",
                         username.capitalize(),
                         "Administrator",
-                        _hash_password(password),
+                        hash_password(password),
                         t,
                     ),
                 )
@@ -95,7 +80,7 @@ class AccountStore(ApiKeyStore):
                 if password is not None:
                     db.execute(
                         "UPDATE users SET password_hash = ? WHERE iam_id = ?",
-                        (_hash_password(password), iam_id),
+                        (hash_password(password), iam_id),
                     )
             has_key = db.execute(
                 "SELECT 1 FROM api_keys WHERE iam_id = ? LIMIT 1", (iam_id,)
@@ -134,14 +119,6 @@ class AccountStore(ApiKeyStore):
     def user_by_name(self, username: str) -> User | None:
         row = self._one("SELECT * FROM users WHERE username = ?", (username,))
         return None if row is None else user_from_row(row)
-
-    def check_password(self, username: str, password: str) -> User | None:
-        row = self._one("SELECT * FROM users WHERE username = ?", (username,))
-        if row is None or row["password_hash"] is None:
-            # Spend the same time as a real check so that timing does not reveal user names.
-            _check_password(password, _hash_password("x"))
-            return None
-        return user_from_row(row) if _check_password(password, row["password_hash"]) else None
 
     def identity(self, iam_id: str) -> Identity | None:
         if iam_id.startswith("iam-ServiceId-"):
