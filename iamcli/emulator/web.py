@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from .problems import Problem
 from .signer import Signer
-from .store import ApiKey, ServiceId, Store
+from .store import ApiKey, LoginLocked, ServiceId, Store, User
 from .tokens import Caller, Tokens
 
 FORM = "application/x-www-form-urlencoded"
@@ -83,6 +83,18 @@ def _password_limiter(request: Request) -> CapacityLimiter:
     if limiter is None:
         limiter = state.password_limiter = CapacityLimiter(PASSWORD_CHECKS)
     return limiter
+
+
+def check_password(
+    request: Request, form: dict[str, str], *, locked_status: int, code: str | None = None
+) -> User | None:
+    """The user whose `username` and `password` the form names, or None; a locked-out user
+    name is refused with `locked_status` (IBM's status for it is unconfirmed) and Retry-After."""
+    try:
+        return store(request).check_password(form.get("username", ""), form.get("password", ""))
+    except LoginLocked as exc:
+        headers = {"Retry-After": str(exc.retry_after)}
+        raise Problem(locked_status, str(exc), code=code, headers=headers) from None
 
 
 def _media_type(request: Request) -> str:

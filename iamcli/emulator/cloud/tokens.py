@@ -71,7 +71,7 @@ def _grant(request: Request, form: dict[str, str]) -> Response:
     elif grant == "password":
         if not cli:
             raise Problem(400, "No authorization header found", code="BXNIM0308E")
-        user = web.store(request).check_password(form.get("username", ""), form.get("password", ""))
+        user = web.check_password(request, form, locked_status=403)
         if user is None:
             raise Problem(
                 400, "The credentials you entered for the user are incorrect", code="BXNIM0602E"

@@ -161,7 +161,7 @@ def _identity_token(request: Request, form: dict[str, str]) -> Response:
     store, tokens = web.store(request), web.tokens(request)
     grant = form.get("grant_type", "")
     if grant == "password":
-        user = store.check_password(form.get("username", ""), form.get("password", ""))
+        user = web.check_password(request, form, locked_status=401, code="invalid_grant")
         if user is None:
             raise Problem(401, "The user name or password is incorrect", code="invalid_grant")
     elif grant == "refresh_token":

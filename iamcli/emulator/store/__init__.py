@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .accounts import AccountStore
 from .grants import GrantStore
+from .passwords import LoginLocked
 from .records import (
     ApiKey,
     Bootstrap,
@@ -41,6 +42,7 @@ __all__ = [
     "Identity",
     "Invalid",
     "Locked",
+    "LoginLocked",
     "NotFound",
     "Page",
     "RefreshGrant",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sqlite3
 
 from .. import formats
 from .api_keys import ApiKeyStore
@@ -38,10 +39,12 @@ class AccountStore(ApiKeyStore, PasswordStore):
                     "SELECT account_id FROM api_keys WHERE key_hash = ?", (digest(seed_apikey),)
                 ).fetchone()
                 if row is not None:
+                    self._set_admin_password(db, row["account_id"], password)
                     return Bootstrap(row["account_id"], None, None, username)
             if account_id is None:
                 row = db.execute("SELECT id FROM accounts ORDER BY created_at LIMIT 1").fetchone()
                 if row is not None and seed_apikey is None:
+                    self._set_admin_password(db, row["id"], password)
                     return Bootstrap(row["id"], None, None, username)
                 account_id = row["id"] if row is not None else formats.new_account_id()
             t = formats.now()
@@ -77,11 +80,7 @@ class AccountStore(ApiKeyStore, PasswordStore):
                 )
             else:
                 iam_id, username = user["iam_id"], user["username"]
-                if password is not None:
-                    db.execute(
-                        "UPDATE users SET password_hash = ? WHERE iam_id = ?",
-                        (hash_password(password), iam_id),
-                    )
+                self._set_admin_password(db, account_id, password)
             has_key = db.execute(
                 "SELECT 1 FROM api_keys WHERE iam_id = ? LIMIT 1", (iam_id,)
             ).fetchone()
@@ -106,6 +105,24 @@ class AccountStore(ApiKeyStore, PasswordStore):
                 at=t,
             )
         return Bootstrap(account_id, None if seed_apikey else value, created_password, username)
+
+    @staticmethod
+    def _set_admin_password(db: sqlite3.Connection, account_id: str, password: str | None) -> None:
+        """A restart with --admin-password sets it, whatever else the database holds."""
+        if password is None:
+            return
+        user = db.execute(
+            "SELECT iam_id, username FROM users WHERE account_id = ? ORDER BY created_at",
+            (account_id,),
+        ).fetchone()
+        if user is None:
+            return
+        db.execute(
+            "UPDATE users SET password_hash = ? WHERE iam_id = ?",
+            (hash_password(password), user["iam_id"]),
+        )
+        # A new password lifts a lockout, as a reset does for an IBMid.
+        db.execute("DELETE FROM login_failures WHERE name_hash = ?", (digest(user["username"]),))
 
     # -- identities --------------------------------------------------------------------------
 
