@@ -80,7 +80,10 @@ class Tokens:
         )
         if family == "cloud":
             claims.update({"acr": 1, "amr": ["pwd"]})
-        return Minted(self.signer.sign(claims), iat, exp)
+        minted = Minted(self.signer.sign(claims), iat, exp)
+        # For the inactive-identity report and `include_activity` (store/activity.py).
+        self.store.note_authentication(account_id, identity.iam_id)
+        return minted
 
     def new_refresh_token(
         self,
@@ -115,6 +118,7 @@ class Tokens:
         identity = self.store.identity(key.iam_id)
         if identity is None:
             raise UNKNOWN_KEY
+        self.store.note_authentication(key.account_id, key.id)
         return identity, key
 
     def identity_for_refresh_token(

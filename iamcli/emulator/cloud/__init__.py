@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import account_settings, api_keys, service_ids, serviceid_groups, templates, tokens
+from . import account_settings, api_keys, reports, service_ids, serviceid_groups, templates, tokens
 
 routes: list[BaseRoute] = [
     *tokens.router.routes,
@@ -13,4 +13,5 @@ routes: list[BaseRoute] = [
     *serviceid_groups.router.routes,
     *account_settings.router.routes,
     *templates.router.routes,
+    *reports.router.routes,
 ]

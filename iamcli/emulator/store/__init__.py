@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .account_settings import AccountSettings, AccountSettingsStore, Preference
 from .accounts import AccountStore
+from .activity import Activity, ActivityStore
 from .grants import GrantStore
 from .passwords import LoginLocked
 from .records import (
@@ -40,6 +41,7 @@ from .templates import Assignment, Template, TemplateStore
 
 __all__ = [
     "AccountSettings",
+    "Activity",
     "ApiKey",
     "Assignment",
     "Bootstrap",
@@ -70,5 +72,6 @@ class Store(
     ServiceIdGroupStore,
     AccountSettingsStore,
     TemplateStore,
+    ActivityStore,
 ):
     """All emulator state. Safe to share between threads; one instance per process."""
