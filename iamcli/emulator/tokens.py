@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,12 +43,38 @@ class Minted:
     expires_at: int
 
 
+# How long a process trusts what it read of an account's token lifetimes: a change to the
+# account settings takes effect for new tokens within this many seconds.
+SETTINGS_CACHE_SECONDS = 5.0
+
+
 class Tokens:
     def __init__(self, store: Store, signer: Signer, *, ttl: int, refresh_ttl: int) -> None:
         self.store = store
         self.signer = signer
         self.ttl = ttl
         self.refresh_ttl = refresh_ttl
+        self._lifetimes: dict[str, tuple[float, int, int]] = {}
+
+    def lifetimes(self, account_id: str) -> tuple[int, int]:
+        """(access, refresh) token lifetimes for ACCOUNT_ID: the account settings'
+        `system_access_token_expiration_in_seconds` and `..._refresh_...` where set, else the
+        server's --token-ttl and --refresh-token-ttl."""
+        now = time.monotonic()
+        cached = self._lifetimes.get(account_id)
+        if cached is not None and now - cached[0] < SETTINGS_CACHE_SECONDS:
+            return cached[1], cached[2]
+        values = self.store.account_settings(account_id).values
+        access = values["system_access_token_expiration_in_seconds"]
+        refresh = values["system_refresh_token_expiration_in_seconds"]
+        found = (
+            int(access) if str(access).isdigit() else self.ttl,
+            int(refresh) if str(refresh).isdigit() else self.refresh_ttl,
+        )
+        if len(self._lifetimes) > 10_000:
+            self._lifetimes.clear()
+        self._lifetimes[account_id] = (now, *found)
+        return found
 
     # -- minting ---------------------------------------------------------------------------
 
@@ -62,7 +89,7 @@ class Tokens:
         client_id: str,
     ) -> Minted:
         iat = formats.now()
-        exp = iat + self.ttl
+        exp = iat + self.lifetimes(account_id)[0]
         claims = (
             _cloud_claims(identity, account_id)
             if family == "cloud"
@@ -101,7 +128,7 @@ class Tokens:
                 api_key_id,
                 client_id,
                 grant_type,
-                formats.now() + self.refresh_ttl,
+                formats.now() + self.lifetimes(account_id)[1],
             )
         )
 
