@@ -82,6 +82,18 @@ def filter_sql(expression: str) -> tuple[str, list[str]]:
     return " AND ".join(clauses), params
 
 
+@contextmanager
+def _unstorable_is_invalid() -> Iterator[None]:
+    """A value SQLite cannot hold is the caller's mistake, refused as such (400), not a crash:
+    an integer beyond 64 bits, or a string with an unpaired surrogate, which has no UTF-8."""
+    try:
+        yield
+    except OverflowError:
+        raise Invalid("Validation failed: a number is out of range") from None
+    except UnicodeEncodeError:
+        raise Invalid("Validation failed: a string holds an unpaired surrogate") from None
+
+
 class StoreBase:
     """The connection and what every part of the store shares. Safe to share between threads."""
 
@@ -118,7 +130,7 @@ class StoreBase:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, _unstorable_is_invalid():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -128,12 +140,12 @@ class StoreBase:
             self._db.execute("COMMIT")
 
     def _one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> sqlite3.Row | None:
-        with self._lock:
+        with self._lock, _unstorable_is_invalid():
             row: sqlite3.Row | None = self._db.execute(sql, params).fetchone()
             return row
 
     def _all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, _unstorable_is_invalid():
             return self._db.execute(sql, params).fetchall()
 
     # -- sealing of stored key values ------------------------------------------------------
