@@ -259,3 +259,22 @@ def test_a_paired_surrogate_is_a_character_like_any_other(
     r = c.post("/v1/serviceids/", headers=headers, content=body.encode())
     assert r.status_code == 201, r.text
     assert r.json()["name"] == "smile \U0001f600"
+
+
+@pytest.mark.parametrize("digits", ["²", "١٢", "9" * 40])
+def test_numbers_in_text_are_ascii_digits_of_sane_length(
+    emulator: Emulator, c: httpx.Client, digits: str
+) -> None:
+    """str.isdigit() is true of '²', which int() refuses: that was a 500 in every route that
+    read a number from text."""
+    auth = emulator.auth()
+    account = emulator.a.account_id
+    answers = [
+        c.post(
+            f"/v1/activity/accounts/{account}/report", params={"duration": digits}, headers=auth
+        ),
+        c.get("/v1/account_settings_templates", params={"limit": digits}, headers=auth),
+        c.get(f"/v1/account_settings_templates/Template-x/versions/{digits}", headers=auth),
+    ]
+    for r in answers:
+        identity_error(r, 400)
