@@ -13,6 +13,7 @@ No message built here contains a request body, an Authorization header or a quer
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import email.utils
 import functools
@@ -20,8 +21,10 @@ import json
 import os
 import platform
 import random
+import socket
 import ssl
 import sys
+import threading
 import time
 import uuid
 import weakref
@@ -198,7 +201,8 @@ def send(
 
     Retries use exponential backoff with full jitter (``IAMCLI_RETRY_BASE``, default 0.5 s,
     capped at 8 s) or the server's ``Retry-After``; at most ``IAMCLI_HTTP_RETRIES`` (default 3)
-    retries, and none that would start after twice the timeout has passed. ``kwargs`` go to
+    retries, and none that would start after twice the timeout has passed. Each attempt is over
+    within the timeout as a whole, however slowly the server answers. ``kwargs`` go to
     :meth:`httpx.Client.build_request`, except ``auth``.
 
     Raises NetworkError, ProtocolError, or an ApiError subclass (see :func:`raise_for_status`).
@@ -252,17 +256,53 @@ def delete(client: httpx.Client, url: str, **kwargs: Any) -> None:
             raise
 
 
+class DeadlineExceeded(httpx.TimeoutException):
+    """The whole exchange (connect, send, headers, body) took longer than the timeout."""
+
+
 def _send_once(
     client: httpx.Client, method: str, url: str, kwargs: dict[str, Any], trace: Trace | None
 ) -> httpx.Response:
+    """One attempt, over within the client's timeout as a whole.
+
+    httpx's timeouts bound each read, so a server that drips a byte a second would hold a
+    request for ever: the exchange runs in a worker thread that is given up on at the deadline,
+    as Go's http.Client.Timeout (which `ibmcloud` uses) bounds the whole exchange. The worker
+    is a daemon: a hung socket never keeps the process from exiting.
+    """
     build_args = {k: v for k, v in kwargs.items() if k != "auth"}
     request = client.build_request(method, url, **build_args)
     started = time.monotonic()
-    response = client.send(request, stream=True, auth=kwargs.get("auth", httpx.USE_CLIENT_DEFAULT))
-    try:
-        body = _read_capped(response)
-    finally:
-        response.close()
+    outcome: list[tuple[httpx.Response, bytes] | BaseException] = []
+    streams: list[httpx.Response] = []
+
+    def exchange() -> None:
+        try:
+            response = client.send(
+                request, stream=True, auth=kwargs.get("auth", httpx.USE_CLIENT_DEFAULT)
+            )
+            streams.append(response)
+            try:
+                body = _read_capped(response)
+            finally:
+                response.close()
+            outcome.append((response, body))
+        except BaseException as exc:  # handed to the caller's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=exchange, name="iamcli-http", daemon=True)
+    worker.start()
+    worker.join(_timeout_of(client))
+    if not outcome:
+        for stream in streams:
+            _abort(stream)
+        raise DeadlineExceeded(
+            f"the exchange took longer than {_timeout_of(client):g} s", request=request
+        )
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    response, body = result
     elapsed = time.monotonic() - started
     if trace is not None:
         trace.response(
@@ -274,6 +314,16 @@ def _send_once(
             http_version=response.http_version,
         )
     return _with_body(response, body, elapsed)
+
+
+def _abort(response: httpx.Response) -> None:
+    """Wake the worker still reading ``response``: shut its socket down (closing it from
+    another thread would leave the read blocked)."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _read_capped(response: httpx.Response) -> bytes:
@@ -355,6 +405,9 @@ def _timeout_of(client: httpx.Client) -> float:
 
 def _may_retry_error(exc: httpx.TransportError, retry: Retry) -> bool:
     if retry is Retry.NONE or _is_tls_error(exc) or _is_unknown_host(exc):
+        return False
+    if isinstance(exc, DeadlineExceeded):
+        # The timeout is spent: another attempt would outlive it.
         return False
     if retry is Retry.CREATE:
         # Only failures that happen before a byte of the request left this machine.
