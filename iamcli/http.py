@@ -65,6 +65,10 @@ _MAX_MESSAGE = 500
 _sleep: Callable[[float], None] = time.sleep
 
 _traces: weakref.WeakKeyDictionary[httpx.Client, Trace] = weakref.WeakKeyDictionary()
+# Per client: what to call when the server refuses a bearer token (see on_refused_token).
+_renewers: weakref.WeakKeyDictionary[httpx.Client, Callable[[str], str | None]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _env_number(name: str, default: float, *, minimum: float) -> float:
@@ -194,6 +198,13 @@ def _headers(headers: httpx.Headers) -> list[tuple[str, str]]:
     return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.raw]
 
 
+def on_refused_token(client: httpx.Client, renew: Callable[[str], str | None]) -> None:
+    """When ``client``'s server answers 401 to a request that carried a bearer token,
+    ``renew(refused)`` gives the Authorization value to send instead (or None: give up), and
+    :func:`send` sends the request once more with it."""
+    _renewers[client] = renew
+
+
 def send(
     client: httpx.Client, method: str, url: str, *, retry: Retry, **kwargs: Any
 ) -> httpx.Response:
@@ -213,6 +224,7 @@ def send(
     deadline = time.monotonic() + 2 * _timeout_of(client)
     trace = _traces.get(client)
     attempt = 0
+    renewed = False
     while True:
         try:
             response = _send_once(client, method, url, kwargs, trace)
@@ -241,9 +253,32 @@ def send(
         try:
             raise_for_status(response)
         except ApiError as exc:
+            fresh = _renewed_authorization(client, response, renewed)
+            if fresh is not None:
+                # A token the server no longer takes (it expired early, was revoked, or the
+                # server restarted with new keys): one new token, one more try.
+                kwargs = {
+                    **kwargs,
+                    "headers": {**kwargs.get("headers", {}), "Authorization": fresh},
+                }
+                renewed = True
+                continue
             exc.attempts = attempt + 1
             raise
         return response
+
+
+def _renewed_authorization(
+    client: httpx.Client, response: httpx.Response, renewed: bool
+) -> str | None:
+    renew = _renewers.get(client)
+    sent = response.request.headers.get("Authorization", "")
+    if renewed or renew is None or response.status_code != 401:
+        return None
+    if not sent.lower().startswith("bearer "):
+        return None
+    fresh = renew(sent)
+    return fresh if fresh and fresh != sent else None
 
 
 def delete(client: httpx.Client, url: str, **kwargs: Any) -> None:

@@ -72,6 +72,7 @@ class Session:
         self._client: httpx.Client | None = None
         self._flavor: Flavor | None = None
         self._target: Target | None = None
+        self._renewed = False
 
     # -- where -----------------------------------------------------------------------------
 
@@ -139,8 +140,11 @@ class Session:
                 namespace=t.namespace,
             )
         if authenticated and self._flavor.bearer is None:
+            from .http import on_refused_token
+
             token = self.access_token()
             self._flavor.bearer = token.authorization
+            on_refused_token(self._flavor.client, self._renew_refused)
             if self._flavor.account_id is None:
                 self._flavor.account_id = self._flavor.whoami(token.access_token).account_id
         return self._flavor
@@ -213,6 +217,22 @@ class Session:
                 if cached is not None and not token_cache.is_expired(cached):
                     return cached
                 raise
+
+    def _renew_refused(self, refused: str) -> str | None:
+        """The server answered 401 to ``refused``: drop it from the cache and mint a new one,
+        once per run (a server that refuses every token gets one more try, not a loop)."""
+        if self._renewed:
+            return None
+        self._renewed = True
+        # An unusable cache is no reason to fail: the new token is minted without it.
+        with contextlib.suppress(IamcliError):
+            token_cache.discard(self.profile_name, refused)
+        token = self.access_token()
+        if token.authorization == refused:
+            token = self._mint(cache=False)
+        if self._flavor is not None:
+            self._flavor.bearer = token.authorization
+        return token.authorization
 
     def _mint(self, *, cache: bool = True) -> token_cache.CachedToken:
         from . import credentials

@@ -11,6 +11,7 @@ import base64
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ def fake_jwt(lifetime: int = 3600, *, iat: int | None = None, exp: int | None = 
         "iat": now if iat is None else iat,
         "exp": (now + lifetime) if exp is None else exp,
         "iss": "hostile",
+        "jti": uuid.uuid4().hex,
     }
     head = b64(json.dumps({"alg": "RS256", "kid": "k"}).encode())
     return f"{head}.{b64(json.dumps(claims).encode())}.{b64(b'not-a-signature')}"

@@ -9,6 +9,7 @@ connect, and the variable must stay set.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 from collections.abc import Callable
@@ -261,14 +262,22 @@ def oauth_tokens(session: Session) -> Tokens:
 
 
 def introspect(session: Session, token: str | None) -> Introspection:
-    if token is None:
-        token = session.access_token().access_token
+    current = session.access_token() if token is None else None
+    if current is not None:
+        token = current.access_token
+    assert token is not None
     token = token.strip()
     if token[:7].lower() == "bearer ":
         token = token[7:].strip()
     if not token:
         raise UsageError("no token to introspect")
-    return session.flavor(authenticated=False).introspect(token)
+    result = session.flavor(authenticated=False).introspect(token)
+    if current is not None and not result.active:
+        # The server does not take the token it gave: the next command mints a new one
+        # rather than serve this one for the rest of its cached life.
+        with contextlib.suppress(IamcliError):
+            token_cache.discard(session.profile_name, current.authorization)
+    return result
 
 
 class TokenInactive(IamcliError):
