@@ -233,7 +233,9 @@ def needs_refresh(token: CachedToken, now: float | None = None) -> bool:
 
 
 def refresh_lock(profile: str, timeout: float = 30.0) -> AbstractContextManager[None]:
-    """Serialise token refreshes of one profile across processes."""
+    """The profile's one lock across processes: held while a token is refreshed (and a new
+    refresh token stored), and while a login stores, or a logout forgets, the profile and its
+    secrets, so that the profile and its secret always agree."""
     from pathlib import Path
 
     from iamcli.config import file_lock
