@@ -236,7 +236,7 @@ def keyring_usable() -> tuple[bool, str]:
     try:
         backend = _found_backend()
         problem = _backend_problem(backend)
-        verdict = (False, problem) if problem else _bounded(lambda: _probe(backend))
+        verdict = (False, problem) if problem else _probe(backend)
     except _KeyringTimeout as exc:
         verdict = (False, str(exc))
     except Exception as exc:
@@ -262,15 +262,17 @@ def reset_keyring_state() -> None:
 
 
 def _probe(backend: Any) -> tuple[bool, str]:
+    # Each call has the whole timeout to itself: with many clients at once the daemon answers
+    # each one slowly, and three calls in one budget would fail where each alone succeeds.
     name = _backend_name(backend)
     sentinel = os.urandom(16).hex()
     user = f"{_PROBE_USER}/{os.getpid()}-{sentinel[:8]}"
-    backend.set_password(service_name(), user, sentinel)
+    _bounded(lambda: backend.set_password(service_name(), user, sentinel))
     try:
-        answer = backend.get_password(service_name(), user)
+        answer = _bounded(lambda: backend.get_password(service_name(), user))
     finally:
         with contextlib.suppress(Exception):
-            backend.delete_password(service_name(), user)
+            _bounded(lambda: backend.delete_password(service_name(), user))
     if answer != sentinel:
         return False, f"the keyring backend {name} accepted a secret but did not return it"
     return True, name
