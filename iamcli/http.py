@@ -17,7 +17,6 @@ import contextlib
 import datetime
 import email.utils
 import functools
-import json
 import os
 import platform
 import random
@@ -34,7 +33,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from iamcli import __version__
+from iamcli import __version__, bounded_json
 from iamcli.errors import (
     ApiError,
     NetworkError,
@@ -670,7 +669,7 @@ _NOT_JSON = object()
 
 def _loads(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return bounded_json.loads(body)
     except ValueError:
         return _NOT_JSON
 

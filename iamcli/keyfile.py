@@ -76,7 +76,7 @@ def _secret_from_file(path: str) -> str:
         return text
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise UsageError(f"{path} looks like JSON but cannot be parsed") from None
     for key in ("apikey", "apiKey"):
         if isinstance(data, dict) and isinstance(data.get(key), str):

@@ -136,6 +136,15 @@ def usable(profile: str) -> CachedToken | None:
     return cached
 
 
+def _trust_roots() -> tuple[str, ...]:
+    roots = paths.trust_roots()
+    if roots is None:
+        from iamcli.config import trust_roots
+
+        roots = trust_roots()
+    return roots
+
+
 def tokens_dir() -> str:
     known = paths.base_dirs()
     if known is not None:
@@ -162,8 +171,11 @@ def load(profile: str) -> CachedToken | None:
         return None
     try:
         st = os.fstat(fd)
-        # A token file someone else could have written is not a token we trust.
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+        # A token file someone else could have written, or swapped in, is not a token we trust
+        # (the refresh lock then says why, as it checks the same directories).
+        if not stat.S_ISREG(st.st_mode) or paths.untrusted(st, directory=False) is not None:
+            return None
+        if paths.untrusted_dirs(os.path.dirname(path), _trust_roots()) is not None:
             return None
         data = json.loads(os.read(fd, _MAX_CACHE_FILE))
     except (OSError, ValueError, RecursionError):

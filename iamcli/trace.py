@@ -136,7 +136,7 @@ def redact_text(text: str, content_type: str | None = None) -> str:
     if "json" in ctype or stripped.startswith(("{", "[")):
         try:
             decoded = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         else:
             return json.dumps(redact_json_value(decoded), ensure_ascii=False)
