@@ -84,7 +84,7 @@ class Cloud(Flavor):
 
         keys = json_object(send(self.client, "GET", "/identity/keys", retry=Retry.IDEMPOTENT))
         issuer = str(self.client.base_url).rstrip("/") + "/identity"
-        return verify_locally(access_token, keys, issuer=issuer)
+        return verify_locally(access_token, keys, issuer=issuer, where=self.where)
 
     # -- service IDs -----------------------------------------------------------------------
 
