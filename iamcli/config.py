@@ -373,7 +373,14 @@ def _read_at_most(fd: int, limit: int) -> bytes:
 
 
 def write_private_json(path: Path, obj: Any) -> None:
-    write_private_file(path, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode())
+    text = json.dumps(obj, indent=2, ensure_ascii=False)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (valid in JSON text, e.g. a name from a server) has no UTF-8 form:
+        # escaped, it reads back as the same string.
+        data = json.dumps(obj, indent=2).encode()
+    write_private_file(path, data + b"\n")
 
 
 def write_private_file(path: Path, data: bytes) -> None:

@@ -24,7 +24,9 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def fake_jwt(lifetime: int = 3600, *, iat: int | None = None, exp: int | None = None) -> str:
+def fake_jwt(
+    lifetime: int = 3600, *, iat: int | None = None, exp: int | None = None, **extra: object
+) -> str:
     """An RS256-labelled, unsigned token with IBM's claims: enough for a client that does not
     verify what it is handed (and the CLI does not, for its own tokens)."""
     now = int(time.time())
@@ -36,6 +38,7 @@ def fake_jwt(lifetime: int = 3600, *, iat: int | None = None, exp: int | None = 
         "exp": (now + lifetime) if exp is None else exp,
         "iss": "hostile",
         "jti": uuid.uuid4().hex,
+        **extra,
     }
     head = b64(json.dumps({"alg": "RS256", "kid": "k"}).encode())
     return f"{head}.{b64(json.dumps(claims).encode())}.{b64(b'not-a-signature')}"

@@ -4,6 +4,7 @@ that is not a file."""
 
 from __future__ import annotations
 
+import json
 import os
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -83,3 +84,19 @@ def test_a_token_cache_that_is_not_a_file(cli, emulator: Emulator, home: Path) -
     assert r.code == 0 and r.stdout.startswith("IAM token:  Bearer "), r.stderr
     assert "Warning: could not cache the token" in r.stderr
     os.rmdir(cache)
+
+
+def test_an_identity_name_that_is_not_text_is_kept_and_shown_escaped(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    # A lone surrogate is valid JSON ("\\ud800") but cannot be written as UTF-8.
+    token = fake_jwt(name="bot\ud800\u202e")
+
+    def respond(h: BaseHTTPRequestHandler) -> None:
+        token_answer(h, token)
+
+    with hostile_server(respond) as server:
+        r = cli("login", "-a", server.url, "--flavor", "cloud", "--apikey", "-", stdin="k" * 30)
+        assert r.code == 0, r.stderr
+        assert "bot\\ud800\\u202e (IBMid-hostile)" in r.stdout
+        shown = cli("target", "--output", "json")
+    assert shown.code == 0, shown.stderr
+    assert json.loads(shown.stdout)["identity_name"] == "bot\ud800\u202e"
