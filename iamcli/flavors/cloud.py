@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 from ..errors import ConflictError, NotFoundError, ProtocolError
 from ..http import Retry, delete, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
-from . import APIKEY_GRANT, PAGE_SIZE, Flavor, prefetched
+from . import APIKEY_GRANT, PAGE_SIZE, Flavor, paged
 from ._wire import Reader, jwt_claims, jwt_header
 
 # IBM's CLI client. Only the password grant needs it (IBM refuses that grant without it);
@@ -84,12 +84,12 @@ class Cloud(Flavor):
 
         keys = json_object(send(self.client, "GET", "/identity/keys", retry=Retry.IDEMPOTENT))
         issuer = str(self.client.base_url).rstrip("/") + "/identity"
-        return verify_locally(access_token, keys, issuer=issuer)
+        return verify_locally(access_token, keys, issuer=issuer, where=self.where)
 
     # -- service IDs -----------------------------------------------------------------------
 
     def _pages(self, path: str, key: str, params: dict[str, Any]) -> Iterator[Reader]:
-        def fetch(query: dict[str, Any]) -> Reader:
+        def fetch(query: dict[str, Any]) -> list[Reader]:
             response = send(
                 self.client,
                 "GET",
@@ -98,21 +98,20 @@ class Cloud(Flavor):
                 params=query,
                 headers=self.auth_headers(),
             )
-            return Reader(json_object(response), self.where)
+            page = Reader(json_object(response), self.where)
+            next_tokens[repr(query)] = _page_token(page, self.where)
+            return page.items(key)
 
-        def following(page: Reader) -> dict[str, Any] | None:
-            next_link = page.opt_text("next")
-            if not next_link:
-                return None
-            token = parse_qs(urlsplit(next_link).query).get("pagetoken")
-            if not token:
-                raise ProtocolError(
-                    f"unexpected answer from {self.where}: a 'next' link without a pagetoken"
-                )
-            return {**params, "pagesize": PAGE_SIZE, "pagetoken": token[0]}
+        def following(query: dict[str, Any], items: list[Reader]) -> dict[str, Any] | None:
+            token = next_tokens.pop(repr(query))
+            return None if token is None else {**params, "pagesize": PAGE_SIZE, "pagetoken": token}
 
-        for page in prefetched(fetch, {**params, "pagesize": PAGE_SIZE}, following):
-            yield from page.items(key)
+        # The next link of each page, by the query that fetched it (fetch runs in the helper
+        # thread, following in the caller's; one page at a time).
+        next_tokens: dict[str, str | None] = {}
+        yield from paged(
+            fetch, {**params, "pagesize": PAGE_SIZE}, following, where=self.where, identity=_item_id
+        )
 
     def service_ids(self, *, name: str | None = None) -> Iterator[ServiceId]:
         params: dict[str, Any] = {"account_id": self.account_id}
@@ -250,6 +249,20 @@ class Cloud(Flavor):
             retry=Retry.IDEMPOTENT,
             headers=self.auth_headers(),
         )
+
+
+def _item_id(item: Reader) -> object:
+    return item.data.get("id")
+
+
+def _page_token(page: Reader, where: str) -> str | None:
+    next_link = page.opt_text("next")
+    if not next_link:
+        return None
+    token = parse_qs(urlsplit(next_link).query).get("pagetoken")
+    if not token:
+        raise ProtocolError(f"unexpected answer from {where}: a 'next' link without a pagetoken")
+    return token[0]
 
 
 def _service_id(r: Reader) -> ServiceId:
