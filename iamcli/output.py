@@ -32,13 +32,30 @@ _ESCAPES = {c: f"\\x{c:02x}" for c in itertools.chain(range(0x20), range(0x7F, 0
 _ESCAPES.update({ord("\n"): "\\n", ord("\t"): "\\t", ord("\r"): "\\r"})
 
 
-def oauth_tokens_text(access: str, refresh: str | None, *, as_json: bool) -> str:
+def oauth_tokens_text(
+    access: str,
+    refresh: str | None,
+    *,
+    as_json: bool,
+    expires_at: int | None = None,
+    raw: bool = False,
+    now: float | None = None,
+) -> str:
     """What `iamcli oauth-tokens` prints, as `ibmcloud iam oauth-tokens` does: two spaces after
-    the colon (scripts take the token with `awk '{print $4}'`), or `{"iam_token": ...}`."""
+    the colon (scripts take the token with `awk '{print $4}'`), or `{"iam_token": ...}` with
+    the token's `expiration` (epoch seconds, its `exp`) and `expires_in` (seconds left now)
+    after ibmcloud's fields. `raw`: the bare JWT alone, for `Authorization: Bearer $(...)`."""
+    if raw:
+        return clean(access.partition(" ")[2] or access) + "\n"
     if as_json:
-        body = {"iam_token": access}
+        body: dict[str, str | int] = {"iam_token": access}
         if refresh:
             body["iam_refresh_token"] = refresh
+        if expires_at is not None:
+            import time
+
+            body["expiration"] = expires_at
+            body["expires_in"] = max(0, expires_at - int(time.time() if now is None else now))
         return jsonlib.dumps(body, indent=2) + "\n"
     text = f"IAM token:  {clean(access)}\n"
     if refresh:
