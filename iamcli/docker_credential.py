@@ -75,7 +75,11 @@ def get(server_url: str) -> int:
             session.close()
     except IamcliError as exc:
         return _fail(f"iamcli: {exc.message}")
-    answer = {"ServerURL": server_url.strip(), "Username": BEARER_USER, "Secret": token.access_token}
+    answer = {
+        "ServerURL": server_url.strip(),
+        "Username": BEARER_USER,
+        "Secret": token.access_token,
+    }
     sys.stdout.write(json.dumps(answer) + "\n")
     sys.stdout.flush()
     return 0
