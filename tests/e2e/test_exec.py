@@ -162,9 +162,7 @@ def test_no_command_is_a_usage_error(cli_process, emulator: Emulator) -> None:
     assert r.code == 2 and "no command to run" in r.stderr
 
 
-def test_min_valid_longer_than_any_token_is_one_error_line(
-    cli_process, emulator: Emulator
-) -> None:
+def test_min_valid_longer_than_any_token_is_one_error_line(cli_process, emulator: Emulator) -> None:
     r = cli_process("exec", "--min-valid", "2h", "--", "true", env=env_for(emulator))
     assert r.code == 1
     assert r.stderr.splitlines() == [
