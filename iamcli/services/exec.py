@@ -46,6 +46,7 @@ from ..paths import ENV_KEYS, env_api_key_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Mapping
 
     from ..session import Session
@@ -274,34 +275,36 @@ def _supervise(command: list[str], env: dict[str, str]) -> int:
     import signal
     import subprocess
 
-    try:
-        child = subprocess.Popen(command, env=env)
-    except OSError as exc:
-        return _cannot_start(command[0], exc)
+    started: list[subprocess.Popen[bytes]] = []
     terminal_group = _terminal_foreground()
 
     def forward(signum: int, _frame: object) -> None:
-        if child.poll() is None:
-            child.send_signal(signum)
+        if started and started[0].poll() is None:
+            started[0].send_signal(signum)
 
-    passed = [signal.SIGTERM, signal.SIGHUP]
-    typed = [signal.SIGINT, signal.SIGQUIT]
+    def typed_at_terminal(signum: int, _frame: object) -> None:
+        pass  # the terminal sent it to the command as well
+
+    # Handlers before the child exists, so that no signal falls between the two. Python
+    # handlers, never SIG_IGN: an ignored signal would stay ignored in the command.
     previous = {}
-    for sig in passed + typed:
-        handler = signal.SIG_IGN if sig in typed and terminal_group else forward
-        previous[sig] = signal.signal(sig, handler)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT):
+        typed = sig in (signal.SIGINT, signal.SIGQUIT)
+        previous[sig] = signal.signal(
+            sig, typed_at_terminal if typed and terminal_group else forward
+        )
     try:
-        status = _wait(child)
+        try:
+            started.append(subprocess.Popen(command, env=env))
+        except OSError as exc:
+            return _cannot_start(command[0], exc)
+        return _wait(started[0])
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-    return status
 
 
-def _wait(child: object) -> int:
-    import subprocess
-
-    assert isinstance(child, subprocess.Popen)
+def _wait(child: subprocess.Popen[bytes]) -> int:
     while True:
         try:
             return int(child.wait())

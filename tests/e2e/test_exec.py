@@ -244,3 +244,36 @@ def test_metadata_server_serves_ibm_sdk_past_one_token_life(tmp_path: Path) -> N
     assert url.startswith("http://127.0.0.1:") and len(url.rsplit("/", 1)[1]) >= 24
     assert key not in r.stdout and "IAMCLI_API_KEY" not in child
     assert "IAM_IDENTITY_BEARER_TOKEN" not in child
+
+
+def test_ctrl_c_at_a_terminal_reaches_the_command_once(emulator: Emulator, tmp_path: Path) -> None:
+    import pty
+
+    ready, report = tmp_path / "ready", tmp_path / "report"
+    child = textwrap.dedent(f"""
+        import signal, sys, time, pathlib
+        got = []
+        signal.signal(signal.SIGINT, lambda s, f: got.append(s))
+        pathlib.Path({str(ready)!r}).touch()
+        deadline = time.monotonic() + 30
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # time for a second one to arrive, if it were sent
+        pathlib.Path({str(report)!r}).write_text(str(len(got)))
+        """)
+    argv = [*iamcli_command(), "exec", "--metadata-server", "--", sys.executable, "-c", child]
+    env = {**os.environ, **env_for(emulator)}
+    pid, master = pty.fork()
+    if pid == 0:  # the child: a new session whose terminal is the pty
+        os.execvpe(argv[0], argv, env)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.write(master, b"\x03")  # Ctrl-C: the terminal signals its foreground group
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(master)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert report.read_text() == "1"
