@@ -55,7 +55,10 @@ def run_once(argv: list[str], env: dict[str, str], *, prepare: list[str] | None 
     code = subprocess.call(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elapsed = time.perf_counter() - started
     if code != 0:
-        raise SystemExit(f"benchmark command failed ({code}): {' '.join(argv)}")
+        again = subprocess.run(argv, env=env, capture_output=True, text=True)
+        raise SystemExit(
+            f"benchmark command failed ({code}): {' '.join(argv)}\n{again.stderr[-2000:]}"
+        )
     return elapsed
 
 
