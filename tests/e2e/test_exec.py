@@ -29,10 +29,11 @@ def claims(token: str) -> dict[str, object]:
     return jwt.decode(token, options={"verify_signature": False})  # type: ignore[no-any-return]
 
 
+@pytest.mark.parametrize("flavor", ["cloud", "private"])
 def test_child_gets_the_token_under_ibm_names_and_never_the_key(
-    cli_process, emulator: Emulator
+    cli_process, emulator: Emulator, flavor: str
 ) -> None:
-    env = env_for(emulator, IBMCLOUD_API_KEY=emulator.b.apikey)
+    env = env_for(emulator, IBMCLOUD_API_KEY=emulator.b.apikey, IAMCLI_FLAVOR=flavor)
     r = cli_process(
         "exec", "--sdk-service", "iam-identity", "--sdk-service", "MY_SVC", "--", *DUMP_ENV, env=env
     )

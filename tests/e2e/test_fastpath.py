@@ -140,18 +140,22 @@ def test_password_sessions_take_the_full_path(cli, emulator: Emulator) -> None:
     assert "IAM refresh token:" in cli("oauth-tokens").stdout
 
 
-def test_imports_nothing_heavy(logged_in: None, home: Path) -> None:
-    code = (
-        "import sys; from iamcli.__main__ import main; rc = main(['oauth-tokens']);"
-        f" print(rc, [m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)"
-    )
-    r = subprocess.run(
+def python_in(home: Path, code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         timeout=60,
         env={**os.environ, "IAMCLI_HOME": str(home)},
     )
+
+
+def test_imports_nothing_heavy(logged_in: None, home: Path) -> None:
+    code = (
+        "import sys; from iamcli.__main__ import main; rc = main(['oauth-tokens']);"
+        f" print(rc, [m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)"
+    )
+    r = python_in(home, code)
     assert r.stderr.strip() == "0 []", r.stderr
     assert r.stdout.startswith("IAM token:  Bearer ")
 
@@ -201,13 +205,7 @@ def test_exec_with_a_cached_token_imports_nothing_heavy(logged_in: None, home: P
         f" [m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr) or 0;"
         " from iamcli.__main__ import main; main(['exec', '--', 'true', '-x'])"
     )
-    r = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "IAMCLI_HOME": str(home)},
-    )
+    r = python_in(home, code)
     assert r.stderr.strip() == "['true', '-x'] eyJ []", r.stderr
 
 

@@ -231,8 +231,9 @@ def test_an_unusable_cache_warns_but_does_not_fail(cli, emulator: Emulator, home
     assert "not using the token cache" in r.stderr
 
 
-def test_json_gives_expiration_and_expires_in(cli, emulator: Emulator) -> None:
-    log_in(cli, emulator)
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_json_gives_expiration_and_expires_in(cli, emulator: Emulator, flavor: str) -> None:
+    log_in(cli, emulator, flavor)
     body = json.loads(cli("oauth-tokens", "--output", "json").stdout)
     exp = jwt.decode(body["iam_token"].split()[1], options={"verify_signature": False})["exp"]
     assert body["expiration"] == exp
@@ -253,10 +254,11 @@ def test_raw_prints_the_bare_token(cli, emulator: Emulator) -> None:
     assert both.code == 2 and "--raw" in both.stderr
 
 
+@pytest.mark.parametrize("flavor", FLAVORS)
 def test_min_valid_mints_when_the_cached_token_ends_too_soon(
-    cli, emulator: Emulator, home: Path
+    cli, emulator: Emulator, home: Path, flavor: str
 ) -> None:
-    log_in(cli, emulator)
+    log_in(cli, emulator, flavor)
     first = cli("oauth-tokens", "--raw").stdout
     cached = json.loads(cache_file(home).read_text())
     # Fresh by the 80% rule (issued 5 min ago, 20 min left), but not for 30 minutes.
