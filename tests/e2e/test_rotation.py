@@ -232,8 +232,15 @@ def test_the_profile_moves_to_the_successor(
     assert not mints(emulator.url, flavor, json.loads(old_file.read_text())["apikey"])
 
 
-def test_api_key_rotate_of_ones_own_key(emulator: Emulator, tmp_path: Path, home: Path) -> None:
-    admin = {"IAMCLI_API_KEY": emulator.b.apikey, "IAMCLI_ENDPOINT": emulator.url}
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_api_key_rotate_of_ones_own_key(
+    emulator: Emulator, tmp_path: Path, home: Path, flavor: str
+) -> None:
+    admin = {
+        "IAMCLI_API_KEY": emulator.b.apikey,
+        "IAMCLI_ENDPOINT": emulator.url,
+        "IAMCLI_FLAVOR": flavor,
+    }
     mine = tmp_path / "mine.json"
     name = f"laptop-{uuid.uuid4().hex[:6]}"
     ok("api-key-create", name, "--file", str(mine), env=admin)
@@ -244,8 +251,8 @@ def test_api_key_rotate_of_ones_own_key(emulator: Emulator, tmp_path: Path, home
     r = run("api-key-rotate", name, "--file", str(file), "--old", "delete", env=base)
     assert r.returncode == 0, r.stderr
     assert "Profile default now logs in with the new key" in r.stderr
-    assert not mints(emulator.url, "cloud", json.loads(mine.read_text())["apikey"])
-    assert mints(emulator.url, "cloud", json.loads(file.read_text())["apikey"])
+    assert not mints(emulator.url, flavor, json.loads(mine.read_text())["apikey"])
+    assert mints(emulator.url, flavor, json.loads(file.read_text())["apikey"])
 
 
 @pytest.mark.slow
