@@ -161,12 +161,15 @@ class MetadataServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the child's output is the child's; nothing of ours goes in it
 
-            def _answer(self, status: int, body: dict[str, Any]) -> None:
+            def _answer(self, status: int, body: dict[str, Any], *, close: bool = False) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Cache-Control", "no-store")
+                if close:
+                    # Said to the client too, so that it does not send on a closed connection.
+                    self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -176,8 +179,7 @@ class MetadataServer:
                     "trace": secrets.token_hex(8),
                 }
                 # The body may be unread: this connection cannot carry another request.
-                self.close_connection = True
-                self._answer(refusal.status, body)
+                self._answer(refusal.status, body, close=True)
 
             def _operation(self) -> str:
                 host = (self.headers.get("Host") or "").strip().lower()

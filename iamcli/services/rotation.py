@@ -33,9 +33,9 @@ from typing import Any, Literal
 from .. import credentials, token_cache
 from ..errors import (
     AuthError,
-    ExitCode,
     FileExportError,
     IamcliError,
+    Interrupted,
     NotFoundError,
     UsageError,
 )
@@ -54,10 +54,6 @@ EXISTING = "rotation_existing_ids"
 # Ctrl-C would, so that the tests can prove each interruption point recoverable.
 STOP_AT = "IAMCLI_ROTATE_STOP_AT"
 _PROOF_ATTEMPTS = 3
-
-
-class RotationInterrupted(IamcliError):
-    exit_code = ExitCode.INTERRUPTED
 
 
 @dataclass(frozen=True)
@@ -118,7 +114,7 @@ def rotate(
         was = _retire(flavor, old, action)
         _checkpoint("retired")
     except KeyboardInterrupt:
-        raise RotationInterrupted("Interrupted", hint=_resume_hint(old, file)) from None
+        raise Interrupted("Interrupted", hint=_resume_hint(old, file)) from None
     except IamcliError as exc:
         if exc.hint is None:
             exc.hint = _resume_hint(old, file)
