@@ -98,13 +98,30 @@ def _escape_for_json(match: re.Match[str]) -> str:
     return f"\\u{0xD800 + (cp >> 10):04x}\\u{0xDC00 + (cp & 0x3FF):04x}"
 
 
-def oauth_tokens_text(access: str, refresh: str | None, *, as_json: bool) -> str:
+def oauth_tokens_text(
+    access: str,
+    refresh: str | None,
+    *,
+    as_json: bool,
+    expires_at: int | None = None,
+    raw: bool = False,
+    now: float | None = None,
+) -> str:
     """What `iamcli oauth-tokens` prints, as `ibmcloud iam oauth-tokens` does: two spaces after
-    the colon (scripts take the token with `awk '{print $4}'`), or `{"iam_token": ...}`."""
+    the colon (scripts take the token with `awk '{print $4}'`), or `{"iam_token": ...}` with
+    the token's `expiration` (epoch seconds, its `exp`) and `expires_in` (seconds left now)
+    after ibmcloud's fields. `raw`: the bare JWT alone, for `Authorization: Bearer $(...)`."""
+    if raw:
+        return clean(access.partition(" ")[2] or access) + "\n"
     if as_json:
-        body = {"iam_token": access}
+        body: dict[str, str | int] = {"iam_token": access}
         if refresh:
             body["iam_refresh_token"] = refresh
+        if expires_at is not None:
+            import time
+
+            body["expiration"] = expires_at
+            body["expires_in"] = max(0, expires_at - int(time.time() if now is None else now))
         return jsonlib.dumps(body, indent=2) + "\n"
     text = f"IAM token:  {clean(access)}\n"
     if refresh:

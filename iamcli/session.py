@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import config, token_cache
 from .endpoints import DEFAULT_ENDPOINT, normalize_endpoint
-from .errors import IamcliError, NotLoggedInError, UsageError
+from .errors import IamcliError, NotLoggedInError, TokenLifetimeError, UsageError
 from .paths import FLAVORS, env_api_key_name
 
 if TYPE_CHECKING:
@@ -190,14 +190,15 @@ class Session:
             ),
         )
 
-    def access_token(self) -> token_cache.CachedToken:
-        """A usable access token: the cached one while it is fresh, else a newly minted one.
+    def access_token(self, min_valid: int = 0) -> token_cache.CachedToken:
+        """A usable access token: the cached one while it is fresh, else a newly minted one;
+        with `min_valid`, one still valid that many seconds from now, or TokenLifetimeError.
 
         Concurrent processes serialise on the profile's refresh lock and re-read the cache
         once they hold it, so that a crowd of them mints one token, not one each.
         """
         cached = self.cached_token()
-        if cached is not None and not token_cache.needs_refresh(cached):
+        if cached is not None and token_cache.fresh_enough(cached, min_valid):
             return cached
         with contextlib.ExitStack() as stack:
             try:
@@ -205,16 +206,22 @@ class Session:
             except IamcliError as exc:
                 # The cache only saves work: a command must not fail because it is unusable.
                 self.out.warn(f"not using the token cache: {exc.message}")
-                return self._mint(cache=False)
+                return _long_enough(self._mint(cache=False), min_valid)
             cached = self.cached_token()
-            if cached is not None and not token_cache.needs_refresh(cached):
+            if cached is not None and token_cache.fresh_enough(cached, min_valid):
                 return cached
             try:
-                return self._mint()
+                return _long_enough(self._mint(), min_valid)
+            except TokenLifetimeError:
+                raise
             except IamcliError:
                 # A token due for refresh but not yet expired still works: IBM's SDKs keep
                 # using it when the early refresh fails, and so do we.
-                if cached is not None and not token_cache.is_expired(cached):
+                if (
+                    cached is not None
+                    and not token_cache.is_expired(cached)
+                    and token_cache.lasts(cached, min_valid)
+                ):
                     return cached
                 raise
 
@@ -272,6 +279,18 @@ class Session:
             except IamcliError as exc:
                 self.out.warn(f"could not cache the token: {exc.message}")
         return token
+
+
+def _long_enough(token: token_cache.CachedToken, min_valid: int) -> token_cache.CachedToken:
+    if token_cache.lasts(token, min_valid):
+        return token
+    from .durations import describe
+
+    life = token.expires_at - token.issued_at
+    raise TokenLifetimeError(
+        f"the server's tokens live {describe(life)}: no token is valid for "
+        f"--min-valid {describe(min_valid)}"
+    )
 
 
 def to_cached(

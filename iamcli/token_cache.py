@@ -244,6 +244,17 @@ def needs_refresh(token: CachedToken, now: float | None = None) -> bool:
     return is_expired(token, now) or now >= token.issued_at + REFRESH_FRACTION * lifetime
 
 
+def lasts(token: CachedToken, seconds: int, now: float | None = None) -> bool:
+    """Whether the token is still valid `seconds` from now (`--min-valid`)."""
+    now = time.time() if now is None else now
+    return token.expires_at - now >= seconds
+
+
+def fresh_enough(token: CachedToken, min_valid: int = 0, now: float | None = None) -> bool:
+    """Usable as it is: not due for refresh, and valid for at least `min_valid` seconds."""
+    return not needs_refresh(token, now) and lasts(token, min_valid, now)
+
+
 def refresh_lock(profile: str, timeout: float = 30.0) -> AbstractContextManager[None]:
     """The profile's one lock across processes: held while a token is refreshed (and a new
     refresh token stored), and while a login stores, or a logout forgets, the profile and its

@@ -35,6 +35,8 @@ class Flavor(ABC):
     # values are), so that a lost answer needs no clean-up by the caller.
     creates_are_recognisable: ClassVar[bool] = False
     supports_locks: ClassVar[bool] = False
+    # Whether API keys can be disabled (and so be kept, unusable, instead of deleted).
+    supports_disable: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -119,8 +121,18 @@ class Flavor(ABC):
 
     @abstractmethod
     def create_api_key(
-        self, owner: Owner, name: str, description: str | None, *, locked: bool
-    ) -> ApiKey: ...
+        self,
+        owner: Owner,
+        name: str,
+        description: str | None,
+        *,
+        locked: bool,
+        like: ApiKey | None = None,
+        value: str | None = None,
+    ) -> ApiKey:
+        """Create a key; `like` gives the leak action and expiry to carry over (where the
+        family has them), `value` the key itself where the family lets the client choose it
+        (`chooses_values`)."""
 
     @abstractmethod
     def update_api_key(
@@ -129,6 +141,16 @@ class Flavor(ABC):
 
     @abstractmethod
     def delete_api_key(self, kid: str) -> None: ...
+
+    # Whether create_api_key takes a value chosen here (IBM Cloud's pass-through keys).
+    chooses_values: ClassVar[bool] = False
+
+    def api_key_by_value(self, value: str) -> ApiKey | None:
+        """The key whose value this is, where the family can look it up; else None."""
+        return None
+
+    def disable_api_key(self, kid: str) -> None:
+        raise self.unsupported("disabling API keys")
 
 
 def paged(

@@ -24,6 +24,8 @@ class Cloud(Flavor):
     name = "cloud"
     creates_are_recognisable = True
     supports_locks = True
+    supports_disable = True
+    chooses_values = True
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -170,13 +172,20 @@ class Cloud(Flavor):
         return _api_key(self._get(f"/v1/apikeys/{kid}"))
 
     def create_api_key(
-        self, owner: Owner, name: str, description: str | None, *, locked: bool
+        self,
+        owner: Owner,
+        name: str,
+        description: str | None,
+        *,
+        locked: bool,
+        like: ApiKey | None = None,
+        value: str | None = None,
     ) -> ApiKey:
         # The value is made here, with the same 256 bits of randomness IBM's own keys have, and
         # passed through (an API IBM documents). So a create whose answer was lost can be sent
         # again safely: if the first one landed, the value is already taken (409), and the key
         # is found by its value instead of being created twice.
-        value = secrets.token_urlsafe(33)
+        value = value or new_key_value()
         body: dict[str, Any] = {
             "name": name,
             "iam_id": self._owner_iam_id(owner),
@@ -187,6 +196,15 @@ class Cloud(Flavor):
             body["account_id"] = self.account_id
         if description is not None:
             body["description"] = description
+        if like is not None:
+            body.update(
+                (k, v)
+                for k, v in (
+                    ("action_when_leaked", like.action_when_leaked),
+                    ("expires_at", like.expires_at),
+                )
+                if v is not None
+            )
         headers = {**self.auth_headers(), "Entity-Lock": str(locked).lower()}
         try:
             response = send(
@@ -204,6 +222,21 @@ class Cloud(Flavor):
                 raise conflict from None
         key = _api_key(Reader(json_object(response), self.where))
         return _with_value(key, value)
+
+    def api_key_by_value(self, value: str) -> ApiKey | None:
+        try:
+            return self._by_value(value)
+        except NotFoundError:
+            return None
+
+    def disable_api_key(self, kid: str) -> None:
+        send(
+            self.client,
+            "POST",
+            f"/v1/apikeys/{kid}/disable",
+            retry=Retry.IDEMPOTENT,
+            headers=self.auth_headers(),
+        )
 
     def _by_value(self, value: str) -> ApiKey:
         response = send(
@@ -295,9 +328,15 @@ def _api_key(r: Reader) -> ApiKey:
         created_by=r.opt_text("created_by"),
         modified_at=r.opt_text("modified_at"),
         entity_tag=r.opt_text("entity_tag"),
+        action_when_leaked=r.opt_text("action_when_leaked"),
+        expires_at=r.opt_text("expires_at"),
         apikey=r.opt_text("apikey"),
         wire={k: v for k, v in r.data.items() if k != "apikey"},
     )
+
+
+def new_key_value() -> str:
+    return secrets.token_urlsafe(33)
 
 
 def _with_value(key: ApiKey, value: str) -> ApiKey:

@@ -163,8 +163,16 @@ class Private(Flavor):
         return _api_key(self._get(f"/iam-token/apikeys/{kid}"))
 
     def create_api_key(
-        self, owner: Owner, name: str, description: str | None, *, locked: bool
+        self,
+        owner: Owner,
+        name: str,
+        description: str | None,
+        *,
+        locked: bool,
+        like: ApiKey | None = None,
+        value: str | None = None,
     ) -> ApiKey:
+        # ICP keys have no leak action or expiry to carry over, and the server picks the value.
         body = {"name": name, "boundTo": self._bound_to(owner)}
         if description is not None:
             body["description"] = description

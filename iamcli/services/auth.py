@@ -266,15 +266,16 @@ def target(session: Session) -> TargetInfo:
 class Tokens:
     access: str  # with its type: "Bearer eyJ..."
     refresh: str | None
+    expires_at: int
 
 
-def oauth_tokens(session: Session) -> Tokens:
-    token = session.access_token()
+def oauth_tokens(session: Session, min_valid: int = 0) -> Tokens:
+    token = session.access_token(min_valid)
     refresh = None
     p = session.profile
     if p is not None and p.has_refresh_token and env_api_key_name() is None:
         refresh = credentials.load_secret(session.profile_name, "refresh_token")
-    return Tokens(token.authorization, refresh)
+    return Tokens(token.authorization, refresh, token.expires_at)
 
 
 def introspect(session: Session, token: str | None) -> Introspection:
