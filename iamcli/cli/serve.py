@@ -167,9 +167,14 @@ def serve(
         from ..emulator.store import StoreError
         from ..emulator.store.files import StoreFileError
         from ..emulator.workers import default_workers
-    except ImportError as exc:
+    except ModuleNotFoundError as exc:
+        # Only a missing third-party package means the extra is missing; any other import
+        # failure is a bug of ours, and says so with its traceback.
+        if (exc.name or "").split(".")[0] in ("iamcli", ""):
+            raise
         raise UsageError(
-            "iamcli serve needs the emulator extra: pip install 'iamcli[emulator]'"
+            f"iamcli serve needs the emulator extra ({exc.name} is missing): "
+            "pip install 'iamcli[emulator]'"
         ) from exc
     from ..config import dirs, ensure_private_dir
 
