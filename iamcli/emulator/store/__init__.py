@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .accounts import AccountStore
 from .grants import GrantStore
+from .policies import CustomRoleRow, PolicyRow, PolicyStore
 from .records import (
     ApiKey,
     Bootstrap,
@@ -38,11 +39,13 @@ __all__ = [
     "ApiKey",
     "Bootstrap",
     "Conflict",
+    "CustomRoleRow",
     "Identity",
     "Invalid",
     "Locked",
     "NotFound",
     "Page",
+    "PolicyRow",
     "RefreshGrant",
     "ServiceId",
     "StaleVersion",
@@ -53,5 +56,5 @@ __all__ = [
 ]
 
 
-class Store(AccountStore, ServiceIdStore, GrantStore):
+class Store(AccountStore, ServiceIdStore, GrantStore, PolicyStore):
     """All emulator state. Safe to share between threads; one instance per process."""
