@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import api_keys, policies, roles, service_ids, tokens
+from . import account_settings, api_keys, policies, roles, service_ids, serviceid_groups, tokens
 
 routes: list[BaseRoute] = [
     *tokens.router.routes,
@@ -12,4 +12,6 @@ routes: list[BaseRoute] = [
     *api_keys.router.routes,
     *policies.router.routes,
     *roles.router.routes,
+    *serviceid_groups.router.routes,
+    *account_settings.router.routes,
 ]

@@ -14,6 +14,7 @@ wire format.
 
 from __future__ import annotations
 
+from .account_settings import AccountSettings, AccountSettingsStore, Preference
 from .accounts import AccountStore
 from .grants import GrantStore
 from .policies import CustomRoleRow, PolicyRow, PolicyStore
@@ -34,8 +35,10 @@ from .records import (
     digest,
 )
 from .service_ids import ServiceIdStore
+from .serviceid_groups import ServiceIdGroup, ServiceIdGroupStore
 
 __all__ = [
+    "AccountSettings",
     "ApiKey",
     "Bootstrap",
     "Conflict",
@@ -46,8 +49,10 @@ __all__ = [
     "NotFound",
     "Page",
     "PolicyRow",
+    "Preference",
     "RefreshGrant",
     "ServiceId",
+    "ServiceIdGroup",
     "StaleVersion",
     "Store",
     "StoreError",
@@ -56,5 +61,12 @@ __all__ = [
 ]
 
 
-class Store(AccountStore, ServiceIdStore, GrantStore, PolicyStore):
+class Store(
+    AccountStore,
+    ServiceIdStore,
+    GrantStore,
+    ServiceIdGroupStore,
+    AccountSettingsStore,
+    PolicyStore,
+):
     """All emulator state. Safe to share between threads; one instance per process."""

@@ -52,20 +52,6 @@ CREATE INDEX IF NOT EXISTS access_tokens_expiry ON access_tokens(expires_at);
 CREATE INDEX IF NOT EXISTS access_tokens_owner ON access_tokens(iam_id);
 CREATE TABLE IF NOT EXISTS signing_keys (
     kid TEXT PRIMARY KEY, private_pem TEXT NOT NULL, created_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS policies (
-    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, api TEXT NOT NULL, type TEXT NOT NULL,
-    body TEXT NOT NULL, subject_iam_id TEXT, state TEXT NOT NULL, version INTEGER NOT NULL,
-    created_at INTEGER NOT NULL, created_by TEXT NOT NULL, modified_at INTEGER NOT NULL,
-    modified_by TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS policies_account ON policies(account_id, state);
-CREATE TABLE IF NOT EXISTS custom_roles (
-    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL,
-    display_name TEXT NOT NULL, description TEXT, service_name TEXT NOT NULL,
-    actions TEXT NOT NULL, crn TEXT NOT NULL UNIQUE, version INTEGER NOT NULL,
-    created_at INTEGER NOT NULL, created_by TEXT NOT NULL, modified_at INTEGER NOT NULL,
-    modified_by TEXT NOT NULL, UNIQUE (account_id, service_name, name));
-CREATE TABLE IF NOT EXISTS authz_generations (
-    account_id TEXT PRIMARY KEY, generation INTEGER NOT NULL);
 """
 
 
@@ -115,6 +101,12 @@ class StoreBase:
         self._db.execute("PRAGMA foreign_keys = ON")
         # executescript commits on its own; the schema statements are idempotent.
         self._db.executescript(SCHEMA)
+        # Each part of the store may declare its own tables (a TABLES string on its class), so
+        # that a new resource brings its schema with it instead of growing this one.
+        for part in type(self).__mro__:
+            tables = part.__dict__.get("TABLES")
+            if isinstance(tables, str):
+                self._db.executescript(tables)
         self._seal_key = self._load_seal_key(memory)
 
     def close(self) -> None:

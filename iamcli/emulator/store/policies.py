@@ -116,6 +116,23 @@ def _subject_iam_id(body: dict[str, Any]) -> str | None:
 
 
 class PolicyStore(StoreBase):
+    TABLES = """
+CREATE TABLE IF NOT EXISTS policies (
+    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, api TEXT NOT NULL, type TEXT NOT NULL,
+    body TEXT NOT NULL, subject_iam_id TEXT, state TEXT NOT NULL, version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL, created_by TEXT NOT NULL, modified_at INTEGER NOT NULL,
+    modified_by TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS policies_account ON policies(account_id, state);
+CREATE TABLE IF NOT EXISTS custom_roles (
+    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL,
+    display_name TEXT NOT NULL, description TEXT, service_name TEXT NOT NULL,
+    actions TEXT NOT NULL, crn TEXT NOT NULL UNIQUE, version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL, created_by TEXT NOT NULL, modified_at INTEGER NOT NULL,
+    modified_by TEXT NOT NULL, UNIQUE (account_id, service_name, name));
+CREATE TABLE IF NOT EXISTS authz_generations (
+    account_id TEXT PRIMARY KEY, generation INTEGER NOT NULL);
+"""
+
     # -- what the decision engine reads -----------------------------------------------------
 
     def authz_generation(self, account_id: str) -> int:
