@@ -133,7 +133,9 @@ def test_v2_policy_life_cycle_and_the_v1_list(server: Running) -> None:
     iam = policies(server)
     account = server.account_id
     subject = V2PolicySubject(
-        attributes=[V2PolicySubjectAttribute(key="iam_id", value=USER + "2", operator="stringEquals")]
+        attributes=[
+            V2PolicySubjectAttribute(key="iam_id", value=USER + "2", operator="stringEquals")
+        ]
     )
     resource = V2PolicyResource(
         attributes=[
