@@ -5,6 +5,7 @@ The `test_issue_9_*` tests are the holes of issue 9 point 8, each closed."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -390,7 +391,7 @@ def test_the_pdp_answers_as_the_routes_do(world: World) -> None:
             for media in ("application/json", "application/vnd.authz.v2+json"):
                 r = world.a_client.post(
                     "/v2/authz",
-                    content=__import__("json").dumps(items),
+                    content=json.dumps(items),
                     headers={"Content-Type": media, "Accept": media},
                 )
                 assert r.status_code == 200, r.text
@@ -424,3 +425,67 @@ def test_the_pdp_takes_a_bare_token_and_refuses_other_accounts(world: World) -> 
         assert anonymous.post("/v2/authz", json=[owner]).status_code == 401
     assert world.a_client.post("/v2/authz", json={"nothing": 1}).status_code == 400
     assert ADMIN_KEY not in r.text
+
+
+# -- the private family's policies (iam-pap) ---------------------------------------------------
+
+
+def test_private_service_policy_grants_through_the_same_engine(world: World) -> None:
+    server, account = world.server, world.server.account_id
+    admin = bearer(server, mint(server, ADMIN_KEY, "/iam-token/oidc/token"))
+    a_key = world.admin.post(
+        "/v1/apikeys", json={"name": "a-pap", "iam_id": world.a["iam_id"]}
+    ).json()
+    a_private = bearer(server, mint(server, a_key["apikey"], "/iam-token/oidc/token"))
+    pap = f"/iam-pap/v1/scopes/{account}/service_ids/{world.a['id']}/policies"
+    body = {
+        "resources": [{"serviceName": "idmgmt", "namespaceId": "default"}],
+        "roles": [{"id": "crn:v1:icp:private:iam::::role:Operator"}],
+    }
+    with admin, a_private:
+        victim = admin.post("/iam-token/serviceids/", json={"name": "victim"}).json()
+        victim_path = f"/iam-token/serviceids/{victim['metadata']['uuid']}"
+        assert a_private.delete(victim_path).status_code == 403
+        # Only an Administrator of the target (here the owner) grants access.
+        refused = a_private.post(pap, json=body)
+        assert refused.status_code == 403 and refused.json()["errorCode"] == "403"
+        created = admin.post(pap, json=body)
+        assert created.status_code == 201, created.text
+        policy = created.json()
+        assert policy["roles"] == body["roles"] and policy["resources"] == body["resources"]
+        assert policy["subjects"] == [{"serviceId": world.a["id"]}]
+        assert [p["id"] for p in admin.get(pap).json()] == [policy["id"]]
+        # The same policy, seen through the cloud API, as a v2 policy.
+        v2 = world.admin.get(f"/v2/policies/{policy['id']}").json()
+        assert v2["control"]["grant"]["roles"][0]["role_id"].endswith(":role:Operator")
+        assert a_private.get(victim_path).status_code == 200
+        assert a_private.delete(victim_path).status_code == 204
+        assert admin.delete(f"{pap}/{policy['id']}").status_code == 204
+        assert admin.get(f"{pap}/{policy['id']}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"roles": [{"id": "crn:v1:icp:private:iam::::role:God"}]}, 400),
+        ({"roles": [{"id": "crn:v1:bluemix:public:iam::::role:Viewer"}]}, 400),
+        ({"resources": [{"namespaceId": "default"}]}, 400),
+        ({"resources": [{"serviceName": "x", "color": "red"}]}, 400),
+    ],
+)
+def test_private_policy_bodies_are_checked(
+    world: World, change: dict[str, Any], status: int
+) -> None:
+    server = world.server
+    body = {
+        "resources": [{"serviceName": "idmgmt"}],
+        "roles": [{"id": "crn:v1:icp:private:iam::::role:Viewer"}],
+        **change,
+    }
+    with bearer(server, mint(server, ADMIN_KEY, "/iam-token/oidc/token")) as admin:
+        pap = f"/iam-pap/v1/scopes/{server.account_id}/service_ids/{world.a['id']}/policies"
+        r = admin.post(pap, json=body)
+        assert r.status_code == status
+        assert r.json()["errorCode"] == str(status) and r.json()["errorDetails"]
+        other = admin.post(pap.replace(server.account_id, "other-account"), json=body)
+        assert other.status_code == 403
