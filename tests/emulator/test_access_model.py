@@ -535,3 +535,15 @@ def test_restricted_service_id_creation_needs_service_id_creator_even_for_the_ow
     finally:
         restrict("NOT_RESTRICTED")
     assert world.admin.post("/v1/serviceids/", json=body).status_code == 201
+
+
+def test_a_deleted_service_ids_policies_go_with_it(world: World) -> None:
+    account = world.server.account_id
+    doomed = world.admin.post("/v1/serviceids/", json={"account_id": account, "name": "d"}).json()
+    pid = world.policy(doomed["iam_id"], "Viewer", serviceName="iam-identity")
+    assert world.admin.delete(f"/v1/serviceids/{doomed['id']}").status_code == 204
+    assert world.admin.get(f"/v1/policies/{pid}").json()["state"] == "deleted"
+    active = world.admin.get(
+        "/v1/policies", params={"account_id": account, "iam_id": doomed["iam_id"]}
+    )
+    assert active.json()["policies"] == []
