@@ -112,6 +112,7 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("put", "/v2/roles/{role_id}"): (schemas.CustomRole, _CHANGE),
     ("delete", "/v2/roles/{role_id}"): (None, (401, 403, 404)),
     # iam-pap's service-ID policies (private/policies.py)
+    ("get", "/iam-pap/v1/roles"): (schemas.PrivateRoleList, (401,)),
     ("post", _PAP): (schemas.PrivatePolicy, (400, 401, 403, 404, 413, 415)),
     ("get", _PAP): (schemas.PrivatePolicyList, (401, 403, 404)),
     ("get", _PAP + "/{policy_id}"): (schemas.PrivatePolicy, (401, 403, 404)),
