@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import account_settings, api_keys, reports, service_ids, serviceid_groups, templates, tokens
+from . import (
+    account_settings,
+    api_keys,
+    pdp,
+    policies,
+    reports,
+    roles,
+    service_ids,
+    serviceid_groups,
+    templates,
+    tokens,
+    users,
+)
 
 routes: list[BaseRoute] = [
     *tokens.router.routes,
     *service_ids.router.routes,
     *api_keys.router.routes,
+    *policies.router.routes,
+    *roles.router.routes,
+    *users.router.routes,
+    *pdp.router.routes,
     *serviceid_groups.router.routes,
     *account_settings.router.routes,
     *templates.router.routes,

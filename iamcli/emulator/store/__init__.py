@@ -19,6 +19,7 @@ from .accounts import AccountStore
 from .activity import Activity, ActivityStore
 from .grants import GrantStore
 from .passwords import LoginLocked
+from .policies import CustomRoleRow, PolicyRow, PolicyStore
 from .records import (
     ApiKey,
     Bootstrap,
@@ -46,12 +47,14 @@ __all__ = [
     "Assignment",
     "Bootstrap",
     "Conflict",
+    "CustomRoleRow",
     "Identity",
     "Invalid",
     "Locked",
     "LoginLocked",
     "NotFound",
     "Page",
+    "PolicyRow",
     "Preference",
     "RefreshGrant",
     "ServiceId",
@@ -73,5 +76,6 @@ class Store(
     AccountSettingsStore,
     TemplateStore,
     ActivityStore,
+    PolicyStore,
 ):
     """All emulator state. Safe to share between threads; one instance per process."""
