@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 import httpx
 
@@ -16,6 +16,9 @@ from ..errors import UsageError
 from ..http import Retry, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
 from ._wire import Reader
+
+if TYPE_CHECKING:
+    from .policy_api import PolicyApi
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -127,6 +130,11 @@ class Flavor(ABC):
 
     @abstractmethod
     def delete_api_key(self, kid: str) -> None: ...
+
+    # -- access policies and roles (flavors/policy_api.py) --------------------------------
+
+    def policy_api(self) -> PolicyApi:
+        raise self.unsupported("access policies")
 
 
 def prefetched(
