@@ -67,9 +67,7 @@ def test_bad_flags_are_usage_errors(flags: PolicyFlags) -> None:
 
 def test_role_scope_follows_the_resource() -> None:
     assert role_scope((("serviceName", "kms"), ("region", "eu"))) == RoleScope(service="kms")
-    assert role_scope((("serviceType", "platform_service"),)) == RoleScope(
-        account_management=True
-    )
+    assert role_scope((("serviceType", "platform_service"),)) == RoleScope(account_management=True)
     assert role_scope((("resourceGroupId", "rg"),)) == RoleScope(service="resource-controller")
     assert role_scope((("serviceType", "service"),)) == RoleScope(all_services=True)
 
