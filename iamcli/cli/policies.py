@@ -200,9 +200,10 @@ def service_policy_update(
 ) -> None:
     """Replace an access policy of a service ID.
 
-    --roles alone keeps the resource; resource flags alone keep the roles; a v2 policy keeps
-    its conditions. Sends the version read just before (If-Match): a change made meanwhile is
-    refused with exit code 5, never overwritten.
+    As ibmcloud's: the resource becomes what the flags say (none: all IAM-enabled services in
+    the account; a warning says when it changes), the roles are kept unless --roles is given,
+    and a v2 policy keeps its conditions. Sends the version read just before (If-Match): a
+    change made meanwhile is refused with exit code 5, never overwritten.
     """
     from ..services import policies
     from ..services.identities import resolve_service_id
@@ -227,6 +228,8 @@ def service_policy_update(
     current = policies.get_policy(api, sid, policy_id, asked)
     request = policies.plan_update(api, sid, current, flags, asked)
     _warn_foreign(run, request, sid)
+    if change := policies.resource_change(current, request):
+        run.out.warn(change)
     if not confirm(
         f"Update policy {current.id} of service ID {sid.name}?", force=force, action="update"
     ):

@@ -291,6 +291,8 @@ def _text_value(value: Any) -> str:
 
 
 def _v1_policy(r: Reader, etag: str | None) -> Policy:
+    if "control" in r.data:  # a v2 policy where a v1 one was expected: read it as what it is
+        return _v2_policy(r, etag)
     resources = r.items("resources")
     pairs = (
         tuple(

@@ -97,10 +97,30 @@ def test_life_cycle_by_name_and_id(cli, family: str) -> None:
     one = cli("service-policy", name, pid)
     assert one.code == 0 and record(one.stdout)["Policy ID:"] == pid
 
-    upd = cli("service-policy-update", sid_id, pid, "--roles", "Viewer,Operator", "-f")
+    upd = cli(
+        "service-policy-update",
+        sid_id,
+        pid,
+        "--roles",
+        "Viewer,Operator",
+        "--service-name",
+        SERVICE[family],
+        "-f",
+    )
     assert upd.code == 0, upd.stderr
+    assert "Warning" not in upd.stderr
     assert record(upd.stdout)["Roles:"] == "Viewer, Operator"
-    assert record(upd.stdout)["Service Name"] == SERVICE[family]  # --roles alone keeps it
+    assert record(upd.stdout)["Service Name"] == SERVICE[family]
+    # As ibmcloud documents it: without resource flags the policy covers the whole account,
+    # and the roles are kept without --roles; the change of resource is warned about.
+    wide = cli("service-policy-update", name, pid, "--region", "us-south", "-f")
+    assert wide.code == 0, wide.stderr
+    assert (
+        f"the policy's resource becomes region=us-south (was serviceName={SERVICE[family]})"
+        in wide.stderr
+    )
+    assert record(wide.stdout)["Roles:"] == "Viewer, Operator"
+    assert record(wide.stdout)["Region"] == "us-south" and "Service Name" not in record(wide.stdout)
 
     gone = cli("service-policy-delete", name, pid, "-f")
     assert gone.code == 0, gone.stderr
@@ -234,7 +254,18 @@ def test_cloud_v2_with_conditions(cli, emulator: Emulator, tmp_path: Path) -> No
     assert sorted(p["id"] for p in listed) == sorted([v2["id"], pid])
     assert all("control" in p for p in listed)
     # An update by flags keeps the conditions.
-    upd = cli("service-policy-update", name, pid, "--roles", "Viewer", "-f", "--output", "json")
+    upd = cli(
+        "service-policy-update",
+        name,
+        pid,
+        "--roles",
+        "Viewer",
+        "--service-name",
+        "iam-identity",
+        "-f",
+        "--output",
+        "json",
+    )
     assert upd.code == 0, upd.stderr
     after = json.loads(upd.stdout)
     assert after["rule"] == document["rule"] and after["pattern"] == document["pattern"]
