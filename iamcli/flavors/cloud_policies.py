@@ -17,7 +17,14 @@ from ..http import Retry, delete, json_object
 from ..models import Policy, Role, ServiceId
 from . import PAGE_SIZE, prefetched
 from ._wire import Reader
-from .policy_api import ACCOUNT_ID, PolicyApi, PolicyDraft, RoleScope, role_name_from_crn
+from .policy_api import (
+    ACCOUNT_ID,
+    SERVICE_TYPE,
+    PolicyApi,
+    PolicyDraft,
+    RoleScope,
+    role_name_from_crn,
+)
 
 # The role lists of /v2/roles, and what kind of role each holds.
 _ROLE_LISTS = (("system_roles", "system"), ("service_roles", "service"), ("custom_roles", "custom"))
@@ -33,6 +40,8 @@ _V2_MARK = "/v2/policies/"
 
 class CloudPolicies(PolicyApi):
     versions = ("v1", "v2")
+    # ibmcloud's `--roles Viewer` alone: all IAM-enabled services (reference §3.5).
+    whole_account = ((SERVICE_TYPE, "service"),)
 
     # -- roles -----------------------------------------------------------------------------
 

@@ -137,12 +137,6 @@ def _attributes(text: str | None) -> list[tuple[str, str]]:
     return pairs
 
 
-def everything() -> tuple[tuple[str, str], ...]:
-    """No resource flag on a create: all IAM-enabled services in the account (ibmcloud's
-    `--roles Viewer` alone)."""
-    return ((SERVICE_TYPE, "service"),)
-
-
 def role_names(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
@@ -241,7 +235,7 @@ def plan_create(api: PolicyApi, sid: ServiceId, flags: PolicyFlags, asked: str |
         return _file_request(api, sid, flags.file, asked)
     if flags.roles is None:
         raise UsageError("give --roles R1,R2 (with resource flags) or --file @policy.json")
-    resources = resource_attributes(flags) or everything()
+    resources = resource_attributes(flags) or api.whole_account
     roles = resolve_roles(api, role_names(flags.roles), role_scope(resources))
     return Request(PolicyDraft(roles=roles, resources=resources), asked or "v1")
 
@@ -259,7 +253,7 @@ def plan_update(
         return _file_request(api, sid, flags.file, version)
     if flags.roles is None and not flags.resource_given():
         raise UsageError("nothing to change: give --roles, resource flags, or --file")
-    resources = resource_attributes(flags) or everything()
+    resources = resource_attributes(flags) or api.whole_account
     roles = None
     if flags.roles is not None:
         roles = resolve_roles(api, role_names(flags.roles), role_scope(resources))
