@@ -344,7 +344,7 @@ def test_cloud_identity_roles_have_spaces(cli, emulator: Emulator) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--attributes", "region"), "--attributes: 'region' is not name=value"),
+        (("-r", "Viewer", "--attributes", "region"), "--attributes: 'region' is not name=value"),
         (("-r", "Viewer", "--api-version", "v3"), "--api-version must be v1 or v2"),
         ((), "give --roles R1,R2"),
         (("-r", " , "), "--roles needs at least one role name"),
@@ -376,3 +376,44 @@ def test_private_has_one_api_version(cli, emulator: Emulator) -> None:
     for args in (("--api-version", "v2"), ("--account-management",)):
         r = cli("service-policy-create", name, "-r", "Viewer", *args)
         assert r.code == 2 and "not available on the private API family" in r.stderr, r.stderr
+
+
+def test_the_seeds_recipe_the_policy_step_grants_access(
+    cli, emulator: Emulator, tmp_path: Path
+) -> None:
+    """Log in, create a service ID, assign it a policy, create its key, get its token: the
+    service ID may read other service IDs only once the policy exists, and no more than its
+    role allows."""
+    login(cli, emulator, "cloud")
+    bot, other = new_sid(cli), new_sid(cli)
+    key = tmp_path / "bot.json"
+    made = cli("service-api-key-create", "deploy", str(bot["name"]), "--file", str(key))
+    assert made.code == 0, made.stderr
+    as_bot = cli(
+        "login", "-a", emulator.url, "--flavor", "cloud", "--apikey", f"@{key}", "--profile", "bot"
+    )
+    assert as_bot.code == 0, as_bot.stderr
+    assert cli("oauth-tokens", "--profile", "bot").out_lines[0].startswith("IAM token:  Bearer ")
+
+    before = cli("service-id", str(other["id"]), "--profile", "bot")
+    assert before.code == 4, before.stderr  # 403: no policy yet
+
+    grant = cli(
+        "service-policy-create",
+        str(bot["name"]),
+        "--roles",
+        "Viewer",
+        "--service-name",
+        "iam-identity",
+    )
+    assert grant.code == 0, grant.stderr
+    after = cli("service-id", str(other["id"]), "--profile", "bot", "--output", "json")
+    assert after.code == 0, after.stderr
+    assert json.loads(after.stdout)["id"] == other["id"]
+    # Viewer reads, and does not change.
+    change = cli("service-id-update", str(other["id"]), "-d", "x", "-f", "--profile", "bot")
+    assert change.code == 4, change.stderr
+    assert (
+        json.loads(cli("service-id", str(other["id"]), "--output", "json").stdout)["description"]
+        != "x"
+    )
