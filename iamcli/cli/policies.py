@@ -1,7 +1,10 @@
 """`service-policy-create`, `service-policy-update`, `service-policies`, `service-policy`,
 `service-policy-delete` and `roles`, with `ibmcloud iam`'s names and flags."""
 
-from typing import TYPE_CHECKING, Annotated
+import functools
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -13,6 +16,7 @@ if TYPE_CHECKING:
     from ..models import Policy, ServiceId
     from ..services.policies import PolicyFlags, Request
 
+F = TypeVar("F", bound=Callable[..., Any])
 PolicyIdArg = Annotated[str, typer.Argument(metavar="POLICY_ID", help="ID of the policy.")]
 ApiVersionOpt = Annotated[
     str | None,
@@ -79,32 +83,49 @@ NoPromptOpt = Annotated[
 ]
 
 
-def _flags(
-    roles: str | None,
-    service_name: str | None,
-    service_instance: str | None,
-    region: str | None,
-    resource_type: str | None,
-    resource: str | None,
-    resource_group_id: str | None,
-    account_management: bool,
-    attributes: str | None,
-    file: str | None,
-) -> "PolicyFlags":
-    from ..services.policies import PolicyFlags
+# The policy flags, in the order --help lists them; `policy_flags` gives them to a command.
+_POLICY_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("roles", RolesOpt, None),
+    ("service_name", ServiceNameOpt, None),
+    ("service_instance", ServiceInstanceOpt, None),
+    ("region", RegionOpt, None),
+    ("resource_type", ResourceTypeOpt, None),
+    ("resource", ResourceOpt, None),
+    ("resource_group_id", ResourceGroupOpt, None),
+    ("account_management", AccountManagementOpt, False),
+    ("attributes", AttributesOpt, None),
+    ("file", FileOpt, None),
+)
 
-    return PolicyFlags(
-        roles=roles,
-        service_name=service_name,
-        service_instance=service_instance,
-        region=region,
-        resource_type=resource_type,
-        resource=resource,
-        resource_group_id=resource_group_id,
-        account_management=account_management,
-        attributes=attributes,
-        file=file,
+
+def policy_flags(fn: F) -> F:
+    """Give a command the policy flags (after its arguments); it receives them as one
+    `flags: PolicyFlags` argument, so that create and update declare them once."""
+    signature = inspect.signature(fn)
+    own = [p for p in signature.parameters.values() if p.name != "flags"]
+    at = next(
+        (i for i, p in enumerate(own) if i and p.default is not inspect.Parameter.empty),
+        len(own),
     )
+    added = [
+        inspect.Parameter(
+            name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=kind
+        )
+        for name, kind, default in _POLICY_OPTIONS
+    ]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..services.policies import PolicyFlags
+
+        given = {name: kwargs.pop(name) for name, _, _ in _POLICY_OPTIONS}
+        return fn(*args, flags=PolicyFlags(**given), **kwargs)
+
+    parameters = [*own[:at], *added, *own[at:]]
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    del wrapper.__wrapped__
+    return wrapper  # type: ignore[return-value]
 
 
 def _show(run: Run, policy: "Policy") -> None:
@@ -125,19 +146,11 @@ def _warn_foreign(run: Run, request: "Request", sid: "ServiceId") -> None:
 
 
 @command
+@policy_flags
 def service_policy_create(
     run: Run,
     ref: ServiceIdRef,
-    roles: RolesOpt = None,
-    service_name: ServiceNameOpt = None,
-    service_instance: ServiceInstanceOpt = None,
-    region: RegionOpt = None,
-    resource_type: ResourceTypeOpt = None,
-    resource: ResourceOpt = None,
-    resource_group_id: ResourceGroupOpt = None,
-    account_management: AccountManagementOpt = False,
-    attributes: AttributesOpt = None,
-    file: FileOpt = None,
+    flags: "PolicyFlags",
     api_version: ApiVersionOpt = None,
     force: NoPromptOpt = False,
 ) -> None:
@@ -151,18 +164,6 @@ def service_policy_create(
     from ..services import policies
     from ..services.identities import resolve_service_id
 
-    flags = _flags(
-        roles,
-        service_name,
-        service_instance,
-        region,
-        resource_type,
-        resource,
-        resource_group_id,
-        account_management,
-        attributes,
-        file,
-    )
     flavor = run.session.flavor()
     api = flavor.policy_api()
     asked = policies.check_version(api, api_version)
@@ -181,20 +182,12 @@ def service_policy_create(
 
 
 @command
+@policy_flags
 def service_policy_update(
     run: Run,
     ref: ServiceIdRef,
     policy_id: PolicyIdArg,
-    roles: RolesOpt = None,
-    service_name: ServiceNameOpt = None,
-    service_instance: ServiceInstanceOpt = None,
-    region: RegionOpt = None,
-    resource_type: ResourceTypeOpt = None,
-    resource: ResourceOpt = None,
-    resource_group_id: ResourceGroupOpt = None,
-    account_management: AccountManagementOpt = False,
-    attributes: AttributesOpt = None,
-    file: FileOpt = None,
+    flags: "PolicyFlags",
     api_version: ApiVersionOpt = None,
     force: ForceOpt = False,
 ) -> None:
@@ -208,18 +201,6 @@ def service_policy_update(
     from ..services import policies
     from ..services.identities import resolve_service_id
 
-    flags = _flags(
-        roles,
-        service_name,
-        service_instance,
-        region,
-        resource_type,
-        resource,
-        resource_group_id,
-        account_management,
-        attributes,
-        file,
-    )
     flavor = run.session.flavor()
     api = flavor.policy_api()
     asked = policies.check_version(api, api_version)
