@@ -13,6 +13,7 @@ from .service_ids import ServiceIdRef, as_whom
 from .views import confirm, primed
 
 if TYPE_CHECKING:
+    from ..flavors.policy_api import PolicyApi
     from ..models import Policy, ServiceId
     from ..services.policies import PolicyFlags, Request
 
@@ -128,6 +129,19 @@ def policy_flags(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _subject(
+    run: Run, ref: str, api_version: str | None
+) -> "tuple[PolicyApi, ServiceId, str | None]":
+    """The policy API, the service ID named, and the API version asked for (checked first)."""
+    from ..services.identities import resolve_service_id
+    from ..services.policies import check_version
+
+    flavor = run.session.flavor()
+    api = flavor.policy_api()
+    asked = check_version(api, api_version)
+    return api, resolve_service_id(flavor, ref), asked
+
+
 def _show(run: Run, policy: "Policy") -> None:
     from .policy_views import policy_record
 
@@ -162,12 +176,8 @@ def service_policy_create(
     change (exit code 5).
     """
     from ..services import policies
-    from ..services.identities import resolve_service_id
 
-    flavor = run.session.flavor()
-    api = flavor.policy_api()
-    asked = policies.check_version(api, api_version)
-    sid = resolve_service_id(flavor, ref)
+    api, sid, asked = _subject(run, ref, api_version)
     request = policies.plan_create(api, sid, flags, asked)
     _warn_foreign(run, request, sid)
     run.out.status(
@@ -199,12 +209,8 @@ def service_policy_update(
     change made meanwhile is refused with exit code 5, never overwritten.
     """
     from ..services import policies
-    from ..services.identities import resolve_service_id
 
-    flavor = run.session.flavor()
-    api = flavor.policy_api()
-    asked = policies.check_version(api, api_version)
-    sid = resolve_service_id(flavor, ref)
+    api, sid, asked = _subject(run, ref, api_version)
     policies.require_unlocked(sid)
     current = policies.get_policy(api, sid, policy_id, asked)
     request = policies.plan_update(api, sid, current, flags, asked)
@@ -231,13 +237,9 @@ def service_policies(
 ) -> None:
     """List the access policies of a service ID."""
     from ..services import policies
-    from ..services.identities import resolve_service_id
     from .policy_views import policy_record
 
-    flavor = run.session.flavor()
-    api = flavor.policy_api()
-    asked = policies.check_version(api, api_version)
-    sid = resolve_service_id(flavor, ref)
+    api, sid, asked = _subject(run, ref, api_version)
     run.out.status(f"Getting policies of service ID {sid.name} as {as_whom(run)}...")
     found = primed(policies.list_policies(api, sid, asked, note=run.out.warn))
     if run.json:
@@ -264,12 +266,8 @@ def service_policy(
 ) -> None:
     """Show one access policy of a service ID."""
     from ..services import policies
-    from ..services.identities import resolve_service_id
 
-    flavor = run.session.flavor()
-    api = flavor.policy_api()
-    asked = policies.check_version(api, api_version)
-    sid = resolve_service_id(flavor, ref)
+    api, sid, asked = _subject(run, ref, api_version)
     _show(run, policies.get_policy(api, sid, policy_id, asked))
 
 
@@ -283,12 +281,8 @@ def service_policy_delete(
 ) -> None:
     """Delete an access policy of a service ID."""
     from ..services import policies
-    from ..services.identities import resolve_service_id
 
-    flavor = run.session.flavor()
-    api = flavor.policy_api()
-    asked = policies.check_version(api, api_version)
-    sid = resolve_service_id(flavor, ref)
+    api, sid, asked = _subject(run, ref, api_version)
     policies.require_unlocked(sid)
     current = policies.get_policy(api, sid, policy_id, asked)
     if not confirm(

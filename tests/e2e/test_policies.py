@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from test_tokens import log_in as login
 
 from support import Emulator
 
@@ -16,25 +17,6 @@ FLAVORS = ["cloud", "private"]
 # A service each family's role list knows, and the record line the text layout gives it.
 SERVICE = {"cloud": "iam-identity", "private": "idmgmt"}
 WHO = {"cloud": "Alice Administrator", "private": "alice"}
-
-
-def login(
-    cli, emulator: Emulator, flavor: str, apikey: str | None = None, profile: str = "default"
-):  # type: ignore[no-untyped-def]
-    r = cli(
-        "login",
-        "-a",
-        emulator.url,
-        "--flavor",
-        flavor,
-        "--apikey",
-        "-",
-        "--profile",
-        profile,
-        stdin=apikey or emulator.a.apikey,
-    )
-    assert r.code == 0, r.stderr
-    return r
 
 
 @pytest.fixture(params=FLAVORS)
