@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from .. import __version__
 from . import cloud, openapi, private, problems, web
+from .authz import Engine
 from .faults import FaultPlan, Faults
 from .middleware import AccessLog, ASGIApp, RequestContext
 from .problems import Problem
@@ -82,8 +83,13 @@ def create_app(
     app.state.access_log = access_log
     app.state.store = store
     app.state.signer = signer
+    app.state.engine = Engine(store)
     app.state.tokens = Tokens(
-        store, signer, ttl=settings.token_ttl, refresh_ttl=settings.refresh_token_ttl
+        store,
+        signer,
+        ttl=settings.token_ttl,
+        refresh_ttl=settings.refresh_token_ttl,
+        engine=app.state.engine,
     )
     _install_error_handlers(app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, log=access_log)

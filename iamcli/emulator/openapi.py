@@ -32,6 +32,9 @@ _DESCRIPTIONS = {
     415: "The request body is not JSON",
 }
 _CHANGE = (400, 401, 403, 404, 409, 412, 413, 415)
+_SETTINGS = "/v1/accounts/{account_id}/settings/identity"
+_PREFERENCES = "/v1/preferences/accounts/{account_id}/identities/{iam_id}"
+_PREFERENCE = _PREFERENCES + "/{service}/{preference_id}"
 
 # (method, path) → (success body or None, error statuses)
 CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] = {
@@ -55,6 +58,23 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("delete", "/v1/apikeys/{kid}/lock"): (None, (401, 403, 404)),
     ("post", "/v1/apikeys/{kid}/disable"): (None, (401, 403, 404, 409)),
     ("delete", "/v1/apikeys/{kid}/disable"): (None, (401, 403, 404, 409)),
+    ("post", "/v1/serviceid_groups"): (schemas.ServiceIdGroup, (400, 401, 403, 409, 413, 415)),
+    ("get", "/v1/serviceid_groups"): (schemas.ServiceIdGroupList, (400, 401, 403)),
+    ("get", "/v1/serviceid_groups/{gid}"): (schemas.ServiceIdGroup, (401, 403, 404)),
+    ("put", "/v1/serviceid_groups/{gid}"): (schemas.ServiceIdGroup, _CHANGE),
+    ("delete", "/v1/serviceid_groups/{gid}"): (None, (401, 403, 404)),
+    # A path segment that no route matches (a newline in account_id, say) is a 404 like any
+    # other unknown resource.
+    ("get", _SETTINGS): (schemas.AccountSettings, (400, 401, 403, 404)),
+    ("put", _SETTINGS): (schemas.AccountSettings, (400, 401, 403, 404, 412, 413, 415)),
+    ("get", "/v1/accounts/{account_id}/effective_settings/identity"): (
+        schemas.EffectiveAccountSettings,
+        (400, 401, 403, 404),
+    ),
+    ("get", _PREFERENCES): (schemas.IdentityPreferenceList, (401, 403, 404)),
+    ("get", _PREFERENCE): (schemas.IdentityPreference, (401, 403, 404)),
+    ("put", _PREFERENCE): (schemas.IdentityPreference, (400, 401, 403, 404, 413, 415)),
+    ("delete", _PREFERENCE): (None, (401, 403, 404)),
     ("post", "/iam-token/oidc/token"): (schemas.TokenResponse, (400, 413)),
     # Always 200 otherwise: ICP's clients tell a bad token from a good one by `active` alone.
     ("post", "/iam-token/oidc/introspect"): (schemas.Introspection, (413,)),
@@ -73,6 +93,23 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("get", "/iam-token/apikeys/{kid}"): (schemas.PrivateApiKey, (401, 403, 404)),
     ("put", "/iam-token/apikeys/{kid}"): (schemas.PrivateApiKey, _CHANGE),
     ("delete", "/iam-token/apikeys/{kid}"): (None, (401, 403, 404, 409)),
+    # The Policy Management API (cloud/policies.py, cloud/roles.py)
+    ("get", "/v1/policies"): (schemas.V1PolicyList, (400, 401)),
+    ("post", "/v1/policies"): (schemas.V1Policy, (400, 401, 403, 413, 415)),
+    ("get", "/v1/policies/{policy_id}"): (schemas.V1Policy, (401, 403, 404)),
+    ("put", "/v1/policies/{policy_id}"): (schemas.V1Policy, _CHANGE),
+    ("patch", "/v1/policies/{policy_id}"): (schemas.V1Policy, _CHANGE),
+    ("delete", "/v1/policies/{policy_id}"): (None, (400, 401, 403, 404)),
+    ("get", "/v2/policies"): (schemas.V2PolicyList, (400, 401)),
+    ("post", "/v2/policies"): (schemas.V2Policy, (400, 401, 403, 413, 415)),
+    ("get", "/v2/policies/{policy_id}"): (schemas.V2Policy, (401, 403, 404)),
+    ("put", "/v2/policies/{policy_id}"): (schemas.V2Policy, _CHANGE),
+    ("delete", "/v2/policies/{policy_id}"): (None, (400, 401, 403, 404)),
+    ("get", "/v2/roles"): (schemas.RoleList, (400, 401)),
+    ("post", "/v2/roles"): (schemas.CustomRole, (400, 401, 403, 409, 413, 415)),
+    ("get", "/v2/roles/{role_id}"): (schemas.CustomRole, (401, 403, 404)),
+    ("put", "/v2/roles/{role_id}"): (schemas.CustomRole, _CHANGE),
+    ("delete", "/v2/roles/{role_id}"): (None, (401, 403, 404)),
 }
 _UNAUTHENTICATED = ("/identity/", "/iam-token/oidc/", "/idprovider/")
 

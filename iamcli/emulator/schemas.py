@@ -241,11 +241,212 @@ class PrivateApiKeyList(BaseModel):
     items: list[PrivateApiKey]
 
 
+# -- the Policy Management, User Management and PDP APIs -------------------------------------
+# Loose models (extra fields allowed): their bodies echo what the client sent.
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class PolicyErrorItem(BaseModel):
+    code: str
+    message: str
+
+
+class PolicyError(BaseModel):
+    """An error of the Policy Management API (`/v1/policies`, `/v2/*`)."""
+
+    trace: str
+    errors: list[PolicyErrorItem]
+    status_code: int
+
+
+class V1Policy(_Open):
+    id: str
+    type: str
+    subjects: list[dict[str, Any]]
+    roles: list[dict[str, Any]]
+    resources: list[dict[str, Any]]
+    href: str
+    created_at: str
+    created_by_id: str
+    last_modified_at: str
+    last_modified_by_id: str
+    state: str
+
+
+class V2Policy(_Open):
+    id: str
+    type: str
+    control: dict[str, Any]
+    subject: dict[str, Any]
+    resource: dict[str, Any]
+    href: str
+    created_at: str
+    created_by_id: str
+    last_modified_at: str
+    last_modified_by_id: str
+    state: str
+
+
+class PolicyLink(BaseModel):
+    href: str
+    start: str | SkipJsonSchema[None] = None
+
+
+class V1PolicyList(BaseModel):
+    limit: int
+    first: PolicyLink
+    next: PolicyLink | SkipJsonSchema[None] = None
+    previous: PolicyLink | SkipJsonSchema[None] = None
+    policies: list[V1Policy]
+
+
+class V2PolicyList(BaseModel):
+    limit: int
+    first: PolicyLink
+    next: PolicyLink | SkipJsonSchema[None] = None
+    previous: PolicyLink | SkipJsonSchema[None] = None
+    policies: list[V2Policy]
+
+
+class Role(_Open):
+    display_name: str
+    actions: list[str]
+    crn: str
+
+
+class CustomRole(Role):
+    id: str
+    name: str
+    account_id: str
+    service_name: str
+    href: str
+
+
+class RoleList(BaseModel):
+    custom_roles: list[CustomRole]
+    service_roles: list[Role]
+    system_roles: list[Role]
+
+
+class InvitedUsers(_Open):
+    resources: list[dict[str, Any]]
+
+
+class UserProfile(_Open):
+    id: str
+    iam_id: str
+    user_id: str
+    state: str
+    email: str
+    account_id: str
+
+
+class UserList(_Open):
+    total_results: int
+    limit: int
+    resources: list[UserProfile]
+
+
+class AuthzResponses(_Open):
+    responses: list[dict[str, Any]]
+
+
+class AuthzBulk(_Open):
+    decisions: list[dict[str, Any]]
+
+
+# -- service ID groups, account settings, preferences (cloud/serviceid_groups.py, ...) ------
+
+
+class ServiceIdGroup(BaseModel):
+    id: str
+    entity_tag: str
+    account_id: str
+    crn: str
+    name: str
+    description: str | SkipJsonSchema[None] = None
+    created_at: str
+    created_by: str
+    modified_at: str
+
+
+class ServiceIdGroupList(BaseModel):
+    serviceid_groups: list[ServiceIdGroup]
+
+
+class HistoryRecord(BaseModel):
+    timestamp: str
+    iam_id: str
+    iam_id_account: str
+    action: str
+    params: list[str]
+    message: str
+
+
+class UserMfa(BaseModel):
+    iam_id: str
+    mfa: str
+    name: str | SkipJsonSchema[None] = None
+    user_name: str | SkipJsonSchema[None] = None
+    email: str | SkipJsonSchema[None] = None
+
+
+class DomainRestriction(BaseModel):
+    realm_id: str
+    invitation_email_allow_patterns: list[str] | SkipJsonSchema[None] = None
+    restrict_invitation: bool | SkipJsonSchema[None] = None
+
+
+class _SettingsValues(BaseModel):
+    restrict_create_service_id: str
+    restrict_create_platform_apikey: str
+    restrict_user_list_visibility: str
+    allowed_ip_addresses: str
+    mfa: str
+    user_mfa: list[UserMfa]
+    session_expiration_in_seconds: str
+    session_invalidation_in_seconds: str
+    max_sessions_per_identity: str
+    system_access_token_expiration_in_seconds: str
+    system_refresh_token_expiration_in_seconds: str
+
+
+class AccountSettings(_SettingsValues):
+    account_id: str
+    entity_tag: str
+    restrict_user_domains: list[DomainRestriction]
+    history: list[HistoryRecord] | SkipJsonSchema[None] = None
+
+
+class EffectiveAccountSettings(BaseModel):
+    account_id: str
+    effective: _SettingsValues
+    account: AccountSettings
+    assigned_templates: list[dict[str, Any]]
+
+
+class IdentityPreference(BaseModel):
+    service: str
+    id: str
+    account_id: str
+    scope: str
+    value_string: str | SkipJsonSchema[None] = None
+    value_list_of_strings: list[str] | SkipJsonSchema[None] = None
+
+
+class IdentityPreferenceList(BaseModel):
+    preferences: list[IdentityPreference]
+
+
 ERRORS: dict[str, type[BaseModel]] = {
     "token": TokenError,
     "identity": IdentityError,
     "private": PrivateError,
     "oauth": OAuthError,
+    "policy": PolicyError,
 }
 
 
@@ -254,4 +455,8 @@ def all_models() -> list[type[BaseModel]]:
     models += [TokenResponse, IdentityTokenResponse, Introspection, Jwks, Discovery]
     models += [ApiKey, ServiceId, ServiceIdList, ApiKeyList]
     models += [PrivateServiceId, PrivateApiKey, PrivateServiceIdList, PrivateApiKeyList]
+    models += [V1Policy, V2Policy, V1PolicyList, V2PolicyList, Role, CustomRole, RoleList]
+    models += [InvitedUsers, UserProfile, UserList, AuthzResponses, AuthzBulk]
+    models += [ServiceIdGroup, ServiceIdGroupList, AccountSettings, EffectiveAccountSettings]
+    models += [IdentityPreference, IdentityPreferenceList]
     return models

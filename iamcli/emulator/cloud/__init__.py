@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import api_keys, service_ids, tokens
+from . import account_settings, api_keys, policies, roles, service_ids, serviceid_groups, tokens
 
 routes: list[BaseRoute] = [
     *tokens.router.routes,
     *service_ids.router.routes,
     *api_keys.router.routes,
+    *policies.router.routes,
+    *roles.router.routes,
+    *serviceid_groups.router.routes,
+    *account_settings.router.routes,
 ]

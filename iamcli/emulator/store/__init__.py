@@ -14,8 +14,10 @@ wire format.
 
 from __future__ import annotations
 
+from .account_settings import AccountSettings, AccountSettingsStore, Preference
 from .accounts import AccountStore
 from .grants import GrantStore
+from .policies import CustomRoleRow, PolicyRow, PolicyStore
 from .records import (
     ApiKey,
     Bootstrap,
@@ -33,18 +35,24 @@ from .records import (
     digest,
 )
 from .service_ids import ServiceIdStore
+from .serviceid_groups import ServiceIdGroup, ServiceIdGroupStore
 
 __all__ = [
+    "AccountSettings",
     "ApiKey",
     "Bootstrap",
     "Conflict",
+    "CustomRoleRow",
     "Identity",
     "Invalid",
     "Locked",
     "NotFound",
     "Page",
+    "PolicyRow",
+    "Preference",
     "RefreshGrant",
     "ServiceId",
+    "ServiceIdGroup",
     "StaleVersion",
     "Store",
     "StoreError",
@@ -53,5 +61,12 @@ __all__ = [
 ]
 
 
-class Store(AccountStore, ServiceIdStore, GrantStore):
+class Store(
+    AccountStore,
+    ServiceIdStore,
+    GrantStore,
+    ServiceIdGroupStore,
+    AccountSettingsStore,
+    PolicyStore,
+):
     """All emulator state. Safe to share between threads; one instance per process."""
