@@ -137,6 +137,16 @@ def _attributes(text: str | None) -> list[tuple[str, str]]:
     return pairs
 
 
+def _resource(api: PolicyApi, flags: PolicyFlags) -> tuple[tuple[str, str], ...]:
+    """The resource a create or update sends: with no service, service type or resource group
+    named, it spans the account's services (narrowed by any other flag, e.g. --region), as IBM
+    requires a resource to name one of them."""
+    given = resource_attributes(flags) or ()
+    if any(name in (SERVICE_NAME, SERVICE_TYPE, RESOURCE_GROUP_ID) for name, _ in given):
+        return given
+    return (*api.whole_account, *given)
+
+
 def role_names(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
@@ -235,7 +245,7 @@ def plan_create(api: PolicyApi, sid: ServiceId, flags: PolicyFlags, asked: str |
         return _file_request(api, sid, flags.file, asked)
     if flags.roles is None:
         raise UsageError("give --roles R1,R2 (with resource flags) or --file @policy.json")
-    resources = resource_attributes(flags) or api.whole_account
+    resources = _resource(api, flags)
     roles = resolve_roles(api, role_names(flags.roles), role_scope(resources))
     return Request(PolicyDraft(roles=roles, resources=resources), asked or "v1")
 
@@ -253,7 +263,7 @@ def plan_update(
         return _file_request(api, sid, flags.file, version)
     if flags.roles is None and not flags.resource_given():
         raise UsageError("nothing to change: give --roles, resource flags, or --file")
-    resources = resource_attributes(flags) or api.whole_account
+    resources = _resource(api, flags)
     roles = None
     if flags.roles is not None:
         roles = resolve_roles(api, role_names(flags.roles), role_scope(resources))

@@ -97,8 +97,9 @@ def test_life_cycle_by_name_and_id(cli, family: str) -> None:
     # and the roles are kept without --roles; the change of resource is warned about.
     wide = cli("service-policy-update", name, pid, "--region", "us-south", "-f")
     assert wide.code == 0, wide.stderr
+    spans = "serviceType=service, " if family == "cloud" else ""
     assert (
-        f"the policy's resource becomes region=us-south (was serviceName={SERVICE[family]})"
+        f"the policy's resource becomes {spans}region=us-south (was serviceName={SERVICE[family]})"
         in wide.stderr
     )
     assert record(wide.stdout)["Roles:"] == "Viewer, Operator"
