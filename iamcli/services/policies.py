@@ -318,7 +318,12 @@ def get_policy(api: PolicyApi, sid: ServiceId, policy_id: str, asked: str | None
         found = api.policy(sid, policy_id, "v2")
     if asked is None and found.api_version == "v2" and version == "v1":
         found = api.policy(sid, policy_id, "v2")
-    return owned(found, sid)
+    owned(found, sid)
+    if found.state == "deleted":
+        # IBM keeps a deleted policy readable (it can be restored); for these commands, as
+        # for the list, it is gone.
+        raise NotFoundError(f"policy {policy_id} of service ID {sid.name} is deleted", status=404)
+    return found
 
 
 def list_policies(
