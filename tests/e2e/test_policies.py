@@ -400,3 +400,62 @@ def test_the_seeds_recipe_the_policy_step_grants_access(
         json.loads(cli("service-id", str(other["id"]), "--output", "json").stdout)["description"]
         != "x"
     )
+
+
+def test_ibms_sdk_and_the_cli_see_the_same_policies(cli, emulator: Emulator) -> None:
+    """A policy made by the CLI is a proper v1 policy to IBM's own SDK, and one made by the
+    SDK (v2) is listed, shown and deleted by the CLI."""
+    from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
+    from ibm_platform_services import IamPolicyManagementV1
+    from ibm_platform_services.iam_policy_management_v1 import (
+        Control,
+        Grant,
+        Roles,
+        V2PolicyResource,
+        V2PolicyResourceAttribute,
+        V2PolicySubject,
+        V2PolicySubjectAttribute,
+    )
+
+    login(cli, emulator, "cloud")
+    sid = new_sid(cli)
+    sdk = IamPolicyManagementV1(authenticator=IAMAuthenticator(emulator.a.apikey, url=emulator.url))
+    sdk.set_service_url(emulator.url)
+
+    pid = cli("service-policy-create", str(sid["name"]), "-r", "Editor", "-q").stdout.strip()
+    got = sdk.get_policy(policy_id=pid).get_result()
+    assert got["subjects"][0]["attributes"][0]["value"] == sid["iam_id"]
+    assert got["roles"][0]["role_id"] == "crn:v1:bluemix:public:iam::::role:Editor"
+    assert {a["name"]: a["value"] for a in got["resources"][0]["attributes"]} == {
+        "serviceType": "service",
+        "accountId": emulator.a.account_id,
+    }
+
+    made = sdk.create_v2_policy(
+        type="access",
+        control=Control(
+            grant=Grant(roles=[Roles(role_id="crn:v1:bluemix:public:iam::::role:Viewer")])
+        ),
+        subject=V2PolicySubject(
+            attributes=[
+                V2PolicySubjectAttribute(key="iam_id", operator="stringEquals", value=sid["iam_id"])
+            ]
+        ),
+        resource=V2PolicyResource(
+            attributes=[
+                V2PolicyResourceAttribute(
+                    key="accountId", operator="stringEquals", value=emulator.a.account_id
+                ),
+                V2PolicyResourceAttribute(
+                    key="serviceName", operator="stringEquals", value="iam-identity"
+                ),
+            ]
+        ),
+    ).get_result()
+    listed = json.loads(cli("service-policies", str(sid["id"]), "--output", "json").stdout)
+    assert sorted(p["id"] for p in listed) == sorted([pid, made["id"]])
+    shown = cli("service-policy", str(sid["name"]), made["id"])
+    assert shown.code == 0, shown.stderr
+    assert record(shown.stdout)["Roles:"] == "Viewer"
+    assert cli("service-policy-delete", str(sid["name"]), made["id"], "-f").code == 0
+    assert sdk.get_v2_policy(id=made["id"]).get_result()["state"] == "deleted"
