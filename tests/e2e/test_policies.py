@@ -459,3 +459,13 @@ def test_ibms_sdk_and_the_cli_see_the_same_policies(cli, emulator: Emulator) -> 
     assert record(shown.stdout)["Roles:"] == "Viewer"
     assert cli("service-policy-delete", str(sid["name"]), made["id"], "-f").code == 0
     assert sdk.get_v2_policy(id=made["id"]).get_result()["state"] == "deleted"
+
+
+def test_a_policy_id_stays_a_path_segment(cli, family: str) -> None:
+    name = str(new_sid(cli)["name"])
+    pid = cli("service-policy-create", name, "-r", "Viewer", "-q").stdout.strip()
+    traversal = cli("service-policy", name, "../x")
+    assert traversal.code == 2 and "is not a policy ID" in traversal.stderr
+    for odd in (f"{pid}?account_id=x", f"{pid}#", f"{pid}%2F"):
+        r = cli("service-policy", name, odd)
+        assert r.code == 3, (odd, r.stderr)
