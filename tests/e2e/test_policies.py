@@ -469,3 +469,38 @@ def test_a_policy_id_stays_a_path_segment(cli, family: str) -> None:
     for odd in (f"{pid}?account_id=x", f"{pid}#", f"{pid}%2F"):
         r = cli("service-policy", name, odd)
         assert r.code == 3, (odd, r.stderr)
+
+
+def test_a_custom_role_is_granted_by_its_display_name(cli, emulator: Emulator) -> None:
+    from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
+    from ibm_platform_services import IamPolicyManagementV1
+
+    login(cli, emulator, "cloud")
+    sdk = IamPolicyManagementV1(authenticator=IAMAuthenticator(emulator.a.apikey, url=emulator.url))
+    sdk.set_service_url(emulator.url)
+    suffix = uuid.uuid4().hex[:6]
+    role = sdk.create_role(
+        display_name=f"Key reader {suffix}",
+        actions=["iam-identity.apikey.get", "iam-identity.apikey.list"],
+        name=f"KeyReader{suffix}",
+        account_id=emulator.a.account_id,
+        service_name="iam-identity",
+    ).get_result()
+    listed = cli("roles", "--service", "iam-identity", "--output", "json")
+    assert role["crn"] in [r["crn"] for r in json.loads(listed.stdout)]
+    name = str(new_sid(cli)["name"])
+    r = cli(
+        "service-policy-create",
+        name,
+        "-r",
+        f"Key reader {suffix},Viewer",
+        "--service-name",
+        "iam-identity",
+        "--output",
+        "json",
+    )
+    assert r.code == 0, r.stderr
+    assert [x["role_id"] for x in json.loads(r.stdout)["roles"]] == [
+        role["crn"],
+        "crn:v1:bluemix:public:iam::::role:Viewer",
+    ]
