@@ -396,10 +396,20 @@ def test_the_seeds_recipe_the_policy_step_grants_access(
     # Viewer reads, and does not change.
     change = cli("service-id-update", str(other["id"]), "-d", "x", "-f", "--profile", "bot")
     assert change.code == 4, change.stderr
-    assert (
-        json.loads(cli("service-id", str(other["id"]), "--output", "json").stdout)["description"]
-        != "x"
+    unchanged = json.loads(cli("service-id", str(other["id"]), "--output", "json").stdout)
+    assert unchanged.get("description") != "x"
+    # The bot cannot grant itself more: policy changes need Administrator on the target.
+    escalate = cli(
+        "service-policy-create",
+        str(bot["id"]),
+        "-r",
+        "Administrator",
+        "--service-name",
+        "iam-identity",
+        "--profile",
+        "bot",
     )
+    assert escalate.code == 4, escalate.stderr
 
 
 def test_ibms_sdk_and_the_cli_see_the_same_policies(cli, emulator: Emulator) -> None:
