@@ -301,7 +301,7 @@ def test_roles(cli, family: str) -> None:
     assert {"Viewer", "Operator", "Administrator"} <= names
     text = cli("roles", "--service", SERVICE[family])
     assert text.code == 0, text.stderr
-    assert text.out_lines[0].split() == ["Name", "Description", "CRN"]
+    assert text.out_lines[0].split() == ["Name", "CRN", "Description"]
     assert any(line.startswith("Viewer ") for line in text.out_lines)
 
 
