@@ -14,6 +14,10 @@ The public-cloud family (/identity/token, /v1/serviceids, /v1/apikeys) and the p
 it creates an account and an administrator and prints the administrator's API key once on
 stderr; --seed-apikey makes that key exactly KEY, so scripts know it in advance.
 
+--user NAME adds a member user to the account (repeatable), so that access policies can be
+tried with two people: a new user's API key is printed once on stderr, or is the content of
+KEYFILE with --user NAME:@KEYFILE. Every route obeys the account's access policies.
+
 With a database file it runs one worker process per CPU core (--workers); the first-start
 output above happens once, before the workers start.
 
@@ -24,6 +28,25 @@ shape, with Retry-After: 1 on 429 and 503. Faults are injected before the reques
 server's routes: the server never acts on a faulted request. --fault-seed makes the choices
 repeatable (per worker; use --workers 1 for one exact sequence).
 """
+
+
+def _member(spec: str) -> tuple[str, str | None]:
+    """NAME, or NAME:@KEYFILE whose content (stripped) is the user's API key."""
+    name, sep, source = spec.partition(":")
+    if not name:
+        raise UsageError(f"--user {spec[:100]!r}: expected NAME or NAME:@KEYFILE")
+    if not sep:
+        return name, None
+    if not source.startswith("@") or len(source) < 2:
+        raise UsageError(f"--user {spec[:100]!r}: the key must be given as @KEYFILE")
+    try:
+        with open(source[1:], encoding="utf-8") as f:
+            key = f.read(4096).strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--user {name}: cannot read {source[1:]}: {exc}") from exc
+    if not key:
+        raise UsageError(f"--user {name}: {source[1:]} is empty")
+    return name, key
 
 
 def serve(
@@ -50,6 +73,15 @@ def serve(
     account_id: Annotated[
         str | None,
         typer.Option("--account-id", metavar="ID", help="ID of the account to create or seed."),
+    ] = None,
+    users: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--user",
+            metavar="NAME[:@KEYFILE]",
+            help="A member user besides the administrator (repeatable). A new user's API key "
+            "is printed once on stderr, or is the content of KEYFILE (idempotent).",
+        ),
     ] = None,
     admin_password: Annotated[
         str | None,
@@ -192,6 +224,7 @@ def serve(
         admin_password=admin_password,
         tls_dir=tls_dir,
         workers=workers if workers is not None else default_workers(db),
+        users=tuple(_member(spec) for spec in users or ()),
     )
     try:
         run_server(settings, options)

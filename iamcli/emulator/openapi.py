@@ -110,6 +110,14 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("get", "/v2/roles/{role_id}"): (schemas.CustomRole, (401, 403, 404)),
     ("put", "/v2/roles/{role_id}"): (schemas.CustomRole, _CHANGE),
     ("delete", "/v2/roles/{role_id}"): (None, (401, 403, 404)),
+    # The PDP (cloud/pdp.py)
+    ("post", "/v2/authz"): (schemas.AuthzResponses, (400, 401, 413, 415)),
+    ("post", "/v2/authz/bulk"): (schemas.AuthzBulk, (400, 401, 413, 415)),
+    # User Management (cloud/users.py)
+    ("post", "/v2/accounts/{account_id}/users"): (schemas.InvitedUsers, (400, 401, 403, 413, 415)),
+    ("get", "/v2/accounts/{account_id}/users"): (schemas.UserList, (401, 403)),
+    ("get", "/v2/accounts/{account_id}/users/{iam_id}"): (schemas.UserProfile, (401, 403, 404)),
+    ("delete", "/v2/accounts/{account_id}/users/{iam_id}"): (None, (400, 401, 403, 404)),
 }
 _UNAUTHENTICATED = ("/identity/", "/iam-token/oidc/", "/idprovider/")
 

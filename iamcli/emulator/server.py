@@ -30,6 +30,8 @@ class ServeOptions:
     admin_password: str | None = None
     tls_dir: str | None = None  # serve HTTPS with a self-signed certificate kept here
     workers: int = 1
+    # Member users to make sure of: (name, API key value or None for a generated one).
+    users: tuple[tuple[str, str | None], ...] = ()
 
 
 def is_loopback(host: str) -> bool:
@@ -67,6 +69,12 @@ def prepare(settings: Settings, options: ServeOptions, err: TextIO) -> Store:
         )
     if boot.created_password:
         err.write(f"Administrator password (shown once): {boot.created_password}\n")
+    for name, key in options.users:
+        user, value, created = store.add_member(boot.account_id, name, key=key)
+        if created:
+            err.write(f"Created user {name} ({user.iam_id}) in account {boot.account_id}.\n")
+        if value:
+            err.write(f"User {name} API key (shown once, keep it safe): {value}\n")
     return store
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import account_settings, api_keys, policies, roles, service_ids, serviceid_groups, tokens
+from . import (
+    account_settings,
+    api_keys,
+    pdp,
+    policies,
+    roles,
+    service_ids,
+    serviceid_groups,
+    tokens,
+    users,
+)
 
 routes: list[BaseRoute] = [
     *tokens.router.routes,
@@ -12,6 +22,8 @@ routes: list[BaseRoute] = [
     *api_keys.router.routes,
     *policies.router.routes,
     *roles.router.routes,
+    *users.router.routes,
+    *pdp.router.routes,
     *serviceid_groups.router.routes,
     *account_settings.router.routes,
 ]

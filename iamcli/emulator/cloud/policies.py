@@ -271,14 +271,21 @@ def list_v2_policies(
 # -- v1 --------------------------------------------------------------------------------------
 
 
-def _create(request: Request, api: str, raw: dict[str, Any]) -> PolicyRow:
-    store, caller, subject = _who(request)
+def create_policy_body(
+    store: Store, subject: authz.Subject, api: str, raw: dict[str, Any]
+) -> PolicyRow:
+    """Validate RAW as a policy of API (v1 or v2), check SUBJECT may grant it, store it."""
     validate = bodies.v1_body if api == "v1" else bodies.v2_body
-    body = validate(store, caller.account_id, raw)
+    body = validate(store, subject.account_id, raw)
     _may_change(store, subject, "iam.policy.create", body)
     return store.create_policy(
-        account_id=caller.account_id, api=api, body=body, created_by=caller.iam_id
+        account_id=subject.account_id, api=api, body=body, created_by=subject.iam_id
     )
+
+
+def _create(request: Request, api: str, raw: dict[str, Any]) -> PolicyRow:
+    store, _, subject = _who(request)
+    return create_policy_body(store, subject, api, raw)
 
 
 @router.post("/v1/policies", status_code=201, tags=["policies"])
