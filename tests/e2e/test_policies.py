@@ -514,3 +514,40 @@ def test_a_custom_role_is_granted_by_its_display_name(cli, emulator: Emulator) -
         role["crn"],
         "crn:v1:bluemix:public:iam::::role:Viewer",
     ]
+
+
+def test_a_v1_file_is_sent_for_the_service_id_named(
+    cli, emulator: Emulator, tmp_path: Path
+) -> None:
+    login(cli, emulator, "cloud")
+    sid = new_sid(cli)
+    doc = tmp_path / "v1.json"
+    doc.write_text(
+        json.dumps(
+            {
+                "roles": [{"role_id": "crn:v1:bluemix:public:iam::::role:Viewer"}],
+                "resources": [
+                    {
+                        "attributes": [
+                            {"name": "serviceName", "value": "iam-*", "operator": "stringMatch"}
+                        ]
+                    }
+                ],
+            }
+        )
+    )
+    r = cli("service-policy-create", str(sid["name"]), "--file", f"@{doc}", "--output", "json")
+    assert r.code == 0, r.stderr
+    assert "Warning" not in r.stderr
+    body = json.loads(r.stdout)
+    assert body["subjects"][0]["attributes"][0]["value"] == sid["iam_id"]
+    attrs = body["resources"][0]["attributes"]
+    assert attrs[0] == {"name": "serviceName", "value": "iam-*", "operator": "stringMatch"}
+    assert {"name": "accountId", "value": emulator.a.account_id} in [
+        {k: a[k] for k in ("name", "value")} for a in attrs
+    ]
+    # --api-version contradicting the file is a usage error, before anything is sent.
+    wrong = cli(
+        "service-policy-create", str(sid["name"]), "--file", f"@{doc}", "--api-version", "v2"
+    )
+    assert wrong.code == 2 and "written for the v1 API, not v2" in wrong.stderr
