@@ -551,3 +551,22 @@ def test_a_v1_file_is_sent_for_the_service_id_named(
         "service-policy-create", str(sid["name"]), "--file", f"@{doc}", "--api-version", "v2"
     )
     assert wrong.code == 2 and "written for the v1 API, not v2" in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"subject": {"attributes": 7}, "control": {}},
+        {"subjects": "me", "roles": 1, "resources": [3]},
+        {"subject": [], "control": {"grant": {"roles": "x"}}, "resource": {"attributes": 5}},
+    ],
+)
+def test_a_hostile_file_gets_an_answer_not_a_traceback(
+    cli, emulator: Emulator, tmp_path: Path, document: dict[str, object]
+) -> None:
+    login(cli, emulator, "cloud")
+    doc = tmp_path / "odd.json"
+    doc.write_text(json.dumps(document))
+    r = cli("service-policy-create", str(new_sid(cli)["name"]), "--file", f"@{doc}")
+    assert r.code in (1, 2), r.stderr  # the server's 400, or ours
+    assert "\nFAILED\n" in f"\n{r.stderr}" and "Traceback" not in r.stderr
