@@ -293,6 +293,24 @@ def cases(url: str) -> list[Case]:
         keys = c.get("/v1/apikeys", headers={"Authorization": auth})
         keys.raise_for_status()
         key_id = keys.json()["apikeys"][0]["id"]
+        policy = _policy_subject(c, auth, jwt_account(token))
+    checks = (
+        [
+            # A service ID that holds a Viewer policy reading another service ID: the access check
+            # goes all the way to the account's policies (the admin's own key above does not).
+            Case(
+                "GET /v1/serviceids/{id} (service ID, via a policy)",
+                "GET",
+                f"/v1/serviceids/{policy[1]}",
+                None,
+                f"Bearer {policy[0]}",
+                min_rps=2000,
+                max_p99_ms=25,
+            )
+        ]
+        if policy is not None
+        else []
+    )
     return [
         Case(
             "POST /identity/token (API key grant)",
@@ -321,7 +339,52 @@ def cases(url: str) -> list[Case]:
             min_rps=2000,
             max_p99_ms=25,
         ),
+        *checks,
     ]
+
+
+def jwt_account(token: str) -> str:
+    import base64
+
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["account"]["bss"])
+
+
+def _policy_subject(c: httpx.Client, auth: str, account: str) -> tuple[str, str] | None:
+    """(token of a service ID with Viewer on IAM Identity, another service ID's ID), or None
+    for a server without access policies."""
+    headers = {"Authorization": auth}
+    made = [
+        c.post("/v1/serviceids/", headers=headers, json={"account_id": account, "name": n})
+        for n in ("bench-reader", "bench-target")
+    ]
+    reader, target = (r.json() for r in made)
+    grant = c.post(
+        "/v1/policies",
+        headers=headers,
+        json={
+            "type": "access",
+            "subjects": [{"attributes": [{"name": "iam_id", "value": reader["iam_id"]}]}],
+            "roles": [{"role_id": "crn:v1:bluemix:public:iam::::role:Viewer"}],
+            "resources": [
+                {
+                    "attributes": [
+                        {"name": "accountId", "value": account},
+                        {"name": "serviceName", "value": "iam-identity"},
+                    ]
+                }
+            ],
+        },
+    )
+    if grant.status_code == 404:
+        return None
+    grant.raise_for_status()
+    key = c.post("/v1/apikeys", headers=headers, json={"name": "k", "iam_id": reader["iam_id"]})
+    key.raise_for_status()
+    r = c.post("/identity/token", data={"grant_type": APIKEY_GRANT, "apikey": key.json()["apikey"]})
+    r.raise_for_status()
+    return r.json()["access_token"], target["id"]
 
 
 def verdict(case: Case, result: Result) -> tuple[bool, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import SkipJsonSchema
 
 # -- errors, one shape per family (problems.py) ----------------------------------------------
@@ -350,6 +350,31 @@ class UserList(_Open):
     resources: list[UserProfile]
 
 
+class PrivatePolicy(_Open):
+    id: str
+    type: str
+    subjects: list[dict[str, Any]]
+    resources: list[dict[str, Any]]
+    roles: list[dict[str, Any]]
+    createdAt: str
+    modifiedAt: str
+    version: str
+
+
+class PrivatePolicyList(RootModel[list[PrivatePolicy]]):
+    pass
+
+
+class PrivateRole(BaseModel):
+    id: str
+    name: str
+    description: str
+
+
+class PrivateRoleList(RootModel[list[PrivateRole]]):
+    pass
+
+
 class AuthzResponses(_Open):
     responses: list[dict[str, Any]]
 
@@ -457,6 +482,7 @@ def all_models() -> list[type[BaseModel]]:
     models += [PrivateServiceId, PrivateApiKey, PrivateServiceIdList, PrivateApiKeyList]
     models += [V1Policy, V2Policy, V1PolicyList, V2PolicyList, Role, CustomRole, RoleList]
     models += [InvitedUsers, UserProfile, UserList, AuthzResponses, AuthzBulk]
+    models += [PrivatePolicy, PrivatePolicyList, PrivateRole, PrivateRoleList]
     models += [ServiceIdGroup, ServiceIdGroupList, AccountSettings, EffectiveAccountSettings]
     models += [IdentityPreference, IdentityPreferenceList]
     return models

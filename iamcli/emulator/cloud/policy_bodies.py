@@ -136,6 +136,8 @@ def _check_subject(attrs: list[dict[str, Any]], name_key: str, kind: str, where:
             raise invalid(
                 f"Invalid body: '{where}' must be one attribute, iam_id or access_group_id"
             )
+        if attrs[0].get("operator", "stringEquals") != "stringEquals":
+            raise invalid(f"Invalid body: '{where}' names its subject with stringEquals")
         return
     if any(n not in AUTHZ_SUBJECT_NAMES for n in names) or "accountId" not in names:
         raise invalid(f"Invalid body: '{where}' of an authorization policy needs accountId")
@@ -325,7 +327,7 @@ def _role_json(store: Store, role_id: str) -> dict[str, Any]:
 
 def v1_json(store: Store, base: str, row: PolicyRow) -> dict[str, Any]:
     """A policy as the v1 API answers: itself, or IBM's placeholder for a v2 policy."""
-    if row.api == "v2":
+    if row.api != "v1":
         return {
             "type": row.type,
             "subjects": [{"attributes": [{"name": "iam_id", "value": "unsupported version"}]}],
