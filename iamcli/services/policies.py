@@ -142,7 +142,11 @@ def _resource(api: PolicyApi, flags: PolicyFlags) -> tuple[tuple[str, str], ...]
     """The resource a create or update sends: with no service, service type or resource group
     named, it spans the account's services (narrowed by any other flag, e.g. --region), as IBM
     requires a resource to name one of them."""
+    if flags.account_management and not api.has_account_management:
+        raise api.flavor.unsupported("--account-management")
     given = resource_attributes(flags) or ()
+    if api.requires_service and all(name != SERVICE_NAME for name, _ in given):
+        raise UsageError(f"--service-name is required on the {api.flavor.name} API family")
     if any(name in (SERVICE_NAME, SERVICE_TYPE, RESOURCE_GROUP_ID) for name, _ in given):
         return given
     return (*api.whole_account, *given)
@@ -247,8 +251,9 @@ def plan_create(api: PolicyApi, sid: ServiceId, flags: PolicyFlags, asked: str |
         return _file_request(api, sid, flags.file, asked)
     if flags.roles is None:
         raise UsageError("give --roles R1,R2 (with resource flags) or --file @policy.json")
+    names = role_names(flags.roles)
     resources = _resource(api, flags)
-    roles = resolve_roles(api, role_names(flags.roles), role_scope(resources))
+    roles = resolve_roles(api, names, role_scope(resources))
     return Request(PolicyDraft(roles=roles, resources=resources), asked or "v1")
 
 
