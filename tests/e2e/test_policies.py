@@ -373,18 +373,17 @@ def test_private_has_one_api_version(cli, emulator: Emulator) -> None:
 
 
 def test_the_seeds_recipe_the_policy_step_grants_access(
-    cli, emulator: Emulator, tmp_path: Path
+    cli, emulator: Emulator, family: str, tmp_path: Path
 ) -> None:
     """Log in, create a service ID, assign it a policy, create its key, get its token: the
     service ID may read other service IDs only once the policy exists, and no more than its
     role allows."""
-    login(cli, emulator, "cloud")
     bot, other = new_sid(cli), new_sid(cli)
     key = tmp_path / "bot.json"
     made = cli("service-api-key-create", "deploy", str(bot["name"]), "--file", str(key))
     assert made.code == 0, made.stderr
     as_bot = cli(
-        "login", "-a", emulator.url, "--flavor", "cloud", "--apikey", f"@{key}", "--profile", "bot"
+        "login", "-a", emulator.url, "--flavor", family, "--apikey", f"@{key}", "--profile", "bot"
     )
     assert as_bot.code == 0, as_bot.stderr
     assert cli("oauth-tokens", "--profile", "bot").out_lines[0].startswith("IAM token:  Bearer ")
@@ -398,7 +397,7 @@ def test_the_seeds_recipe_the_policy_step_grants_access(
         "--roles",
         "Viewer",
         "--service-name",
-        "iam-identity",
+        SERVICE[family],
     )
     assert grant.code == 0, grant.stderr
     after = cli("service-id", str(other["id"]), "--profile", "bot", "--output", "json")
@@ -416,7 +415,7 @@ def test_the_seeds_recipe_the_policy_step_grants_access(
         "-r",
         "Administrator",
         "--service-name",
-        "iam-identity",
+        SERVICE[family],
         "--profile",
         "bot",
     )
