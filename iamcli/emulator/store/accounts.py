@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import sqlite3
 
 from .. import formats
 from .api_keys import ApiKeyStore
@@ -103,24 +104,39 @@ class AccountStore(ApiKeyStore):
             if has_key is not None and seed_apikey is None:
                 return Bootstrap(account_id, None, created_password, username)
             value = seed_apikey or formats.new_api_key_value()
-            self._insert_api_key(
-                db,
-                account_id=account_id,
-                iam_id=iam_id,
-                owner_kind="user",
-                name="admin-key",
-                description="Created by iamcli serve for the administrator",
-                value=value,
-                store_value=False,
-                locked=False,
-                disabled=False,
-                support_sessions=False,
-                action_when_leaked="disable",
-                expires_at=None,
-                created_by=iam_id,
-                at=t,
+            self._insert_user_key(
+                db, account_id, iam_id, "admin-key", "for the administrator", value, t
             )
         return Bootstrap(account_id, None if seed_apikey else value, created_password, username)
+
+    def _insert_user_key(
+        self,
+        db: sqlite3.Connection,
+        account_id: str,
+        iam_id: str,
+        name: str,
+        purpose: str,
+        value: str,
+        at: int,
+    ) -> None:
+        """A user's key made by the server itself (the seed of an account or a member)."""
+        self._insert_api_key(
+            db,
+            account_id=account_id,
+            iam_id=iam_id,
+            owner_kind="user",
+            name=name,
+            description=f"Created by iamcli serve {purpose}",
+            value=value,
+            store_value=False,
+            locked=False,
+            disabled=False,
+            support_sessions=False,
+            action_when_leaked="disable",
+            expires_at=None,
+            created_by=iam_id,
+            at=at,
+        )
 
     # -- member users ------------------------------------------------------------------------
 
@@ -170,22 +186,8 @@ class AccountStore(ApiKeyStore):
             elif created:
                 value = key = formats.new_api_key_value()
             if key is not None:
-                self._insert_api_key(
-                    db,
-                    account_id=account_id,
-                    iam_id=iam_id,
-                    owner_kind="user",
-                    name=f"{username}-key",
-                    description="Created by iamcli serve for a member user",
-                    value=key,
-                    store_value=False,
-                    locked=False,
-                    disabled=False,
-                    support_sessions=False,
-                    action_when_leaked="disable",
-                    expires_at=None,
-                    created_by=iam_id,
-                    at=t,
+                self._insert_user_key(
+                    db, account_id, iam_id, f"{username}-key", "for a member user", key, t
                 )
         user = self.user(iam_id)
         assert user is not None
