@@ -15,7 +15,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import ExitCode, IamcliError, NotFoundError, UsageError
+from ..errors import (
+    ExitCode,
+    IamcliError,
+    NetworkError,
+    NotFoundError,
+    ServerError,
+    UsageError,
+)
 from ..flavors import Flavor
 from ..flavors.policy_api import (
     ACCOUNT_ID,
@@ -354,8 +361,39 @@ def list_policies(
         yield policy
 
 
-def create_policy(api: PolicyApi, sid: ServiceId, request: Request) -> Policy:
-    return _named(api.create_policy(sid, request.draft, request.version), request.draft.roles)
+def create_policy(
+    api: PolicyApi,
+    sid: ServiceId,
+    request: Request,
+    *,
+    note: Callable[[str], None] | None = None,
+) -> Policy:
+    """Create a policy once. When the answer is lost (a 5xx, or a connection cut after the
+    request was sent), the service ID's policy with these very roles and this resource is the
+    one this create made (IBM refuses a second identical policy), and it is returned; only
+    when none exists is the failure reported."""
+    try:
+        created = api.create_policy(sid, request.draft, request.version)
+    except (ServerError, NetworkError) as exc:
+        lost = isinstance(exc, ServerError) or exc.may_have_arrived
+        if not lost or request.draft.body is not None:
+            raise
+        found = next((p for p in api.policies(sid, request.version) if _same(p, request)), None)
+        if found is None:
+            raise
+        if note is not None:
+            note(f"the create's answer was lost, but it happened: {found.id}")
+        created = found
+    return _named(created, request.draft.roles)
+
+
+def _same(policy: Policy, request: Request) -> bool:
+    draft = request.draft
+    roles = {r.crn for r in draft.roles or ()}
+    resource = {(k, v) for k, v in draft.resources or () if k != ACCOUNT_ID}
+    return {r.crn for r in policy.roles} == roles and {
+        (k, v) for k, v in policy.resources if k != ACCOUNT_ID
+    } == resource
 
 
 def update_policy(api: PolicyApi, sid: ServiceId, current: Policy, request: Request) -> Policy:
