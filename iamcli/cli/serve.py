@@ -83,6 +83,15 @@ def serve(
             "is printed once on stderr, or is the content of KEYFILE (idempotent).",
         ),
     ] = None,
+    child_accounts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--child-account",
+            metavar="ID",
+            help="Make account ID (created when missing) a child of the seeded account, which "
+            "becomes an enterprise for account settings templates. Repeatable.",
+        ),
+    ] = None,
     admin_password: Annotated[
         str | None,
         typer.Option(
@@ -225,6 +234,7 @@ def serve(
         tls_dir=tls_dir,
         workers=workers if workers is not None else default_workers(db),
         users=tuple(_member(spec) for spec in users or ()),
+        child_accounts=tuple(child_accounts or ()),
     )
     try:
         run_server(settings, options)

@@ -132,6 +132,11 @@ class Discovery(BaseModel):
 # -- the Identity API ------------------------------------------------------------------------
 
 
+class Activity(BaseModel):
+    last_authn: str | SkipJsonSchema[None] = None
+    authn_count: int
+
+
 class ApiKey(BaseModel):
     id: str
     entity_tag: str
@@ -152,6 +157,7 @@ class ApiKey(BaseModel):
     apikey: str | SkipJsonSchema[None] = Field(
         None, description="on create; on reads only for a key made with store_value"
     )
+    activity: Activity | SkipJsonSchema[None] = None
 
 
 class ServiceId(BaseModel):
@@ -167,6 +173,7 @@ class ServiceId(BaseModel):
     description: str | SkipJsonSchema[None] = None
     unique_instance_crns: list[str] | SkipJsonSchema[None] = None
     apikey: ApiKey | SkipJsonSchema[None] = Field(None, description="on create, when asked for")
+    activity: Activity | SkipJsonSchema[None] = None
 
 
 class _Paged(BaseModel):
@@ -460,6 +467,86 @@ class IdentityPreferenceList(BaseModel):
     preferences: list[IdentityPreference]
 
 
+class AccountSettingsTemplate(BaseModel):
+    id: str
+    version: int
+    account_id: str
+    name: str
+    description: str | SkipJsonSchema[None] = None
+    committed: bool
+    account_settings: dict[str, Any]
+    history: list[HistoryRecord] | SkipJsonSchema[None] = None
+    entity_tag: str
+    crn: str
+    created_at: str
+    created_by_id: str
+    last_modified_at: str
+    last_modified_by_id: str
+
+
+class AccountSettingsTemplateList(BaseModel):
+    offset: int
+    limit: int
+    first: str
+    account_settings_templates: list[AccountSettingsTemplate]
+
+
+class TemplateAssignment(BaseModel):
+    id: str
+    account_id: str
+    template_id: str
+    template_version: int
+    target_type: str
+    target: str
+    status: str = Field(description="accepted, in_progress, succeeded or failed")
+    resources: list[dict[str, Any]]
+    history: list[HistoryRecord] | SkipJsonSchema[None] = None
+    href: str
+    created_at: str
+    created_by_id: str
+    last_modified_at: str
+    last_modified_by_id: str
+    entity_tag: str
+
+
+class TemplateAssignmentList(BaseModel):
+    offset: int
+    limit: int
+    first: str
+    assignments: list[TemplateAssignment]
+
+
+class ReportReference(BaseModel):
+    reference: str
+
+
+class ActivityReport(BaseModel):
+    created_by: str
+    reference: str
+    report_duration: str
+    report_start_time: str
+    report_end_time: str
+    users: list[dict[str, Any]]
+    apikeys: list[dict[str, Any]]
+    serviceids: list[dict[str, Any]]
+    profiles: list[dict[str, Any]]
+
+
+class MfaEnrollment(BaseModel):
+    iam_id: str
+    effective_mfa_type: str
+    id_based_mfa: dict[str, Any]
+    account_based_mfa: dict[str, Any]
+
+
+class MfaReport(BaseModel):
+    created_by: str
+    reference: str
+    report_time: str
+    account_id: str
+    users: list[dict[str, Any]]
+
+
 ERRORS: dict[str, type[BaseModel]] = {
     "token": TokenError,
     "identity": IdentityError,
@@ -479,4 +566,7 @@ def all_models() -> list[type[BaseModel]]:
     models += [PrivatePolicy, PrivatePolicyList, PrivateRole, PrivateRoleList]
     models += [ServiceIdGroup, ServiceIdGroupList, AccountSettings, EffectiveAccountSettings]
     models += [IdentityPreference, IdentityPreferenceList]
+    models += [AccountSettingsTemplate, AccountSettingsTemplateList]
+    models += [TemplateAssignment, TemplateAssignmentList]
+    models += [ReportReference, ActivityReport, MfaEnrollment, MfaReport]
     return models

@@ -9,9 +9,11 @@ from . import (
     api_keys,
     pdp,
     policies,
+    reports,
     roles,
     service_ids,
     serviceid_groups,
+    templates,
     tokens,
     users,
 )
@@ -26,4 +28,6 @@ routes: list[BaseRoute] = [
     *pdp.router.routes,
     *serviceid_groups.router.routes,
     *account_settings.router.routes,
+    *templates.router.routes,
+    *reports.router.routes,
 ]

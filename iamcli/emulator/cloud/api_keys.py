@@ -12,7 +12,16 @@ from .. import access, formats, web
 from ..problems import Problem
 from ..store import ApiKey, Identity, Store
 from ..tokens import Caller
-from .common import PageSize, caller_of, decode_page_token, etag, list_body, order_desc, own_account
+from .common import (
+    PageSize,
+    activity_json,
+    caller_of,
+    decode_page_token,
+    etag,
+    list_body,
+    order_desc,
+    own_account,
+)
 
 router = APIRouter()
 
@@ -96,7 +105,7 @@ def _owner(store: Store, caller: Caller, iam_id: str) -> Identity:
 
 @router.post("/v1/apikeys", status_code=201, tags=["API keys"])
 @router.post("/v1/apikeys/", include_in_schema=False)
-async def create_api_key(
+def create_api_key(
     request: Request,
     body: CreateApiKey,
     entity_lock: Annotated[str | None, Header()] = None,
@@ -126,7 +135,7 @@ async def create_api_key(
 
 @router.get("/v1/apikeys", tags=["API keys"])
 @router.get("/v1/apikeys/", include_in_schema=False)
-async def list_api_keys(
+def list_api_keys(
     request: Request,
     account_id: str | None = None,
     iam_id: str | None = None,
@@ -167,7 +176,7 @@ async def list_api_keys(
 
 
 @router.get("/v1/apikeys/details", tags=["API keys"])
-async def api_key_details(
+def api_key_details(
     request: Request,
     iam_apikey: Annotated[str, Header()],
 ) -> Response:
@@ -182,16 +191,19 @@ async def api_key_details(
 
 
 @router.get("/v1/apikeys/{kid}", tags=["API keys"])
-async def get_api_key(request: Request, kid: str) -> Response:
+def get_api_key(request: Request, kid: str, include_activity: bool = False) -> Response:
     store = web.store(request)
     caller = caller_of(request)
     found = web.owned_api_key(store, caller, kid)
     access.require(caller, "iam-identity.apikey.get", found)
-    return web.json_response(_with_value(store, found), headers=etag(found))
+    body = _with_value(store, found)
+    if include_activity:
+        body["activity"] = activity_json(store, found.id)
+    return web.json_response(body, headers=etag(found))
 
 
 @router.put("/v1/apikeys/{kid}", tags=["API keys"])
-async def update_api_key(
+def update_api_key(
     request: Request,
     kid: str,
     body: UpdateApiKey,
@@ -213,7 +225,7 @@ async def update_api_key(
 
 
 @router.delete("/v1/apikeys/{kid}", status_code=204, tags=["API keys"])
-async def delete_api_key(request: Request, kid: str) -> Response:
+def delete_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
     caller = caller_of(request)
     access.require(caller, "iam-identity.apikey.delete", web.owned_api_key(store, caller, kid))
@@ -225,7 +237,7 @@ def _flag_route(flag: str, value: bool) -> Any:
     # Locking needs Editor or Administrator (reference §4.2); disabling is an update.
     action = "iam-identity.apikey.lock" if flag == "locked" else "iam-identity.apikey.update"
 
-    async def handler(request: Request, kid: str) -> Response:
+    def handler(request: Request, kid: str) -> Response:
         store = web.store(request)
         caller = caller_of(request)
         access.require(caller, action, web.owned_api_key(store, caller, kid))

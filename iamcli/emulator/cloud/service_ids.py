@@ -13,7 +13,16 @@ from .. import access, formats, web
 from ..problems import Problem
 from ..store import ServiceId
 from .api_keys import api_key_json, parse_expiry
-from .common import PageSize, caller_of, decode_page_token, etag, list_body, order_desc, own_account
+from .common import (
+    PageSize,
+    activity_json,
+    caller_of,
+    decode_page_token,
+    etag,
+    list_body,
+    order_desc,
+    own_account,
+)
 
 router = APIRouter()
 
@@ -69,7 +78,7 @@ def service_id_json(s: ServiceId) -> dict[str, Any]:
 
 @router.post("/v1/serviceids/", status_code=201, tags=["service IDs"])
 @router.post("/v1/serviceids", include_in_schema=False)
-async def create_service_id(
+def create_service_id(
     request: Request,
     body: CreateServiceId,
     entity_lock: Annotated[str | None, Header()] = None,
@@ -108,7 +117,7 @@ async def create_service_id(
 
 @router.get("/v1/serviceids/", tags=["service IDs"])
 @router.get("/v1/serviceids", include_in_schema=False)
-async def list_service_ids(
+def list_service_ids(
     request: Request,
     account_id: str | None = None,
     name: Annotated[str | None, Query(max_length=1024)] = None,
@@ -139,15 +148,18 @@ async def list_service_ids(
 
 
 @router.get("/v1/serviceids/{sid}", tags=["service IDs"])
-async def get_service_id(request: Request, sid: str) -> Response:
+def get_service_id(request: Request, sid: str, include_activity: bool = False) -> Response:
     caller = caller_of(request)
     found = web.owned_service_id(web.store(request), caller, sid)
     access.require(caller, "iam-identity.serviceid.get", found)
-    return web.json_response(service_id_json(found), headers=etag(found))
+    body = service_id_json(found)
+    if include_activity:
+        body["activity"] = activity_json(web.store(request), found.iam_id)
+    return web.json_response(body, headers=etag(found))
 
 
 @router.put("/v1/serviceids/{sid}", tags=["service IDs"])
-async def update_service_id(
+def update_service_id(
     request: Request,
     sid: str,
     body: UpdateServiceId,
@@ -169,7 +181,7 @@ async def update_service_id(
 
 
 @router.delete("/v1/serviceids/{sid}", status_code=204, tags=["service IDs"])
-async def delete_service_id(request: Request, sid: str) -> Response:
+def delete_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
     caller = caller_of(request)
     access.require(
@@ -180,7 +192,7 @@ async def delete_service_id(request: Request, sid: str) -> Response:
 
 
 @router.post("/v1/serviceids/{sid}/lock", status_code=204, tags=["service IDs"])
-async def lock_service_id(request: Request, sid: str) -> Response:
+def lock_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
     caller = caller_of(request)
     access.require(caller, "iam-identity.serviceid.lock", web.owned_service_id(store, caller, sid))
@@ -189,7 +201,7 @@ async def lock_service_id(request: Request, sid: str) -> Response:
 
 
 @router.delete("/v1/serviceids/{sid}/lock", status_code=204, tags=["service IDs"])
-async def unlock_service_id(request: Request, sid: str) -> Response:
+def unlock_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
     caller = caller_of(request)
     access.require(caller, "iam-identity.serviceid.lock", web.owned_service_id(store, caller, sid))

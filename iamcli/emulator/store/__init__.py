@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from .account_settings import AccountSettings, AccountSettingsStore, Preference
 from .accounts import AccountStore
+from .activity import Activity, ActivityStore
 from .grants import GrantStore
+from .passwords import LoginLocked
 from .policies import CustomRoleRow, PolicyRow, PolicyStore
 from .records import (
     ApiKey,
@@ -36,16 +38,20 @@ from .records import (
 )
 from .service_ids import ServiceIdStore
 from .serviceid_groups import ServiceIdGroup, ServiceIdGroupStore
+from .templates import Assignment, Template, TemplateStore
 
 __all__ = [
     "AccountSettings",
+    "Activity",
     "ApiKey",
+    "Assignment",
     "Bootstrap",
     "Conflict",
     "CustomRoleRow",
     "Identity",
     "Invalid",
     "Locked",
+    "LoginLocked",
     "NotFound",
     "Page",
     "PolicyRow",
@@ -56,6 +62,7 @@ __all__ = [
     "StaleVersion",
     "Store",
     "StoreError",
+    "Template",
     "User",
     "digest",
 ]
@@ -67,6 +74,8 @@ class Store(
     GrantStore,
     ServiceIdGroupStore,
     AccountSettingsStore,
+    TemplateStore,
+    ActivityStore,
     PolicyStore,
 ):
     """All emulator state. Safe to share between threads; one instance per process."""
