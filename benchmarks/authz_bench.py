@@ -4,9 +4,9 @@ real SQLite store with N policies in the account.
     .venv/bin/python benchmarks/authz_bench.py [--policies N] [--decisions M]
 
 Prints microseconds per decision for the paths a bearer request takes: the owner, an identity's
-own key, a subject holding a policy (permit) and one without (deny). The per-request cost of
-HTTP on this server is about 250 µs per core, so a decision of tens of µs keeps a bearer GET
-within its throughput target.
+own key, a subject holding a policy (permit) and one without (deny). A bearer GET at the
+README's ~4,000 req/s on two cores costs ~500 µs of CPU, so a decision of a few tens of µs
+moves it by a few percent at most.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import httpx
 from ..errors import ProtocolError, UsageError
 from ..http import Retry, delete, json_object
 from ..models import Policy, Role, ServiceId
-from . import PAGE_SIZE, prefetched
+from . import PAGE_SIZE, paged
 from ._wire import Reader
 from .policy_api import (
     ACCOUNT_ID,
@@ -87,30 +87,28 @@ class CloudPolicies(PolicyApi):
             "limit": PAGE_SIZE,
         }
 
-        def fetch(start: str | None) -> Reader:
-            query = dict(params) if start is None else {**params, "start": start}
-            return self._read("GET", f"/{version}/policies", params=query)
-
-        seen: set[str] = set()
-
-        def following(page: Reader) -> str | None:
+        # The first page's cursor is "" (no `start`): `paged` takes None as "no next page".
+        def fetch(start: str) -> list[Reader]:
+            query = {**params, "start": start} if start else dict(params)
+            page = self._read("GET", f"/{version}/policies", params=query)
             following_page = page.data.get("next")
-            if not isinstance(following_page, dict):
-                return None
-            start = following_page.get("start")
-            if not isinstance(start, str) or not start:
-                return None
-            if start in seen:  # a server sending us round in circles
-                raise ProtocolError(
-                    f"unexpected answer from {self.flavor.where}: a page token came back twice"
-                )
-            seen.add(start)
-            return start
+            starts[start] = (
+                following_page.get("start") if isinstance(following_page, dict) else None
+            )
+            return page.items("policies")
+
+        # The next page's token, by the page that named it (`paged` asks after each page).
+        starts: dict[str, object] = {}
+
+        def following(start: str, items: list[Reader]) -> str | None:
+            token = starts.get(start)
+            return token if isinstance(token, str) and token else None
 
         parse = _v2_policy if version == "v2" else _v1_policy
-        for page in prefetched(fetch, None, following):
-            for item in page.items("policies"):
-                yield parse(item, None)
+        for item in paged(
+            fetch, "", following, where=self.flavor.where, identity=lambda r: r.data.get("id")
+        ):
+            yield parse(item, None)
 
     def policy(self, subject: ServiceId, policy_id: str, version: str) -> Policy:
         response = self._send("GET", _path(version, policy_id), retry=Retry.IDEMPOTENT)
