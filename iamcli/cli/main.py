@@ -2,7 +2,7 @@
 
 import typer
 
-from . import api_keys, auth, exec, rotation, serve, service_ids
+from . import api_keys, auth, exec, policies, rotation, serve, service_ids
 from .params import Globals, OutputOpt, ProfileOpt, QuietOpt, TraceOpt
 
 app = typer.Typer(
@@ -52,6 +52,12 @@ for _name, _fn in (
     ("service-api-key-create", api_keys.service_api_key_create),
     ("service-api-keys", api_keys.service_api_keys),
     ("api-key-create", api_keys.api_key_create),
+    ("service-policy-create", policies.service_policy_create),
+    ("service-policy-update", policies.service_policy_update),
+    ("service-policies", policies.service_policies),
+    ("service-policy", policies.service_policy),
+    ("service-policy-delete", policies.service_policy_delete),
+    ("roles", policies.roles),
 ):
     app.command(name=_name)(_fn)
 app.command(name="service-api-key-rotate", help=rotation.SERVICE_ROTATE_HELP)(

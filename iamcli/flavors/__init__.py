@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 import httpx
 
@@ -17,6 +17,9 @@ from ..errors import ProtocolError, UsageError
 from ..http import Retry, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
 from ._wire import Reader
+
+if TYPE_CHECKING:
+    from .policy_api import PolicyApi
 
 P = TypeVar("P")
 # Both families take an API key with the grant type IBM defines for it.
@@ -141,6 +144,11 @@ class Flavor(ABC):
 
     @abstractmethod
     def delete_api_key(self, kid: str) -> None: ...
+
+    # -- access policies and roles (flavors/policy_api.py) --------------------------------
+
+    def policy_api(self) -> PolicyApi:
+        raise self.unsupported("access policies")
 
     # Whether create_api_key takes a value chosen here (IBM Cloud's pass-through keys).
     chooses_values: ClassVar[bool] = False

@@ -14,6 +14,7 @@ from ..http import Retry, delete, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
 from . import APIKEY_GRANT, PAGE_SIZE, Flavor, paged
 from ._wire import Reader, jwt_claims, jwt_header
+from .policy_api import PolicyApi
 
 # IBM's CLI client. Only the password grant needs it (IBM refuses that grant without it);
 # API-key logins go without, so their refresh is a new API-key exchange, as IBM's SDKs do.
@@ -151,6 +152,13 @@ class Cloud(Flavor):
 
     def lock_service_id(self, sid: str, locked: bool) -> None:
         self._lock(f"/v1/serviceids/{sid}/lock", locked)
+
+    # -- access policies -------------------------------------------------------------------
+
+    def policy_api(self) -> PolicyApi:
+        from .cloud_policies import CloudPolicies
+
+        return CloudPolicies(self)
 
     # -- API keys --------------------------------------------------------------------------
 
