@@ -35,7 +35,7 @@ _CHANGE = (400, 401, 403, 404, 409, 412, 413, 415)
 
 # (method, path) → (success body or None, error statuses)
 CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] = {
-    ("post", "/identity/token"): (schemas.TokenResponse, (400, 413)),
+    ("post", "/identity/token"): (schemas.TokenResponse, (400, 403, 413)),
     ("get", "/identity/keys"): (schemas.Jwks, ()),
     ("get", "/identity/.well-known/openid-configuration"): (schemas.Discovery, ()),
     ("post", "/v1/serviceids/"): (schemas.ServiceId, (400, 401, 403, 409, 413, 415)),
@@ -75,7 +75,7 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("delete", "/iam-token/apikeys/{kid}"): (None, (401, 403, 404, 409)),
     **profile_schemas.CONTRACT,
 }
-_UNAUTHENTICATED = ("/identity/", "/iam-token/oidc/", "/idprovider/")
+_UNAUTHENTICATED = ("/identity/", "/iam-token/oidc/", "/idprovider/", "/instance_identity/")
 
 
 def honest(doc: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +115,9 @@ def honest(doc: dict[str, Any]) -> dict[str, Any]:
             [success] = [code for code in responses if code.startswith("2")]
             if model is not None:
                 responses[success]["content"] = {"application/json": {"schema": _ref(model)}}
-            error = _ref(schemas.ERRORS[problems.family_of(path)])
+            error = _ref(
+                profile_schemas.error_model(path) or schemas.ERRORS[problems.family_of(path)]
+            )
             for status in statuses:
                 responses[str(status)] = {
                     "description": _DESCRIPTIONS[status],

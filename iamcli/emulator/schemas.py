@@ -84,6 +84,9 @@ class TokenResponse(BaseModel):
     expires_in: int
     expiration: int
     scope: str
+    delegated_refresh_token: str | SkipJsonSchema[None] = Field(
+        None, description="when response_type asks for one"
+    )
 
 
 class IdentityTokenResponse(BaseModel):

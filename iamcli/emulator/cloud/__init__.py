@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import api_keys, profile_trust, profiles, service_ids, tokens
+from . import api_keys, profile_trust, profiles, service_ids, tokens, vpc_metadata
 
 routes: list[BaseRoute] = [
     *tokens.router.routes,
@@ -12,4 +12,5 @@ routes: list[BaseRoute] = [
     *api_keys.router.routes,
     *profiles.router.routes,
     *profile_trust.router.routes,
+    *vpc_metadata.router.routes,
 ]

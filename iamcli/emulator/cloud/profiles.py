@@ -75,9 +75,11 @@ def profile_resource(account_id: str, profile_id: str | None = None) -> Resource
     return Resource(account_id=account_id, resource_type="profile", resource=profile_id)
 
 
-def permitted_profile(request: Request, profile_id: str, action: str) -> Profile:
+def permitted_profile(
+    request: Request, profile_id: str, action: str, caller: Caller | None = None
+) -> Profile:
     """The profile, if it exists (else 404) and the caller may do ACTION on it (else 403)."""
-    subject = subject_of(caller_of(request))
+    subject = subject_of(caller or caller_of(request))
     found = web.store(request).profile(profile_id)
     if found is None:
         raise Problem(404, f"Trusted profile {profile_id[:100]} not found")
@@ -270,9 +272,10 @@ def set_identities(
 def add_identity(
     request: Request, profile_id: str, identity_type: IdentityType, body: IdentityRequest
 ) -> Response:
+    caller = caller_of(request)
     if body.type != identity_type:
         raise Problem(400, "The identity's type differs from the identity type of the path")
-    found = permitted_profile(request, profile_id, "iam-identity.profile.update")
+    found = permitted_profile(request, profile_id, "iam-identity.profile.update", caller)
     store = web.store(request)
     added = store.add_identity(profile_id, _trusted_identity(store, found, body))
     # 200, not 201: what IBM's own integration test expects (PSIT test_set_identity).

@@ -10,6 +10,7 @@ from .. import web
 from ..problems import Problem
 from ..store import Identity
 from ..tokens import APIKEY_GRANT, basic_client, is_cli_client
+from . import delegated, profile_grants
 
 router = APIRouter()
 
@@ -41,6 +42,8 @@ async def token(request: Request) -> Response:
     cli = client is not None
     tokens = web.tokens(request)
     grant = form.get("grant_type", "")
+    if grant in profile_grants.GRANTS:
+        return web.json_response(await profile_grants.token(request, form, cli=cli))
     api_key_id = None
     identity: Identity
     if grant == APIKEY_GRANT:
@@ -76,7 +79,8 @@ async def token(request: Request) -> Response:
         raise Problem(
             400,
             f"Validation of property 'grant_type' with value '{grant[:100]}' failed. "
-            f"Valid values: '{APIKEY_GRANT}, refresh_token, password'",
+            f"Valid values: '{APIKEY_GRANT}, refresh_token, password, "
+            f"{', '.join(profile_grants.GRANTS)}'",
             code="BXNIM0106E",
         )
     minted = tokens.mint(
@@ -95,16 +99,17 @@ async def token(request: Request) -> Response:
         # Without the CLI's client credentials IBM answers with this literal, not a token.
         else "not_supported"
     )
-    return web.json_response(
-        {
-            "access_token": minted.access_token,
-            "refresh_token": refresh_token,
-            "token_type": "Bearer",
-            "expires_in": minted.expires_at - minted.issued_at,
-            "expiration": minted.expires_at,
-            "scope": "ibm openid",
-        }
-    )
+    body = {
+        "access_token": minted.access_token,
+        "refresh_token": refresh_token,
+        "token_type": "Bearer",
+        "expires_in": minted.expires_at - minted.issued_at,
+        "expiration": minted.expires_at,
+        "scope": "ibm openid",
+    }
+    if delegated.requested(form.get("response_type", "")):
+        delegated.add(body, web.store(request), form, identity.iam_id, account_id)
+    return web.json_response(body)
 
 
 def _check_response_type(value: str) -> None:
@@ -116,10 +121,6 @@ def _check_response_type(value: str) -> None:
             f"Validation of property 'response_type' with value '[{shown[:100]}]' failed. "
             "Valid values: 'cloud_iam, delegated_refresh_token'",
             code="BXNIM0106E",
-        )
-    if "delegated_refresh_token" in requested:
-        raise Problem(
-            400, "delegated_refresh_token is not supported by iamcli serve", code="BXNIM0106E"
         )
 
 
