@@ -23,9 +23,13 @@ from servers import ADMIN_KEY, ADMIN_PASSWORD, Running, running
 
 from iamcli.emulator import openapi
 from iamcli.emulator.app import Settings, create_app
+from iamcli.emulator.cloud.vpc_metadata import parse_vpc_instance
+from iamcli.emulator.store import Store
 from support import APIKEY_GRANT
 
 MAX_EXAMPLES = 25
+FUZZ_ACCOUNT = "fuzz" + "0" * 28
+VPC_INSTANCE = "crn:v1:bluemix:public:is:us-south-1:a/{account}::instance:0717_fuzz"
 
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -60,7 +64,13 @@ schema = schemathesis.openapi.from_dict(
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     db = Path(tmp_path_factory.mktemp("fuzz")) / "fuzz.db"
-    with running(Settings(db=str(db), access_log=False)) as server:
+    store = Store(str(db))
+    store.bootstrap(
+        account_id=FUZZ_ACCOUNT, seed_apikey=ADMIN_KEY, username="admin", password=ADMIN_PASSWORD
+    )
+    instance = parse_vpc_instance(VPC_INSTANCE.format(account=FUZZ_ACCOUNT))
+    settings = Settings(db=str(db), access_log=False, vpc_instance=instance)
+    with running(settings, store=store) as server:
         yield server
 
 
@@ -179,6 +189,7 @@ def test_every_operation_answers_as_documented(server: Running, auth: dict[str, 
     walk("DELETE", "/v1/serviceids/{sid}", 204, path=sid)
 
     walk_profiles(walk, account)
+    walk_vpc_metadata(walk, server)
 
     walk("POST", "/iam-token/oidc/token", 200, data=grant)
     private = walk("POST", "/iam-token/oidc/token", 200, data=grant)["access_token"]
@@ -281,3 +292,34 @@ def walk_profiles(walk: Walk, account: str) -> None:
     walk("GET", ids + "/{identity_type}/{identifier_id}", 200, path=iid)
     walk("DELETE", ids + "/{identity_type}/{identifier_id}", 204, path=iid)
     walk("DELETE", one, 204, path=pid)
+
+
+def walk_vpc_metadata(walk: Walk, server: Running) -> None:
+    """Both API versions of the instance metadata flow, for the instance the server plays."""
+    flavor = {"Metadata-Flavor": "ibm"}
+    crn = VPC_INSTANCE.format(account=server.account_id)
+    profile = walk(
+        "POST", "/v1/profiles", 201, json={"name": "vsi", "account_id": server.account_id}
+    )
+    pid = {"profile_id": profile["id"]}
+    link = {"cr_type": "VSI", "link": {"crn": crn}}
+    walk("POST", "/v1/profiles/{profile_id}/links", 201, path=pid, json=link)
+    for token, iam in (
+        ("/instance_identity/v1/token", "/instance_identity/v1/iam_token"),
+        ("/identity/v1/token", "/identity/v1/iam_tokens"),
+    ):
+        query = {"version": "2022-03-01"}
+        walk("PUT", token, 400, params=query, json={"expires_in": 60})
+        got = walk("PUT", token, 201, params=query, json={"expires_in": 60}, headers=flavor)
+        bearer = {**flavor, "Authorization": f"Bearer {got['access_token']}"}
+        walk("POST", iam, 201, params=query, headers=bearer)
+        walk(
+            "POST",
+            iam,
+            201,
+            params=query,
+            headers=bearer,
+            json={"trusted_profile": {"id": profile["id"]}},
+        )
+        walk("POST", iam, 401, params=query, headers=flavor)
+    walk("DELETE", "/v1/profiles/{profile_id}", 204, path=pid)
