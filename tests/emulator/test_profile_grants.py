@@ -512,3 +512,26 @@ def test_delegated_refresh_token(world: World) -> None:
         assert r.status_code == 400
         r = c.post("/identity/token", data={**form, "delegated_refresh_token_expiry": "-1"})
         assert r.status_code == 400
+
+
+def test_a_profile_gets_no_api_keys(world: World) -> None:
+    me = world.admin_iam_id()
+    p = world.profile("keyless")
+    world.post(f"/v1/profiles/{p['id']}/identities/user", {"identifier": me, "type": "user"})
+    token = IAMAssumeAuthenticator(
+        ADMIN_KEY, url=world.server.url, iam_profile_id=p["id"]
+    ).token_manager.get_token()
+    as_profile = {"Authorization": f"Bearer {token}"}
+    with world.server.client() as c:
+        for body, headers in (
+            (
+                {"name": "k", "iam_id": p["iam_id"]},
+                {"Authorization": f"Bearer {world.server.token()}"},
+            ),
+            ({"name": "k", "iam_id": p["iam_id"]}, as_profile),
+        ):
+            r = c.post("/v1/apikeys", json=body, headers=headers)
+            assert r.status_code in (400, 403), r.text
+        r = c.post("/iam-token/apikeys/", json={"name": "k", "boundTo": "self"}, headers=as_profile)
+        assert r.status_code in (400, 401, 403), r.text
+    assert world.server.store.list_api_keys(world.server.account_id, iam_id=p["iam_id"]).items == []
