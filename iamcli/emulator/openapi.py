@@ -32,6 +32,9 @@ _DESCRIPTIONS = {
     415: "The request body is not JSON",
 }
 _CHANGE = (400, 401, 403, 404, 409, 412, 413, 415)
+_SETTINGS = "/v1/accounts/{account_id}/settings/identity"
+_PREFERENCES = "/v1/preferences/accounts/{account_id}/identities/{iam_id}"
+_PREFERENCE = _PREFERENCES + "/{service}/{preference_id}"
 
 # (method, path) → (success body or None, error statuses)
 CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] = {
@@ -55,6 +58,23 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("delete", "/v1/apikeys/{kid}/lock"): (None, (401, 403, 404)),
     ("post", "/v1/apikeys/{kid}/disable"): (None, (401, 403, 404, 409)),
     ("delete", "/v1/apikeys/{kid}/disable"): (None, (401, 403, 404, 409)),
+    ("post", "/v1/serviceid_groups"): (schemas.ServiceIdGroup, (400, 401, 403, 409, 413, 415)),
+    ("get", "/v1/serviceid_groups"): (schemas.ServiceIdGroupList, (400, 401, 403)),
+    ("get", "/v1/serviceid_groups/{gid}"): (schemas.ServiceIdGroup, (401, 403, 404)),
+    ("put", "/v1/serviceid_groups/{gid}"): (schemas.ServiceIdGroup, _CHANGE),
+    ("delete", "/v1/serviceid_groups/{gid}"): (None, (401, 403, 404)),
+    # A path segment that no route matches (a newline in account_id, say) is a 404 like any
+    # other unknown resource.
+    ("get", _SETTINGS): (schemas.AccountSettings, (400, 401, 403, 404)),
+    ("put", _SETTINGS): (schemas.AccountSettings, (400, 401, 403, 404, 412, 413, 415)),
+    ("get", "/v1/accounts/{account_id}/effective_settings/identity"): (
+        schemas.EffectiveAccountSettings,
+        (400, 401, 403, 404),
+    ),
+    ("get", _PREFERENCES): (schemas.IdentityPreferenceList, (401, 403, 404)),
+    ("get", _PREFERENCE): (schemas.IdentityPreference, (401, 403, 404)),
+    ("put", _PREFERENCE): (schemas.IdentityPreference, (400, 401, 403, 404, 413, 415)),
+    ("delete", _PREFERENCE): (None, (401, 403, 404)),
     ("post", "/iam-token/oidc/token"): (schemas.TokenResponse, (400, 413)),
     # Always 200 otherwise: ICP's clients tell a bad token from a good one by `active` alone.
     ("post", "/iam-token/oidc/introspect"): (schemas.Introspection, (413,)),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import schemathesis
 from servers import ADMIN_KEY, ADMIN_PASSWORD, Running, running
@@ -228,8 +229,57 @@ def test_every_operation_answers_as_documented(server: Running, auth: dict[str, 
     walk("DELETE", one, 204, path=kid, headers=bearer)
     walk("DELETE", "/iam-token/serviceids/{sid}", 204, path=sid, headers=bearer)
 
+    walk_account_identity(walk, account)
+
     walk.client.close()
     assert walk.done >= set(openapi.CONTRACT), set(openapi.CONTRACT) - walk.done
+
+
+def walk_account_identity(walk: Walk, account: str) -> None:
+    groups = "/v1/serviceid_groups"
+    group = walk("POST", groups, 201, json={"account_id": account, "name": "g", "description": "d"})
+    walk("POST", groups, 409, json={"account_id": account, "name": "g"})
+    walk("GET", groups, 200, params={"account_id": account})
+    gid = {"gid": group["id"]}
+    one = groups + "/{gid}"
+    walk("GET", one, 200, path=gid)
+    walk("PUT", one, 412, path=gid, json={"name": "h"}, headers={"If-Match": "1-stale"})
+    walk("PUT", one, 200, path=gid, json={"name": "h"}, headers={"If-Match": group["entity_tag"]})
+    walk("DELETE", one, 204, path=gid)
+    walk("GET", one, 404, path=gid)
+
+    settings = "/v1/accounts/{account_id}/settings/identity"
+    acct = {"account_id": account}
+    got = walk("GET", settings, 200, path=acct, params={"include_history": "true"})
+    walk("PUT", settings, 400, path=acct, json={"mfa": "SMS"}, headers={"If-Match": "*"})
+    walk(
+        "PUT",
+        settings,
+        200,
+        path=acct,
+        json={"mfa": "TOTP"},
+        headers={"If-Match": got["entity_tag"]},
+    )
+    walk(
+        "PUT",
+        settings,
+        412,
+        path=acct,
+        json={"mfa": "NONE"},
+        headers={"If-Match": got["entity_tag"]},
+    )
+    walk("GET", "/v1/accounts/{account_id}/effective_settings/identity", 200, path=acct)
+
+    bearer = walk.client.headers["Authorization"].split()[1]
+    iam_id = jwt.decode(bearer, options={"verify_signature": False})["iam_id"]
+    prefs = "/v1/preferences/accounts/{account_id}/identities/{iam_id}"
+    pref = prefs + "/{service}/{preference_id}"
+    where = {"account_id": account, "iam_id": iam_id, "service": "console", "preference_id": "p"}
+    walk("PUT", pref, 200, path=where, json={"value_string": "/billing"})
+    walk("GET", pref, 200, path=where)
+    walk("GET", prefs, 200, path={"account_id": account, "iam_id": iam_id})
+    walk("DELETE", pref, 204, path=where)
+    walk("GET", pref, 404, path=where)
 
 
 def walk_profiles(walk: Walk, account: str) -> None:
