@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from .. import formats, web
-from ..authz import Resource, Subject, require
+from ..authz import Resource, Subject, decide, require
 from ..problems import Problem
 from ..store import Profile, ServiceId, Store, User
 from ..store.profiles import ProfileIdentity, account_of_crn
@@ -30,6 +30,7 @@ Name = Annotated[str, Field(max_length=1024)]
 Description = Annotated[str, Field(max_length=4096)]
 Email = Annotated[str, Field(max_length=320)]
 IdentityType = Literal["user", "serviceid", "crn"]
+GET = "iam-identity.profile.get"
 
 
 class CreateProfile(BaseModel):
@@ -153,7 +154,10 @@ def list_profiles(
     account = account_id or token_account
     if account is None:
         raise Problem(400, "Property missing or empty. Property: account_id")
-    require(subject_of(caller), "iam-identity.profile.get", profile_resource(account))
+    subject = subject_of(caller)
+    if subject.account_id != account:
+        raise Problem(403, "You are not allowed to list this account's trusted profiles")
+    everything = decide(subject, GET, profile_resource(account)).permitted
     page = web.store(request).list_profiles(
         account,
         name=name,
@@ -163,7 +167,14 @@ def list_profiles(
         offset=offset,
         limit=pagesize,
     )
-    items = [profile_json(p) for p in page.items]
+    # A caller who may not read every profile sees those it may read: IBM lists only what
+    # the caller can see. A page can then hold fewer than pagesize items (UNCONFIRMED whether
+    # IBM fills it up).
+    items = [
+        profile_json(p)
+        for p in page.items
+        if everything or decide(subject, GET, profile_resource(p.account_id, p.id)).permitted
+    ]
     if include_history:
         # UNCONFIRMED what IBM records; this server keeps no history of profiles.
         for item in items:

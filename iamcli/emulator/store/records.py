@@ -6,7 +6,7 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 SERVICE_ID_SORTS = {"name", "description", "created_at", "modified_at"}
 API_KEY_SORTS = {"name", "description", "created_at", "created_by"}
@@ -122,6 +122,8 @@ class Profile:
     created_by: str
     # The identities list is versioned on its own: PUT .../identities takes its own If-Match.
     identities_version: int
+
+    kind: ClassVar[str] = "profile"
 
     @property
     def entity_tag(self) -> str:
