@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 
 from .. import formats, web
 from ..compute_resources import UntrustedToken, Verifier
@@ -47,15 +46,13 @@ def _untrusted(why: str) -> Problem:
     return Problem(403, f"Not allowed to apply the trusted profile: {why}")
 
 
-async def token(request: Request, form: Mapping[str, str], *, cli: bool) -> dict[str, Any]:
-    """The token body for one of GRANTS. The work (SQLite, signature checks, a JWKS fetch) runs
-    in the thread pool, away from the event loop."""
-    grant = form.get("grant_type", "")
+def grant(request: Request, form: Mapping[str, str], *, cli: bool) -> dict[str, Any]:
+    """The token body for one of GRANTS. It runs SQLite, signature checks and perhaps a JWKS
+    fetch: call it off the event loop."""
     issuer = web.base_url(request) + "/identity"
-    auth = request.headers.get("authorization")
-    if grant == ASSUME_GRANT:
-        return await run_in_threadpool(_assume, request, dict(form), auth, issuer, cli)
-    return await run_in_threadpool(_cr_token, request, dict(form), issuer, cli)
+    if form.get("grant_type") == ASSUME_GRANT:
+        return _assume(request, dict(form), issuer, cli)
+    return _cr_token(request, dict(form), issuer, cli)
 
 
 # -- which profile -------------------------------------------------------------------------------
@@ -96,9 +93,7 @@ def named_profile(
 # -- assume --------------------------------------------------------------------------------------
 
 
-def _assume(
-    request: Request, form: dict[str, str], auth: str | None, issuer: str, cli: bool
-) -> dict[str, Any]:
+def _assume(request: Request, form: dict[str, str], issuer: str, cli: bool) -> dict[str, Any]:
     tokens = web.tokens(request)
     store = web.store(request)
     caller: Caller

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from .. import web
@@ -43,7 +44,8 @@ async def token(request: Request) -> Response:
     tokens = web.tokens(request)
     grant = form.get("grant_type", "")
     if grant in profile_grants.GRANTS:
-        return web.json_response(await profile_grants.token(request, form, cli=cli))
+        body = await run_in_threadpool(profile_grants.grant, request, form, cli=cli)
+        return web.json_response(body)
     api_key_id = None
     identity: Identity
     if grant == APIKEY_GRANT:
