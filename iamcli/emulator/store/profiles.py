@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import formats
-from .base import StoreBase, filter_sql
+from .base import StoreBase
 from .records import (
     Conflict,
     Invalid,
@@ -211,16 +211,11 @@ class ProfileStore(StoreBase):
         offset: int = 0,
         limit: int = 20,
     ) -> Page:
-        where, params = ["account_id = ?"], [account_id]
-        if name is not None:
-            where.append("name = ?")
-            params.append(name)
-        if filter_expr:
-            clause, extra = filter_sql(filter_expr)
-            where.append(clause)
-            params.extend(extra)
-        rows = self._page("profiles", where, params, sort, PROFILE_SORTS, descending, offset, limit)
-        return Page([profile_from_row(r) for r in rows[:limit]], offset, len(rows) > limit)
+        equal = {"account_id": account_id, "name": name}
+        rows, more = self._listing(
+            "profiles", equal, filter_expr, sort, PROFILE_SORTS, descending, offset, limit
+        )
+        return Page([profile_from_row(r) for r in rows], offset, more)
 
     def update_profile(
         self,
