@@ -372,4 +372,6 @@ def walk_vpc_metadata(walk: Walk, server: Running) -> None:
             json={"trusted_profile": {"id": profile["id"]}},
         )
         walk("POST", iam, 401, params=query, headers=flavor)
+    walk("POST", "/identity/profiles", 200, data={"access_token": server.token()})
+    walk("POST", "/identity/profiles", 400, data={})
     walk("DELETE", "/v1/profiles/{profile_id}", 204, path=pid)

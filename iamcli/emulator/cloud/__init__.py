@@ -7,6 +7,7 @@ from starlette.routing import BaseRoute
 from . import (
     account_settings,
     api_keys,
+    profile_grants,
     profile_trust,
     profiles,
     service_ids,
@@ -23,5 +24,6 @@ routes: list[BaseRoute] = [
     *account_settings.router.routes,
     *profiles.router.routes,
     *profile_trust.router.routes,
+    *profile_grants.router.routes,
     *vpc_metadata.router.routes,
 ]

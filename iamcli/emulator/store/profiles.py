@@ -423,6 +423,29 @@ class ProfileStore(StoreBase):
         )
         return [_identity(r) for r in rows]
 
+    def profiles_trusting(self, iam_id: str) -> list[tuple[Profile, ProfileIdentity]]:
+        """Every profile with an identity of this IAM ID, in any account, oldest first."""
+        rows = self._all(
+            "SELECT p.*, i.type AS i_type, i.identifier AS i_identifier, i.iam_id AS i_iam_id, "
+            "i.accounts AS i_accounts, i.description AS i_description "
+            "FROM profile_identities i JOIN profiles p ON p.id = i.profile_id "
+            "WHERE i.iam_id = ? ORDER BY p.created_at, p.rowid LIMIT 1000",
+            (iam_id,),
+        )
+        return [
+            (
+                profile_from_row(r),
+                ProfileIdentity(
+                    r["i_type"],
+                    r["i_identifier"],
+                    r["i_iam_id"],
+                    None if r["i_accounts"] is None else tuple(json.loads(r["i_accounts"])),
+                    r["i_description"],
+                ),
+            )
+            for r in rows
+        ]
+
     def set_identities(
         self, pid: str, identities: list[ProfileIdentity], *, if_match: str
     ) -> Profile:
