@@ -15,7 +15,9 @@ the server warns when it listens beyond loopback with an instance configured.
 Choices where IBM's behaviour is UNCONFIRMED: with no trusted_profile the instance's default
 profile is the oldest profile linked to it (IBM keeps a default per instance), else the only
 profile whose rules it meets; errors use the VPC API's shape `{"errors": [{"code", "message"}],
-"trace"}` with codes of our choosing.
+"trace"}` with codes of our choosing; both token operations answer 201 (IBM's SDKs take any
+2xx). A body is read as JSON whatever its Content-Type, as IBM's own `curl -d '{}'` examples send
+it.
 """
 
 from __future__ import annotations
