@@ -12,6 +12,7 @@ from . import (
     profiles,
     service_ids,
     serviceid_groups,
+    templates,
     tokens,
     vpc_metadata,
 )
@@ -22,6 +23,7 @@ routes: list[BaseRoute] = [
     *api_keys.router.routes,
     *serviceid_groups.router.routes,
     *account_settings.router.routes,
+    *templates.router.routes,
     *profiles.router.routes,
     *profile_trust.router.routes,
     *profile_grants.router.routes,

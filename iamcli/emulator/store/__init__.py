@@ -37,10 +37,12 @@ from .records import (
 )
 from .service_ids import ServiceIdStore
 from .serviceid_groups import ServiceIdGroup, ServiceIdGroupStore
+from .templates import Assignment, Template, TemplateStore
 
 __all__ = [
     "AccountSettings",
     "ApiKey",
+    "Assignment",
     "Bootstrap",
     "Conflict",
     "Identity",
@@ -56,6 +58,7 @@ __all__ = [
     "StaleVersion",
     "Store",
     "StoreError",
+    "Template",
     "User",
     "digest",
 ]
@@ -67,6 +70,7 @@ class Store(
     GrantStore,
     ServiceIdGroupStore,
     AccountSettingsStore,
+    TemplateStore,
     ProfileStore,
 ):
     """All emulator state. Safe to share between threads; one instance per process."""
