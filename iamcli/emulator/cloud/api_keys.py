@@ -96,7 +96,7 @@ def _owner(store: Store, caller: Caller, iam_id: str) -> Identity:
 
 @router.post("/v1/apikeys", status_code=201, tags=["API keys"])
 @router.post("/v1/apikeys/", include_in_schema=False)
-async def create_api_key(
+def create_api_key(
     request: Request,
     body: CreateApiKey,
     entity_lock: Annotated[str | None, Header()] = None,
@@ -125,7 +125,7 @@ async def create_api_key(
 
 @router.get("/v1/apikeys", tags=["API keys"])
 @router.get("/v1/apikeys/", include_in_schema=False)
-async def list_api_keys(
+def list_api_keys(
     request: Request,
     account_id: str | None = None,
     iam_id: str | None = None,
@@ -161,7 +161,7 @@ async def list_api_keys(
 
 
 @router.get("/v1/apikeys/details", tags=["API keys"])
-async def api_key_details(
+def api_key_details(
     request: Request,
     iam_apikey: Annotated[str, Header()],
 ) -> Response:
@@ -176,14 +176,14 @@ async def api_key_details(
 
 
 @router.get("/v1/apikeys/{kid}", tags=["API keys"])
-async def get_api_key(request: Request, kid: str) -> Response:
+def get_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
     found = web.owned_api_key(store, caller_of(request), kid)
     return web.json_response(_with_value(store, found), headers=etag(found))
 
 
 @router.put("/v1/apikeys/{kid}", tags=["API keys"])
-async def update_api_key(
+def update_api_key(
     request: Request,
     kid: str,
     body: UpdateApiKey,
@@ -204,7 +204,7 @@ async def update_api_key(
 
 
 @router.delete("/v1/apikeys/{kid}", status_code=204, tags=["API keys"])
-async def delete_api_key(request: Request, kid: str) -> Response:
+def delete_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
     web.owned_api_key(store, caller_of(request), kid)
     store.delete_api_key(kid)
@@ -212,7 +212,7 @@ async def delete_api_key(request: Request, kid: str) -> Response:
 
 
 def _flag_route(flag: str, value: bool) -> Any:
-    async def handler(request: Request, kid: str) -> Response:
+    def handler(request: Request, kid: str) -> Response:
         store = web.store(request)
         web.owned_api_key(store, caller_of(request), kid)
         store.set_api_key_flag(kid, flag, value)

@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from .. import formats, web
@@ -149,7 +148,7 @@ def _admits(profile: Profile, entry: ProfileIdentity, caller: Caller) -> bool:
 async def assumable_profiles(request: Request) -> Response:
     """The profiles the bearer of `access_token` may assume, in every account (§2.5)."""
     form = await web.read_form(request)
-    return web.json_response(await run_in_threadpool(_assumable, request, form))
+    return web.json_response(await web.off_loop(request, _assumable, request, form))
 
 
 def _assumable(request: Request, form: dict[str, str]) -> dict[str, Any]:

@@ -64,7 +64,7 @@ def _namespace(bound_to: str | None) -> str:
 
 @router.post("/iam-token/serviceids/", status_code=201, tags=["private service IDs"])
 @router.post("/iam-token/serviceids", include_in_schema=False)
-async def create_service_id(request: Request, body: PrivateCreateServiceId) -> Response:
+def create_service_id(request: Request, body: PrivateCreateServiceId) -> Response:
     caller = caller_of(request)
     created = web.store(request).create_service_id(
         account_id=caller.account_id,
@@ -78,7 +78,7 @@ async def create_service_id(request: Request, body: PrivateCreateServiceId) -> R
 
 @router.get("/iam-token/serviceids/", tags=["private service IDs"])
 @router.get("/iam-token/serviceids", include_in_schema=False)
-async def list_service_ids(
+def list_service_ids(
     request: Request,
     boundTo: str | None = None,
     current_page: CurrentPage = 1,
@@ -97,13 +97,13 @@ async def list_service_ids(
 
 
 @router.get("/iam-token/serviceids/{sid}", tags=["private service IDs"])
-async def get_service_id(request: Request, sid: str) -> Response:
+def get_service_id(request: Request, sid: str) -> Response:
     found = web.owned_service_id(web.store(request), caller_of(request), sid)
     return web.json_response(service_id_json(request, found))
 
 
 @router.put("/iam-token/serviceids/{sid}", tags=["private service IDs"])
-async def update_service_id(
+def update_service_id(
     request: Request,
     sid: str,
     body: PrivateUpdateServiceId,
@@ -118,7 +118,7 @@ async def update_service_id(
 
 
 @router.delete("/iam-token/serviceids/{sid}", status_code=204, tags=["private service IDs"])
-async def delete_service_id(request: Request, sid: str) -> Response:
+def delete_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
     web.owned_service_id(store, caller_of(request), sid)
     store.delete_service_id(sid)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from .account_settings import AccountSettings, AccountSettingsStore, Preference
 from .accounts import AccountStore
 from .grants import GrantStore
+from .passwords import LoginLocked
 from .profiles import ProfileStore
 from .records import (
     ApiKey,
@@ -48,6 +49,7 @@ __all__ = [
     "Identity",
     "Invalid",
     "Locked",
+    "LoginLocked",
     "NotFound",
     "Page",
     "Preference",
