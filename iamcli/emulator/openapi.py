@@ -32,6 +32,7 @@ _DESCRIPTIONS = {
     415: "The request body is not JSON",
 }
 _CHANGE = (400, 401, 403, 404, 409, 412, 413, 415)
+_PAP = "/iam-pap/v1/scopes/{scope}/service_ids/{service_id}/policies"
 _SETTINGS = "/v1/accounts/{account_id}/settings/identity"
 _PREFERENCES = "/v1/preferences/accounts/{account_id}/identities/{iam_id}"
 _PREFERENCE = _PREFERENCES + "/{service}/{preference_id}"
@@ -113,6 +114,37 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("put", "/iam-token/apikeys/{kid}"): (schemas.PrivateApiKey, _CHANGE),
     ("delete", "/iam-token/apikeys/{kid}"): (None, (401, 403, 404, 409)),
     **profile_schemas.CONTRACT,
+    # The Policy Management API (cloud/policies.py, cloud/roles.py)
+    ("get", "/v1/policies"): (schemas.V1PolicyList, (400, 401)),
+    ("post", "/v1/policies"): (schemas.V1Policy, (400, 401, 403, 413, 415)),
+    ("get", "/v1/policies/{policy_id}"): (schemas.V1Policy, (401, 403, 404)),
+    ("put", "/v1/policies/{policy_id}"): (schemas.V1Policy, _CHANGE),
+    ("patch", "/v1/policies/{policy_id}"): (schemas.V1Policy, _CHANGE),
+    ("delete", "/v1/policies/{policy_id}"): (None, (400, 401, 403, 404)),
+    ("get", "/v2/policies"): (schemas.V2PolicyList, (400, 401)),
+    ("post", "/v2/policies"): (schemas.V2Policy, (400, 401, 403, 413, 415)),
+    ("get", "/v2/policies/{policy_id}"): (schemas.V2Policy, (401, 403, 404)),
+    ("put", "/v2/policies/{policy_id}"): (schemas.V2Policy, _CHANGE),
+    ("delete", "/v2/policies/{policy_id}"): (None, (400, 401, 403, 404)),
+    ("get", "/v2/roles"): (schemas.RoleList, (400, 401)),
+    ("post", "/v2/roles"): (schemas.CustomRole, (400, 401, 403, 409, 413, 415)),
+    ("get", "/v2/roles/{role_id}"): (schemas.CustomRole, (401, 403, 404)),
+    ("put", "/v2/roles/{role_id}"): (schemas.CustomRole, _CHANGE),
+    ("delete", "/v2/roles/{role_id}"): (None, (401, 403, 404)),
+    # iam-pap's service-ID policies (private/policies.py)
+    ("post", _PAP): (schemas.PrivatePolicy, (400, 401, 403, 404, 413, 415)),
+    ("get", _PAP): (schemas.PrivatePolicyList, (401, 403, 404)),
+    ("get", _PAP + "/{policy_id}"): (schemas.PrivatePolicy, (401, 403, 404)),
+    ("put", _PAP + "/{policy_id}"): (schemas.PrivatePolicy, _CHANGE),
+    ("delete", _PAP + "/{policy_id}"): (None, (401, 403, 404)),
+    # The PDP (cloud/pdp.py)
+    ("post", "/v2/authz"): (schemas.AuthzResponses, (400, 401, 413, 415)),
+    ("post", "/v2/authz/bulk"): (schemas.AuthzBulk, (400, 401, 413, 415)),
+    # User Management (cloud/users.py)
+    ("post", "/v2/accounts/{account_id}/users"): (schemas.InvitedUsers, (400, 401, 403, 413, 415)),
+    ("get", "/v2/accounts/{account_id}/users"): (schemas.UserList, (401, 403)),
+    ("get", "/v2/accounts/{account_id}/users/{iam_id}"): (schemas.UserProfile, (401, 403, 404)),
+    ("delete", "/v2/accounts/{account_id}/users/{iam_id}"): (None, (400, 401, 403, 404)),
 }
 _UNAUTHENTICATED = ("/identity/", "/iam-token/oidc/", "/idprovider/", "/instance_identity/")
 

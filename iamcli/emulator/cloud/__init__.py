@@ -7,13 +7,17 @@ from starlette.routing import BaseRoute
 from . import (
     account_settings,
     api_keys,
+    pdp,
+    policies,
     profile_grants,
     profile_trust,
     profiles,
+    roles,
     service_ids,
     serviceid_groups,
     templates,
     tokens,
+    users,
     vpc_metadata,
 )
 
@@ -21,6 +25,10 @@ routes: list[BaseRoute] = [
     *tokens.router.routes,
     *service_ids.router.routes,
     *api_keys.router.routes,
+    *policies.router.routes,
+    *roles.router.routes,
+    *users.router.routes,
+    *pdp.router.routes,
     *serviceid_groups.router.routes,
     *account_settings.router.routes,
     *templates.router.routes,

@@ -114,7 +114,7 @@ def _assume(request: Request, form: dict[str, str], issuer: str, cli: bool) -> d
         if not cli:
             raise Problem(400, "No authorization header found", code="BXNIM0308E")
         identity, grant = tokens.identity_for_refresh_token(form["refresh_token"], client_id="bx")
-        caller = Caller(identity, grant.account_id, {})
+        caller = Caller(identity, grant.account_id, {}, tokens.engine)
     else:
         raise _missing("access_token")
     profile = named_profile(

@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from .. import formats, web
-from ..authz import Resource, Subject, decide, require
+from ..authz import Resource, decide, require, subject_of
 from ..problems import Problem
-from ..store import Profile, ServiceId, Store, User
+from ..store import Profile, Store, User
 from ..store.profiles import ProfileIdentity, account_of_crn
 from ..tokens import Caller
 from .common import PageSize, caller_of, decode_page_token, list_body, order_desc
@@ -58,18 +58,6 @@ class SetIdentities(BaseModel):
 
 
 # -- shared with profile_trust.py and the token grants ---------------------------------------
-
-
-def subject_of(caller: Caller) -> Subject:
-    identity = caller.identity
-    kind = (
-        "profile"
-        if isinstance(identity, Profile)
-        else "serviceid"
-        if isinstance(identity, ServiceId)
-        else "user"
-    )
-    return Subject(caller.iam_id, caller.account_id, kind, caller.claims)
 
 
 def profile_resource(account_id: str, profile_id: str | None = None) -> Resource:

@@ -18,6 +18,7 @@ from .account_settings import AccountSettings, AccountSettingsStore, Preference
 from .accounts import AccountStore
 from .grants import GrantStore
 from .passwords import LoginLocked
+from .policies import CustomRoleRow, PolicyRow, PolicyStore
 from .profiles import ProfileStore
 from .records import (
     ApiKey,
@@ -46,12 +47,14 @@ __all__ = [
     "Assignment",
     "Bootstrap",
     "Conflict",
+    "CustomRoleRow",
     "Identity",
     "Invalid",
     "Locked",
     "LoginLocked",
     "NotFound",
     "Page",
+    "PolicyRow",
     "Preference",
     "Profile",
     "RefreshGrant",
@@ -74,5 +77,6 @@ class Store(
     AccountSettingsStore,
     TemplateStore,
     ProfileStore,
+    PolicyStore,
 ):
     """All emulator state. Safe to share between threads; one instance per process."""
