@@ -135,6 +135,11 @@ class Discovery(BaseModel):
 # -- the Identity API ------------------------------------------------------------------------
 
 
+class Activity(BaseModel):
+    last_authn: str | SkipJsonSchema[None] = None
+    authn_count: int
+
+
 class ApiKey(BaseModel):
     id: str
     entity_tag: str
@@ -155,6 +160,7 @@ class ApiKey(BaseModel):
     apikey: str | SkipJsonSchema[None] = Field(
         None, description="on create; on reads only for a key made with store_value"
     )
+    activity: Activity | SkipJsonSchema[None] = None
 
 
 class ServiceId(BaseModel):
@@ -170,6 +176,7 @@ class ServiceId(BaseModel):
     description: str | SkipJsonSchema[None] = None
     unique_instance_crns: list[str] | SkipJsonSchema[None] = None
     apikey: ApiKey | SkipJsonSchema[None] = Field(None, description="on create, when asked for")
+    activity: Activity | SkipJsonSchema[None] = None
 
 
 class _Paged(BaseModel):
@@ -265,32 +272,27 @@ class PolicyError(BaseModel):
     status_code: int
 
 
-class V1Policy(_Open):
+class _PolicyMetadata(_Open):
     id: str
     type: str
+    href: str
+    created_at: str
+    created_by_id: str
+    last_modified_at: str
+    last_modified_by_id: str
+    state: str
+
+
+class V1Policy(_PolicyMetadata):
     subjects: list[dict[str, Any]]
     roles: list[dict[str, Any]]
     resources: list[dict[str, Any]]
-    href: str
-    created_at: str
-    created_by_id: str
-    last_modified_at: str
-    last_modified_by_id: str
-    state: str
 
 
-class V2Policy(_Open):
-    id: str
-    type: str
+class V2Policy(_PolicyMetadata):
     control: dict[str, Any]
     subject: dict[str, Any]
     resource: dict[str, Any]
-    href: str
-    created_at: str
-    created_by_id: str
-    last_modified_at: str
-    last_modified_by_id: str
-    state: str
 
 
 class PolicyLink(BaseModel):
@@ -298,19 +300,18 @@ class PolicyLink(BaseModel):
     start: str | SkipJsonSchema[None] = None
 
 
-class V1PolicyList(BaseModel):
+class _PolicyPage(BaseModel):
     limit: int
     first: PolicyLink
     next: PolicyLink | SkipJsonSchema[None] = None
     previous: PolicyLink | SkipJsonSchema[None] = None
+
+
+class V1PolicyList(_PolicyPage):
     policies: list[V1Policy]
 
 
-class V2PolicyList(BaseModel):
-    limit: int
-    first: PolicyLink
-    next: PolicyLink | SkipJsonSchema[None] = None
-    previous: PolicyLink | SkipJsonSchema[None] = None
+class V2PolicyList(_PolicyPage):
     policies: list[V2Policy]
 
 
@@ -365,6 +366,16 @@ class PrivatePolicy(_Open):
 
 
 class PrivatePolicyList(RootModel[list[PrivatePolicy]]):
+    pass
+
+
+class PrivateRole(BaseModel):
+    id: str
+    name: str
+    description: str
+
+
+class PrivateRoleList(RootModel[list[PrivateRole]]):
     pass
 
 
@@ -508,6 +519,37 @@ class TemplateAssignmentList(BaseModel):
     assignments: list[TemplateAssignment]
 
 
+class ReportReference(BaseModel):
+    reference: str
+
+
+class ActivityReport(BaseModel):
+    created_by: str
+    reference: str
+    report_duration: str
+    report_start_time: str
+    report_end_time: str
+    users: list[dict[str, Any]]
+    apikeys: list[dict[str, Any]]
+    serviceids: list[dict[str, Any]]
+    profiles: list[dict[str, Any]]
+
+
+class MfaEnrollment(BaseModel):
+    iam_id: str
+    effective_mfa_type: str
+    id_based_mfa: dict[str, Any]
+    account_based_mfa: dict[str, Any]
+
+
+class MfaReport(BaseModel):
+    created_by: str
+    reference: str
+    report_time: str
+    account_id: str
+    users: list[dict[str, Any]]
+
+
 ERRORS: dict[str, type[BaseModel]] = {
     "token": TokenError,
     "identity": IdentityError,
@@ -524,7 +566,7 @@ def all_models() -> list[type[BaseModel]]:
     models += [PrivateServiceId, PrivateApiKey, PrivateServiceIdList, PrivateApiKeyList]
     models += [V1Policy, V2Policy, V1PolicyList, V2PolicyList, Role, CustomRole, RoleList]
     models += [InvitedUsers, UserProfile, UserList, AuthzResponses, AuthzBulk]
-    models += [PrivatePolicy, PrivatePolicyList]
+    models += [PrivatePolicy, PrivatePolicyList, PrivateRole, PrivateRoleList]
     models += [ServiceIdGroup, ServiceIdGroupList, AccountSettings, EffectiveAccountSettings]
     models += [IdentityPreference, IdentityPreferenceList]
     models += [AccountSettingsTemplate, AccountSettingsTemplateList]
@@ -532,4 +574,5 @@ def all_models() -> list[type[BaseModel]]:
     from . import profile_schemas  # it builds on the models above
 
     models += profile_schemas.MODELS
+    models += [ReportReference, ActivityReport, MfaEnrollment, MfaReport]
     return models

@@ -191,6 +191,10 @@ def test_assume_authenticator_gets_the_profiles_token(world: World) -> None:
         assert claims["grant_type"] == ASSUME
         assert claims["account"]["bss"] == world.server.account_id
 
+    with world.client() as c:
+        seen = c.get(f"/v1/profiles/{p['id']}", params={"include_activity": "true"}).json()
+    assert seen["activity"]["authn_count"] >= 1 and seen["activity"]["last_authn"]
+
     # The profile's token is a bearer token of this server.
     token = IAMAssumeAuthenticator(ADMIN_KEY, url=world.server.url, iam_profile_id=p["id"])
     bearer = {"Authorization": f"Bearer {token.token_manager.get_token()}"}
