@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import ctypes
 import json
 import os
@@ -45,6 +46,7 @@ LUA = HERE / "serve_load.lua"
 CONNECTIONS = 16
 SEED = "serve-load-admin-key-" + "k" * 24
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
+ASSUME_GRANT = "urn:ibm:params:oauth:grant-type:assume"
 FORM = "application/x-www-form-urlencoded"
 START_TIMEOUT = 60.0
 
@@ -294,6 +296,8 @@ def cases(url: str) -> list[Case]:
         keys.raise_for_status()
         key_id = keys.json()["apikeys"][0]["id"]
         policy = _policy_subject(c, auth, jwt_account(token))
+        profile_id = _assumable_profile(c, auth, token)
+    assume = {"grant_type": ASSUME_GRANT, "access_token": token, "profile_id": profile_id}
     checks = (
         [
             # A service ID that holds a Viewer policy reading another service ID: the access check
@@ -319,6 +323,16 @@ def cases(url: str) -> list[Case]:
             urlencode({"grant_type": APIKEY_GRANT, "apikey": SEED}),
             None,
             min_rps=1000,
+            max_p99_ms=50,
+        ),
+        Case(
+            "POST /identity/token (assume grant)",
+            "POST",
+            "/identity/token",
+            urlencode(assume),
+            None,
+            # A bearer check and a signature: about the cost of two requests above.
+            min_rps=500,
             max_p99_ms=50,
         ),
         Case(
@@ -349,6 +363,25 @@ def jwt_account(token: str) -> str:
     payload = token.split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     return str(claims["account"]["bss"])
+
+
+def _assumable_profile(c: httpx.Client, auth: str, token: str) -> str:
+    """The ID of a trusted profile that the token's user may assume."""
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    headers = {"Authorization": auth}
+    made = c.post(
+        "/v1/profiles",
+        headers=headers,
+        json={"name": "load", "account_id": claims["account"]["bss"]},
+    )
+    made.raise_for_status()
+    profile_id = str(made.json()["id"])
+    trust = {"identifier": claims["iam_id"], "type": "user"}
+    c.post(
+        f"/v1/profiles/{profile_id}/identities/user", headers=headers, json=trust
+    ).raise_for_status()
+    return profile_id
 
 
 def _policy_subject(c: httpx.Client, auth: str, account: str) -> tuple[str, str] | None:

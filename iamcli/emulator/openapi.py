@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from . import problems, schemas
+from . import problems, profile_schemas, schemas
 
 _REF = "#/components/schemas/{model}"
 _DESCRIPTIONS = {
@@ -45,7 +45,7 @@ _MFA = "/v1/mfa/accounts/{account_id}"
 
 # (method, path) → (success body or None, error statuses)
 CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] = {
-    ("post", "/identity/token"): (schemas.TokenResponse, (400, 413)),
+    ("post", "/identity/token"): (schemas.TokenResponse, (400, 403, 413)),
     ("get", "/identity/keys"): (schemas.Jwks, ()),
     ("get", "/identity/.well-known/openid-configuration"): (schemas.Discovery, ()),
     ("post", "/v1/serviceids/"): (schemas.ServiceId, (400, 401, 403, 409, 413, 415)),
@@ -121,6 +121,7 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("get", "/iam-token/apikeys/{kid}"): (schemas.PrivateApiKey, (401, 403, 404)),
     ("put", "/iam-token/apikeys/{kid}"): (schemas.PrivateApiKey, _CHANGE),
     ("delete", "/iam-token/apikeys/{kid}"): (None, (401, 403, 404, 409)),
+    **profile_schemas.CONTRACT,
     # The Policy Management API (cloud/policies.py, cloud/roles.py)
     ("get", "/v1/policies"): (schemas.V1PolicyList, (400, 401)),
     ("post", "/v1/policies"): (schemas.V1Policy, (400, 401, 403, 413, 415)),
@@ -157,7 +158,7 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("get", "/v2/accounts/{account_id}/users/{iam_id}"): (schemas.UserProfile, (401, 403, 404)),
     ("delete", "/v2/accounts/{account_id}/users/{iam_id}"): (None, (400, 401, 403, 404)),
 }
-_UNAUTHENTICATED = ("/identity/", "/iam-token/oidc/", "/idprovider/")
+_UNAUTHENTICATED = ("/identity/", "/iam-token/oidc/", "/idprovider/", "/instance_identity/")
 
 
 def honest(doc: dict[str, Any]) -> dict[str, Any]:
@@ -198,7 +199,9 @@ def honest(doc: dict[str, Any]) -> dict[str, Any]:
             success = next(code for code in responses if code.startswith("2"))
             if model is not None:
                 responses[success]["content"] = {"application/json": {"schema": _ref(model)}}
-            error = _ref(schemas.ERRORS[problems.family_of(path)])
+            error = _ref(
+                profile_schemas.error_model(path) or schemas.ERRORS[problems.family_of(path)]
+            )
             for status in statuses:
                 responses[str(status)] = {
                     "description": _DESCRIPTIONS[status],

@@ -84,6 +84,9 @@ class TokenResponse(BaseModel):
     expires_in: int
     expiration: int
     scope: str
+    delegated_refresh_token: str | SkipJsonSchema[None] = Field(
+        None, description="when response_type asks for one"
+    )
 
 
 class IdentityTokenResponse(BaseModel):
@@ -568,5 +571,8 @@ def all_models() -> list[type[BaseModel]]:
     models += [IdentityPreference, IdentityPreferenceList]
     models += [AccountSettingsTemplate, AccountSettingsTemplateList]
     models += [TemplateAssignment, TemplateAssignmentList]
+    from . import profile_schemas  # it builds on the models above
+
+    models += profile_schemas.MODELS
     models += [ReportReference, ActivityReport, MfaEnrollment, MfaReport]
     return models

@@ -137,6 +137,11 @@ def _serve_on(sock: socket.socket, settings: Settings, options: ServeOptions, er
             f"Warning: iamcli serve is listening on {options.host}, reachable from other "
             "machines; it is a test server. Use --host 127.0.0.1 unless you mean it.\n"
         )
+        if settings.vpc_instance is not None:
+            err.write(
+                "Warning: with --vpc-instance anyone who reaches this port gets the tokens of "
+                "the trusted profiles linked to that instance.\n"
+            )
     tls: dict[str, str] = {}
     scheme = "http"
     if options.tls_dir is not None:

@@ -33,9 +33,13 @@ from servers import ADMIN_KEY, ADMIN_PASSWORD, Running, running
 
 from iamcli.emulator import openapi
 from iamcli.emulator.app import Settings, create_app
+from iamcli.emulator.cloud.vpc_metadata import parse_vpc_instance
+from iamcli.emulator.store import Store
 from support import APIKEY_GRANT
 
 MAX_EXAMPLES = 25
+FUZZ_ACCOUNT = "fuzz" + "0" * 28
+VPC_INSTANCE = "crn:v1:bluemix:public:is:us-south-1:a/{account}::instance:0717_fuzz"
 
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -155,7 +159,13 @@ def flatmap_case(context: Any, case: schemathesis.Case) -> st.SearchStrategy[Any
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     db = Path(tmp_path_factory.mktemp("fuzz")) / "fuzz.db"
-    with running(Settings(db=str(db), access_log=False)) as server:
+    store = Store(str(db))
+    store.bootstrap(
+        account_id=FUZZ_ACCOUNT, seed_apikey=ADMIN_KEY, username="admin", password=ADMIN_PASSWORD
+    )
+    instance = parse_vpc_instance(VPC_INSTANCE.format(account=FUZZ_ACCOUNT))
+    settings = Settings(db=str(db), access_log=False, vpc_instance=instance)
+    with running(settings, store=store) as server:
         yield server
 
 
@@ -273,6 +283,9 @@ def test_every_operation_answers_as_documented(server: Running, auth: dict[str, 
     walk("DELETE", one, 204, path=kid)
     walk("DELETE", "/v1/serviceids/{sid}", 204, path=sid)
 
+    walk_profiles(walk, account)
+    walk_vpc_metadata(walk, server)
+
     walk("POST", "/iam-token/oidc/token", 200, data=grant)
     private = walk("POST", "/iam-token/oidc/token", 200, data=grant)["access_token"]
     introspect = "/iam-token/oidc/introspect"
@@ -364,6 +377,101 @@ def walk_account_identity(walk: Walk, account: str) -> None:
     walk("GET", prefs, 200, path={"account_id": account, "iam_id": iam_id})
     walk("DELETE", pref, 204, path=where)
     walk("GET", pref, 404, path=where)
+
+
+def walk_profiles(walk: Walk, account: str) -> None:
+    profiles = "/v1/profiles"
+    made = walk("POST", profiles, 201, json={"name": "walk-p", "account_id": account})
+    walk("POST", profiles, 201, json={"name": "walk-p2", "account_id": account, "email": "e@x"})
+    walk("POST", profiles, 409, json={"name": "walk-p", "account_id": account})
+    walk("POST", profiles, 400, json={"name": "walk-p", "account_id": "invalid"})
+    first = walk("GET", profiles, 200, params={"account_id": account, "pagesize": 1})
+    walk("GET", profiles, 200, params={"pagetoken": first["next"].split("pagetoken=")[1]})
+    walk("GET", profiles, 200, params={"account_id": account, "include_history": "true"})
+    pid = {"profile_id": made["id"]}
+    one = "/v1/profiles/{profile_id}"
+    got = walk("GET", one, 200, path=pid)
+    walk("PUT", one, 412, path=pid, json={"name": "x"}, headers={"If-Match": "1-stale"})
+    walk(
+        "PUT",
+        one,
+        200,
+        path=pid,
+        json={"description": "d"},
+        headers={"If-Match": got["entity_tag"]},
+    )
+    walk("GET", one, 404, path={"profile_id": "Profile-none"})
+
+    cond = [{"claim": "namespace", "operator": "EQUALS", "value": '"default"'}]
+    rule_body = {"type": "Profile-CR", "cr_type": "IKS_SA", "conditions": cond, "name": "r"}
+    rule = walk("POST", one + "/rules", 201, path=pid, json=rule_body)
+    walk("POST", one + "/rules", 400, path=pid, json={**rule_body, "cr_type": None})
+    walk("GET", one + "/rules", 200, path=pid)
+    rid = {**pid, "rule_id": rule["id"]}
+    walk("GET", one + "/rules/{rule_id}", 200, path=rid)
+    walk("PUT", one + "/rules/{rule_id}", 200, path=rid, json=rule_body, headers={"If-Match": "*"})
+    walk("DELETE", one + "/rules/{rule_id}", 204, path=rid)
+
+    crn = f"crn:v1:bluemix:public:containers-kubernetes:us-south:a/{account}:c1::"
+    link_body = {"cr_type": "IKS_SA", "link": {"crn": crn, "namespace": "ns", "name": "sa"}}
+    link = walk("POST", one + "/links", 201, path=pid, json=link_body)
+    walk("GET", one + "/links", 200, path=pid)
+    lid = {**pid, "link_id": link["id"]}
+    walk("GET", one + "/links/{link_id}", 200, path=lid)
+    walk("DELETE", one + "/links/{link_id}", 204, path=lid)
+    walk("POST", one + "/links", 201, path=pid, json=link_body)
+    walk("DELETE", one + "/links", 204, path=pid, params={"type": "IKS_SA", "crn": crn})
+
+    ids = one + "/identities"
+    crn_id = f"crn:v1:bluemix:public:project:us-south:a/{account}:p1::"
+    identity = {"identifier": crn_id, "type": "crn", "description": "d"}
+    tag = walk("GET", ids, 200, path=pid)["entity_tag"]
+    walk("PUT", ids, 200, path=pid, json={"identities": [identity]}, headers={"If-Match": tag})
+    walk("PUT", ids, 412, path=pid, json={"identities": []}, headers={"If-Match": tag})
+    walk(
+        "DELETE",
+        ids + "/{identity_type}/{identifier_id}",
+        204,
+        path={**pid, "identity_type": "crn", "identifier_id": crn_id},
+    )
+    walk("POST", ids + "/{identity_type}", 200, path={**pid, "identity_type": "crn"}, json=identity)
+    iid = {**pid, "identity_type": "crn", "identifier_id": crn_id}
+    walk("GET", ids + "/{identity_type}/{identifier_id}", 200, path=iid)
+    walk("DELETE", ids + "/{identity_type}/{identifier_id}", 204, path=iid)
+    walk("DELETE", one, 204, path=pid)
+
+
+def walk_vpc_metadata(walk: Walk, server: Running) -> None:
+    """Both API versions of the instance metadata flow, for the instance the server plays."""
+    flavor = {"Metadata-Flavor": "ibm"}
+    crn = VPC_INSTANCE.format(account=server.account_id)
+    profile = walk(
+        "POST", "/v1/profiles", 201, json={"name": "vsi", "account_id": server.account_id}
+    )
+    pid = {"profile_id": profile["id"]}
+    link = {"cr_type": "VSI", "link": {"crn": crn}}
+    walk("POST", "/v1/profiles/{profile_id}/links", 201, path=pid, json=link)
+    for token, iam in (
+        ("/instance_identity/v1/token", "/instance_identity/v1/iam_token"),
+        ("/identity/v1/token", "/identity/v1/iam_tokens"),
+    ):
+        query = {"version": "2022-03-01"}
+        walk("PUT", token, 400, params=query, json={"expires_in": 60})
+        got = walk("PUT", token, 201, params=query, json={"expires_in": 60}, headers=flavor)
+        bearer = {**flavor, "Authorization": f"Bearer {got['access_token']}"}
+        walk("POST", iam, 201, params=query, headers=bearer)
+        walk(
+            "POST",
+            iam,
+            201,
+            params=query,
+            headers=bearer,
+            json={"trusted_profile": {"id": profile["id"]}},
+        )
+        walk("POST", iam, 401, params=query, headers=flavor)
+    walk("POST", "/identity/profiles", 200, data={"access_token": server.token()})
+    walk("POST", "/identity/profiles", 400, data={})
+    walk("DELETE", "/v1/profiles/{profile_id}", 204, path=pid)
 
 
 def walk_access(walk: Walk, account: str) -> None:

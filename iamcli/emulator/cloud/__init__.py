@@ -9,6 +9,9 @@ from . import (
     api_keys,
     pdp,
     policies,
+    profile_grants,
+    profile_trust,
+    profiles,
     reports,
     roles,
     service_ids,
@@ -16,6 +19,7 @@ from . import (
     templates,
     tokens,
     users,
+    vpc_metadata,
 )
 
 routes: list[BaseRoute] = [
@@ -29,5 +33,9 @@ routes: list[BaseRoute] = [
     *serviceid_groups.router.routes,
     *account_settings.router.routes,
     *templates.router.routes,
+    *profiles.router.routes,
+    *profile_trust.router.routes,
+    *profile_grants.router.routes,
+    *vpc_metadata.router.routes,
     *reports.router.routes,
 ]

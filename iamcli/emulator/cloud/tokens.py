@@ -10,19 +10,28 @@ from .. import web
 from ..problems import Problem
 from ..store import Identity
 from ..tokens import APIKEY_GRANT, basic_client, is_cli_client
+from . import delegated, profile_grants
 
 router = APIRouter()
 
 _RESPONSE_TYPES = {"cloud_iam", "delegated_refresh_token"}
 _TOKEN_FORM = web.form_body_schema(
     {
-        "grant_type": f"{APIKEY_GRANT}, refresh_token or password",
+        "grant_type": f"{APIKEY_GRANT}, refresh_token, password, or a profile grant "
+        "(urn:ibm:params:oauth:grant-type:assume, …:cr-token)",
         "apikey": "the API key (apikey grant)",
         "refresh_token": "a refresh token (refresh_token grant; needs Basic bx:bx)",
         "username": "user name (password grant; needs Basic bx:bx)",
         "password": "password (password grant)",
-        "response_type": "cloud_iam",
-        "account": "account ID (refresh_token grant, optional)",
+        "response_type": "cloud_iam and/or delegated_refresh_token",
+        "account": "account ID (refresh_token grant, optional; assume grant with profile_name)",
+        "access_token": "the caller's access token (assume grant)",
+        "profile_id": "the trusted profile's ID (assume and cr-token grants)",
+        "profile_crn": "the trusted profile's CRN (assume and cr-token grants)",
+        "profile_name": "the trusted profile's name (assume grant with account; cr-token grant)",
+        "cr_token": "a compute resource's token (cr-token grant)",
+        "receiver_client_ids": "clients a delegated refresh token is for, comma-separated",
+        "delegated_refresh_token_expiry": "seconds a delegated refresh token lives",
     },
     ["grant_type"],
 )
@@ -46,6 +55,8 @@ def _grant(request: Request, form: dict[str, str]) -> Response:
     cli = client is not None
     tokens = web.tokens(request)
     grant = form.get("grant_type", "")
+    if grant in profile_grants.GRANTS:
+        return web.json_response(profile_grants.grant(request, form, cli=cli))
     api_key_id = None
     identity: Identity
     if grant == APIKEY_GRANT:
@@ -81,7 +92,8 @@ def _grant(request: Request, form: dict[str, str]) -> Response:
         raise Problem(
             400,
             f"Validation of property 'grant_type' with value '{grant[:100]}' failed. "
-            f"Valid values: '{APIKEY_GRANT}, refresh_token, password'",
+            f"Valid values: '{APIKEY_GRANT}, refresh_token, password, "
+            f"{', '.join(profile_grants.GRANTS)}'",
             code="BXNIM0106E",
         )
     minted = tokens.mint(
@@ -100,16 +112,17 @@ def _grant(request: Request, form: dict[str, str]) -> Response:
         # Without the CLI's client credentials IBM answers with this literal, not a token.
         else "not_supported"
     )
-    return web.json_response(
-        {
-            "access_token": minted.access_token,
-            "refresh_token": refresh_token,
-            "token_type": "Bearer",
-            "expires_in": minted.expires_at - minted.issued_at,
-            "expiration": minted.expires_at,
-            "scope": "ibm openid",
-        }
-    )
+    body = {
+        "access_token": minted.access_token,
+        "refresh_token": refresh_token,
+        "token_type": "Bearer",
+        "expires_in": minted.expires_at - minted.issued_at,
+        "expiration": minted.expires_at,
+        "scope": "ibm openid",
+    }
+    if delegated.requested(form.get("response_type", "")):
+        delegated.add(body, web.store(request), form, identity.iam_id, account_id)
+    return web.json_response(body)
 
 
 def _check_response_type(value: str) -> None:
@@ -121,10 +134,6 @@ def _check_response_type(value: str) -> None:
             f"Validation of property 'response_type' with value '[{shown[:100]}]' failed. "
             "Valid values: 'cloud_iam, delegated_refresh_token'",
             code="BXNIM0106E",
-        )
-    if "delegated_refresh_token" in requested:
-        raise Problem(
-            400, "delegated_refresh_token is not supported by iamcli serve", code="BXNIM0106E"
         )
 
 
@@ -145,8 +154,13 @@ async def discovery(request: Request) -> Response:
             "token_endpoint": f"{base}/identity/token",
             "passcode_endpoint": f"{base}/identity/passcode",
             "jwks_uri": f"{base}/identity/keys",
-            "response_types_supported": ["cloud_iam"],
-            "grant_types_supported": [APIKEY_GRANT, "refresh_token", "password"],
+            "response_types_supported": ["cloud_iam", "delegated_refresh_token"],
+            "grant_types_supported": [
+                APIKEY_GRANT,
+                "refresh_token",
+                "password",
+                *profile_grants.GRANTS,
+            ],
             "subject_types_supported": ["public"],
             "token_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
             "id_token_signing_alg_values_supported": ["RS256"],

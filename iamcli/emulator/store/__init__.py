@@ -20,6 +20,7 @@ from .activity import Activity, ActivityStore
 from .grants import GrantStore
 from .passwords import LoginLocked
 from .policies import CustomRoleRow, PolicyRow, PolicyStore
+from .profiles import ProfileStore
 from .records import (
     ApiKey,
     Bootstrap,
@@ -29,6 +30,7 @@ from .records import (
     Locked,
     NotFound,
     Page,
+    Profile,
     RefreshGrant,
     ServiceId,
     StaleVersion,
@@ -56,6 +58,7 @@ __all__ = [
     "Page",
     "PolicyRow",
     "Preference",
+    "Profile",
     "RefreshGrant",
     "ServiceId",
     "ServiceIdGroup",
@@ -75,6 +78,7 @@ class Store(
     ServiceIdGroupStore,
     AccountSettingsStore,
     TemplateStore,
+    ProfileStore,
     ActivityStore,
     PolicyStore,
 ):

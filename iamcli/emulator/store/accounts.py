@@ -8,7 +8,16 @@ import sqlite3
 from .. import formats
 from .api_keys import ApiKeyStore
 from .passwords import PasswordStore, hash_password
-from .records import Bootstrap, Identity, Invalid, User, digest, service_id_from_row, user_from_row
+from .records import (
+    Bootstrap,
+    Identity,
+    Invalid,
+    User,
+    digest,
+    profile_from_row,
+    service_id_from_row,
+    user_from_row,
+)
 
 
 class AccountStore(ApiKeyStore, PasswordStore):
@@ -230,6 +239,9 @@ class AccountStore(ApiKeyStore, PasswordStore):
         return None if row is None else user_from_row(row)
 
     def identity(self, iam_id: str) -> Identity | None:
+        if iam_id.startswith("iam-Profile-"):
+            row = self._one("SELECT * FROM profiles WHERE iam_id = ?", (iam_id,))
+            return None if row is None else profile_from_row(row)
         if iam_id.startswith("iam-ServiceId-"):
             row = self._one("SELECT * FROM service_ids WHERE iam_id = ?", (iam_id,))
             return None if row is None else service_id_from_row(row)
