@@ -2,7 +2,7 @@
 
 import typer
 
-from . import api_keys, auth, serve, service_ids
+from . import api_keys, auth, serve, service_ids, trusted_profile_parts, trusted_profiles
 from .params import Globals, OutputOpt, ProfileOpt, QuietOpt, TraceOpt
 
 app = typer.Typer(
@@ -49,5 +49,26 @@ for _name, _fn in (
     ("api-key-create", api_keys.api_key_create),
 ):
     app.command(name=_name)(_fn)
+for _fn in (
+    trusted_profiles.trusted_profile_create,
+    trusted_profiles.trusted_profiles,
+    trusted_profiles.trusted_profile,
+    trusted_profiles.trusted_profile_update,
+    trusted_profiles.trusted_profile_delete,
+    trusted_profiles.trusted_profile_assume,
+    trusted_profiles.trusted_profile_leave,
+    trusted_profile_parts.trusted_profile_rule_create,
+    trusted_profile_parts.trusted_profile_rule_update,
+    trusted_profile_parts.trusted_profile_rule_delete,
+    trusted_profile_parts.trusted_profile_rules,
+    trusted_profile_parts.trusted_profile_link_create,
+    trusted_profile_parts.trusted_profile_link_delete,
+    trusted_profile_parts.trusted_profile_links,
+    trusted_profile_parts.trusted_profile_identity_create,
+    trusted_profile_parts.trusted_profile_identity,
+    trusted_profile_parts.trusted_profile_identity_delete,
+    trusted_profile_parts.trusted_profile_identities,
+):
+    app.command(name=_fn.__name__.replace("_", "-"))(_fn)
 app.add_typer(api_keys.apikeys_app, name="apikeys")
 app.command(name="serve", help=serve.SERVE_HELP)(serve.serve)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 import httpx
 
@@ -16,6 +16,10 @@ from ..errors import UsageError
 from ..http import Retry, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
 from ._wire import Reader
+
+if TYPE_CHECKING:
+    from ..trusted_profile_models import ProfileRef
+    from .cloud_profiles import TrustedProfileApi
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -79,6 +83,17 @@ class Flavor(ABC):
 
     @abstractmethod
     def whoami(self, access_token: str) -> Whoami: ...
+
+    # -- trusted profiles (the public cloud only; elsewhere a usage error naming the family)
+
+    def token_from_cr_token(self, cr_token: str, profile: ProfileRef) -> TokenGrant:
+        raise self.unsupported("logging in with a compute-resource token")
+
+    def token_from_assume(self, access_token: str, profile: ProfileRef) -> TokenGrant:
+        raise self.unsupported("assuming a trusted profile")
+
+    def trusted_profiles(self) -> TrustedProfileApi:
+        raise self.unsupported("trusted profiles")
 
     @abstractmethod
     def introspect(self, access_token: str) -> Introspection: ...

@@ -1,0 +1,419 @@
+"""A trusted profile's claim rules, links and identities: `trusted-profile-rule-create`,
+`-rule-update`, `-rule-delete`, `-rules`, `-link-create`, `-link-delete`, `-links`,
+`-identity-create`, `-identity-delete`, `-identity`, `-identities`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from .params import ForceOpt, Run, command
+from .trusted_profile_views import (
+    IDENTITY_COLUMNS,
+    LINK_COLUMNS,
+    RULE_COLUMNS,
+    identity_record,
+    identity_row,
+    link_record,
+    link_row,
+    rule_record,
+    rule_row,
+)
+from .trusted_profiles import TrustedProfileRef, profile_api
+from .views import confirm
+
+RuleRef = Annotated[str, typer.Argument(metavar="(RULE_NAME|RULE_ID)", help="Claim rule.")]
+LinkRef = Annotated[str, typer.Argument(metavar="(LINK_NAME|LINK_ID)", help="Link.")]
+NameOpt = Annotated[str | None, typer.Option("--name", metavar="NAME", help="Its name.")]
+TypeOpt = Annotated[
+    str | None, typer.Option("--type", metavar="Profile-SAML|Profile-CR", help="Kind of rule.")
+]
+ConditionsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--conditions",
+        metavar="claim:CLAIM,operator:OPERATOR,value:VALUE",
+        help="A condition the identity's claims must meet (repeat for more; all must hold). "
+        "VALUE is bare (value:default); with operator IN, a comma list (value:a,b).",
+    ),
+]
+RealmOpt = Annotated[
+    str | None,
+    typer.Option("--realm-name", metavar="REALM", help="IdP entity ID (Profile-SAML)."),
+]
+ExpirationOpt = Annotated[
+    int | None,
+    typer.Option("--expiration", metavar="SECONDS", help="Session length (Profile-SAML)."),
+]
+CrTypeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cr-type", metavar="VSI|IKS_SA|ROKS_SA|CE|PVS|BMS", help="Compute-resource type."
+    ),
+]
+IdsOnlyOpt = Annotated[bool, typer.Option("--id", help="Print only the IDs, one a line.")]
+IdentifierOpt = Annotated[
+    str,
+    typer.Option(
+        "--id",
+        metavar="IDENTIFIER",
+        help="IAM ID of a user, service ID (or its name), or CRN of a service instance.",
+    ),
+]
+IdTypeOpt = Annotated[str, typer.Option("--id-type", metavar="USER|SERVICEID|CRN")]
+
+
+def _list(run: Run, items: list[object], columns: list[str], row: object, ids: bool) -> None:
+    if ids:
+        for item in items:
+            run.out.line(getattr(item, "id"))  # noqa: B009
+        return
+    if run.json:
+        run.out.json_stream_list(None, (getattr(i, "to_json")() for i in items))  # noqa: B009
+        return
+    run.out.ok()
+    run.out.table(columns, (row(i) for i in items))  # type: ignore[operator]
+
+
+# -- claim rules ---------------------------------------------------------------------------------
+
+
+@command
+def trusted_profile_rule_create(
+    run: Run,
+    ref: TrustedProfileRef,
+    rule_type: TypeOpt = None,
+    conditions: ConditionsOpt = None,
+    name: NameOpt = None,
+    realm_name: RealmOpt = None,
+    expiration: ExpirationOpt = None,
+    cr_type: CrTypeOpt = None,
+) -> None:
+    """Add a claim rule: identities whose claims meet its conditions may log in as the profile.
+
+    Example:
+      iamcli trusted-profile-rule-create my-profile --name cluster --type Profile-CR
+        --cr-type IKS_SA --conditions claim:namespace,operator:EQUALS,value:default
+    """
+    from ..services.trusted_profiles import resolve_profile, rule_spec
+
+    if rule_type is None:
+        raise UsageError("--type Profile-SAML|Profile-CR is required")
+    spec = rule_spec(
+        rule_type=rule_type,
+        conditions=conditions or [],
+        name=name,
+        realm_name=realm_name,
+        cr_type=cr_type,
+        expiration=expiration,
+    )
+    api = profile_api(run)
+    profile = resolve_profile(api, ref)
+    run.out.status(f"Creating claim rule for trusted profile {profile.name}...")
+    rule = api.create_rule(profile.id, spec)
+    run.out.ok()
+    _show_rule(run, rule)
+
+
+def _show_rule(run: Run, rule: object) -> None:
+    from ..trusted_profile_models import ClaimRule
+
+    assert isinstance(rule, ClaimRule)
+    if run.json:
+        run.out.json_value(rule.to_json())
+    else:
+        run.out.record(rule_record(rule))
+
+
+@command
+def trusted_profile_rule_update(
+    run: Run,
+    ref: TrustedProfileRef,
+    rule_ref: RuleRef,
+    rule_type: TypeOpt = None,
+    conditions: ConditionsOpt = None,
+    name: NameOpt = None,
+    realm_name: RealmOpt = None,
+    expiration: ExpirationOpt = None,
+    cr_type: CrTypeOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Change a claim rule. What is not given stays; --conditions replaces all conditions.
+
+    Sends the version read just before (If-Match): a change made meanwhile is refused (exit 5).
+    """
+    from ..services.trusted_profiles import find_rule, resolve_profile, updated_rule_spec
+
+    if all(v is None for v in (rule_type, conditions, name, realm_name, expiration, cr_type)):
+        raise UsageError("nothing to change: give --type, --conditions, --name, ... to change")
+    api = profile_api(run)
+    profile = resolve_profile(api, ref)
+    current = find_rule(api, profile, rule_ref)
+    spec = updated_rule_spec(
+        current,
+        rule_type=rule_type,
+        conditions=conditions,
+        name=name,
+        realm_name=realm_name,
+        cr_type=cr_type,
+        expiration=expiration,
+    )
+    if not confirm(
+        f"Update claim rule {current.name or current.id} of trusted profile {profile.name}?",
+        force=force,
+        action="update",
+    ):
+        run.out.status("Not updated.")
+        return
+    run.out.status(f"Updating claim rule {current.name or current.id}...")
+    updated = api.update_rule(profile.id, current, spec)
+    run.out.ok()
+    _show_rule(run, updated)
+
+
+@command
+def trusted_profile_rule_delete(
+    run: Run, ref: TrustedProfileRef, rule_ref: RuleRef, force: ForceOpt = False
+) -> None:
+    """Delete a claim rule."""
+    from ..services.trusted_profiles import find_rule, resolve_profile
+
+    api = profile_api(run)
+    profile = resolve_profile(api, ref)
+    current = find_rule(api, profile, rule_ref)
+    label = current.name or current.id
+    if not confirm(
+        f"Delete claim rule {label} of trusted profile {profile.name}?",
+        force=force,
+        action="delete",
+    ):
+        run.out.status("Not deleted.")
+        return
+    run.out.status(f"Deleting claim rule {label}...")
+    api.delete_rule(profile.id, current.id)
+    run.out.ok()
+    run.out.status(f"Claim rule {label} is deleted successfully")
+
+
+@command
+def trusted_profile_rules(run: Run, ref: TrustedProfileRef, ids: IdsOnlyOpt = False) -> None:
+    """List a trusted profile's claim rules."""
+    from ..services.trusted_profiles import resolve_profile
+
+    api = profile_api(run)
+    profile = resolve_profile(api, ref)
+    if not ids:
+        run.out.status(f"Getting claim rules of trusted profile {profile.name}...")
+    _list(run, list(api.rules(profile.id)), RULE_COLUMNS, rule_row, ids)
+
+
+# -- links ---------------------------------------------------------------------------------------
+
+
+@command
+def trusted_profile_link_create(
+    run: Run,
+    ref: TrustedProfileRef,
+    cr_type: CrTypeOpt = None,
+    link_crn: Annotated[
+        str | None, typer.Option("--link-crn", metavar="CRN", help="CRN of the compute resource.")
+    ] = None,
+    link_namespace: Annotated[
+        str | None,
+        typer.Option("--link-namespace", metavar="NAMESPACE", help="Kubernetes namespace."),
+    ] = None,
+    link_name: Annotated[
+        str | None,
+        typer.Option("--link-name", metavar="NAME", help="Kubernetes service account."),
+    ] = None,
+    link_component_type: Annotated[
+        str | None,
+        typer.Option("--link-component-type", metavar="TYPE", help="Code Engine component type."),
+    ] = None,
+    link_component_name: Annotated[
+        str | None,
+        typer.Option("--link-component-name", metavar="NAME", help="Code Engine component."),
+    ] = None,
+    name: NameOpt = None,
+) -> None:
+    """Trust one compute resource directly: it may log in as the profile.
+
+    IKS_SA and ROKS_SA links name the cluster's CRN, a namespace and a service account.
+    """
+    from ..services.trusted_profiles import cr_type_arg, resolve_profile
+    from ..trusted_profile_models import LinkTarget
+
+    if cr_type is None or not link_crn:
+        raise UsageError("--cr-type and --link-crn are required")
+    kind = cr_type_arg(cr_type)
+    if kind in ("IKS_SA", "ROKS_SA") and not (link_namespace and link_name):
+        raise UsageError(f"a {kind} link needs --link-namespace and --link-name")
+    if kind != "CE" and (link_component_type or link_component_name):
+        raise UsageError("--link-component-type and --link-component-name are for CE links")
+    target = LinkTarget(
+        crn=link_crn,
+        namespace=link_namespace,
+        name=link_name,
+        component_type=link_component_type,
+        component_name=link_component_name,
+    )
+    api = profile_api(run)
+    profile = resolve_profile(api, ref)
+    run.out.status(f"Creating link for trusted profile {profile.name}...")
+    link = api.create_link(profile.id, kind, target, name)
+    run.out.ok()
+    if run.json:
+        run.out.json_value(link.to_json())
+    else:
+        run.out.record(link_record(link))
+
+
+@command
+def trusted_profile_link_delete(
+    run: Run, ref: TrustedProfileRef, link_ref: LinkRef, force: ForceOpt = False
+) -> None:
+    """Delete a link."""
+    from ..services.trusted_profiles import find_link, resolve_profile
+
+    api = profile_api(run)
+    profile = resolve_profile(api, ref)
+    link = find_link(api, profile, link_ref)
+    label = link.name or link.id
+    if not confirm(
+        f"Delete link {label} of trusted profile {profile.name}?", force=force, action="delete"
+    ):
+        run.out.status("Not deleted.")
+        return
+    run.out.status(f"Deleting link {label}...")
+    api.delete_link(profile.id, link.id)
+    run.out.ok()
+    run.out.status(f"Link {label} is deleted successfully")
+
+
+@command
+def trusted_profile_links(run: Run, ref: TrustedProfileRef, ids: IdsOnlyOpt = False) -> None:
+    """List a trusted profile's links."""
+    from ..services.trusted_profiles import resolve_profile
+
+    api = profile_api(run)
+    profile = resolve_profile(api, ref)
+    if not ids:
+        run.out.status(f"Getting links of trusted profile {profile.name}...")
+    _list(run, list(api.links(profile.id)), LINK_COLUMNS, link_row, ids)
+
+
+# -- identities ----------------------------------------------------------------------------------
+
+
+def _identifier(run: Run, kind: str, identifier: str) -> str:
+    """A service ID may be named by its name; everything else is sent as given."""
+    from ..services.identities import resolve_service_id
+    from ..services.trusted_profiles import is_service_id
+
+    identifier = identifier.strip()
+    if not identifier:
+        raise UsageError("--id must not be empty")
+    if kind == "serviceid" and not is_service_id(identifier):
+        return resolve_service_id(run.session.flavor(), identifier).id
+    return identifier
+
+
+@command
+def trusted_profile_identity_create(
+    run: Run,
+    ref: TrustedProfileRef,
+    identifier: IdentifierOpt,
+    id_type: IdTypeOpt,
+    description: Annotated[str | None, typer.Option("--description", metavar="DESCRIPTION")] = None,
+    accounts: Annotated[
+        str | None,
+        typer.Option(
+            "--accounts", metavar="ACCOUNT,...", help="Accounts a USER may assume it from."
+        ),
+    ] = None,
+) -> None:
+    """Let an identity assume the trusted profile (trusted-profile-assume)."""
+    from ..services.trusted_profiles import identity_type, resolve_profile
+
+    kind = identity_type(id_type)
+    account_list = tuple(a.strip() for a in (accounts or "").split(",") if a.strip())
+    if account_list and kind != "user":
+        raise UsageError("--accounts is for USER identities only")
+    api = profile_api(run)
+    profile = resolve_profile(api, ref)
+    value = _identifier(run, kind, identifier)
+    run.out.status(f"Adding {kind} identity {value} to trusted profile {profile.name}...")
+    added = api.add_identity(
+        profile.id, kind, value, accounts=account_list, description=description
+    )
+    run.out.ok()
+    _show_identity(run, added)
+
+
+def _show_identity(run: Run, identity: object) -> None:
+    from ..trusted_profile_models import ProfileIdentity
+
+    assert isinstance(identity, ProfileIdentity)
+    if run.json:
+        run.out.json_value(identity.to_json())
+    else:
+        run.out.record(identity_record(identity))
+
+
+@command
+def trusted_profile_identity(
+    run: Run, ref: TrustedProfileRef, identifier: IdentifierOpt, id_type: IdTypeOpt
+) -> None:
+    """Show one identity that may assume the trusted profile."""
+    from ..services.trusted_profiles import identity_type, resolve_profile
+
+    kind = identity_type(id_type)
+    api = profile_api(run)
+    profile = resolve_profile(api, ref)
+    _show_identity(run, api.identity(profile.id, kind, _identifier(run, kind, identifier)))
+
+
+@command
+def trusted_profile_identity_delete(
+    run: Run,
+    ref: TrustedProfileRef,
+    identifier: IdentifierOpt,
+    id_type: IdTypeOpt,
+    force: ForceOpt = False,
+) -> None:
+    """Stop an identity from assuming the trusted profile."""
+    from ..services.trusted_profiles import identity_type, resolve_profile
+
+    kind = identity_type(id_type)
+    api = profile_api(run)
+    profile = resolve_profile(api, ref)
+    value = _identifier(run, kind, identifier)
+    if not confirm(
+        f"Remove {kind} identity {value} from trusted profile {profile.name}?",
+        force=force,
+        action="delete",
+    ):
+        run.out.status("Not deleted.")
+        return
+    run.out.status(f"Removing {kind} identity {value}...")
+    api.delete_identity(profile.id, kind, value)
+    run.out.ok()
+    run.out.status(f"Identity {value} is removed from trusted profile {profile.name}")
+
+
+@command
+def trusted_profile_identities(run: Run, ref: TrustedProfileRef) -> None:
+    """List the identities that may assume a trusted profile."""
+    from ..services.trusted_profiles import resolve_profile
+
+    api = profile_api(run)
+    profile = resolve_profile(api, ref)
+    run.out.status(f"Getting identities of trusted profile {profile.name}...")
+    found = api.identities(profile.id)
+    if run.json:
+        run.out.json_stream_list(None, (i.to_json() for i in found))
+        return
+    run.out.ok()
+    run.out.table(IDENTITY_COLUMNS, (identity_row(i) for i in found))
