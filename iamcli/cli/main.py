@@ -49,7 +49,7 @@ for _name, _fn in (
     ("api-key-create", api_keys.api_key_create),
 ):
     app.command(name=_name)(_fn)
-for _fn in (
+for _trusted in (
     trusted_profiles.trusted_profile_create,
     trusted_profiles.trusted_profiles,
     trusted_profiles.trusted_profile,
@@ -69,6 +69,6 @@ for _fn in (
     trusted_profile_parts.trusted_profile_identity_delete,
     trusted_profile_parts.trusted_profile_identities,
 ):
-    app.command(name=_fn.__name__.replace("_", "-"))(_fn)
+    app.command(name=_trusted.__name__.replace("_", "-"))(_trusted)
 app.add_typer(api_keys.apikeys_app, name="apikeys")
 app.command(name="serve", help=serve.SERVE_HELP)(serve.serve)
