@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from . import problems, schemas
+from . import problems, profile_schemas, schemas
 
 _REF = "#/components/schemas/{model}"
 _DESCRIPTIONS = {
@@ -73,6 +73,7 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("get", "/iam-token/apikeys/{kid}"): (schemas.PrivateApiKey, (401, 403, 404)),
     ("put", "/iam-token/apikeys/{kid}"): (schemas.PrivateApiKey, _CHANGE),
     ("delete", "/iam-token/apikeys/{kid}"): (None, (401, 403, 404, 409)),
+    **profile_schemas.CONTRACT,
 }
 _UNAUTHENTICATED = ("/identity/", "/iam-token/oidc/", "/idprovider/")
 

@@ -254,4 +254,7 @@ def all_models() -> list[type[BaseModel]]:
     models += [TokenResponse, IdentityTokenResponse, Introspection, Jwks, Discovery]
     models += [ApiKey, ServiceId, ServiceIdList, ApiKeyList]
     models += [PrivateServiceId, PrivateApiKey, PrivateServiceIdList, PrivateApiKeyList]
+    from . import profile_schemas  # it builds on the models above
+
+    models += profile_schemas.MODELS
     return models

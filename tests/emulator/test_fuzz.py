@@ -178,6 +178,8 @@ def test_every_operation_answers_as_documented(server: Running, auth: dict[str, 
     walk("DELETE", one, 204, path=kid)
     walk("DELETE", "/v1/serviceids/{sid}", 204, path=sid)
 
+    walk_profiles(walk, account)
+
     walk("POST", "/iam-token/oidc/token", 200, data=grant)
     private = walk("POST", "/iam-token/oidc/token", 200, data=grant)["access_token"]
     introspect = "/iam-token/oidc/introspect"
@@ -217,3 +219,65 @@ def test_every_operation_answers_as_documented(server: Running, auth: dict[str, 
 
     walk.client.close()
     assert walk.done >= set(openapi.CONTRACT), set(openapi.CONTRACT) - walk.done
+
+
+def walk_profiles(walk: Walk, account: str) -> None:
+    profiles = "/v1/profiles"
+    made = walk("POST", profiles, 201, json={"name": "walk-p", "account_id": account})
+    walk("POST", profiles, 201, json={"name": "walk-p2", "account_id": account, "email": "e@x"})
+    walk("POST", profiles, 409, json={"name": "walk-p", "account_id": account})
+    walk("POST", profiles, 400, json={"name": "walk-p", "account_id": "invalid"})
+    first = walk("GET", profiles, 200, params={"account_id": account, "pagesize": 1})
+    walk("GET", profiles, 200, params={"pagetoken": first["next"].split("pagetoken=")[1]})
+    walk("GET", profiles, 200, params={"account_id": account, "include_history": "true"})
+    pid = {"profile_id": made["id"]}
+    one = "/v1/profiles/{profile_id}"
+    got = walk("GET", one, 200, path=pid)
+    walk("PUT", one, 412, path=pid, json={"name": "x"}, headers={"If-Match": "1-stale"})
+    walk(
+        "PUT",
+        one,
+        200,
+        path=pid,
+        json={"description": "d"},
+        headers={"If-Match": got["entity_tag"]},
+    )
+    walk("GET", one, 404, path={"profile_id": "Profile-none"})
+
+    cond = [{"claim": "namespace", "operator": "EQUALS", "value": '"default"'}]
+    rule_body = {"type": "Profile-CR", "cr_type": "IKS_SA", "conditions": cond, "name": "r"}
+    rule = walk("POST", one + "/rules", 201, path=pid, json=rule_body)
+    walk("POST", one + "/rules", 400, path=pid, json={**rule_body, "cr_type": None})
+    walk("GET", one + "/rules", 200, path=pid)
+    rid = {**pid, "rule_id": rule["id"]}
+    walk("GET", one + "/rules/{rule_id}", 200, path=rid)
+    walk("PUT", one + "/rules/{rule_id}", 200, path=rid, json=rule_body, headers={"If-Match": "*"})
+    walk("DELETE", one + "/rules/{rule_id}", 204, path=rid)
+
+    crn = f"crn:v1:bluemix:public:containers-kubernetes:us-south:a/{account}:c1::"
+    link_body = {"cr_type": "IKS_SA", "link": {"crn": crn, "namespace": "ns", "name": "sa"}}
+    link = walk("POST", one + "/links", 201, path=pid, json=link_body)
+    walk("GET", one + "/links", 200, path=pid)
+    lid = {**pid, "link_id": link["id"]}
+    walk("GET", one + "/links/{link_id}", 200, path=lid)
+    walk("DELETE", one + "/links/{link_id}", 204, path=lid)
+    walk("POST", one + "/links", 201, path=pid, json=link_body)
+    walk("DELETE", one + "/links", 204, path=pid, params={"type": "IKS_SA", "crn": crn})
+
+    ids = one + "/identities"
+    crn_id = f"crn:v1:bluemix:public:project:us-south:a/{account}:p1::"
+    identity = {"identifier": crn_id, "type": "crn", "description": "d"}
+    tag = walk("GET", ids, 200, path=pid)["entity_tag"]
+    walk("PUT", ids, 200, path=pid, json={"identities": [identity]}, headers={"If-Match": tag})
+    walk("PUT", ids, 412, path=pid, json={"identities": []}, headers={"If-Match": tag})
+    walk(
+        "DELETE",
+        ids + "/{identity_type}/{identifier_id}",
+        204,
+        path={**pid, "identity_type": "crn", "identifier_id": crn_id},
+    )
+    walk("POST", ids + "/{identity_type}", 200, path={**pid, "identity_type": "crn"}, json=identity)
+    iid = {**pid, "identity_type": "crn", "identifier_id": crn_id}
+    walk("GET", ids + "/{identity_type}/{identifier_id}", 200, path=iid)
+    walk("DELETE", ids + "/{identity_type}/{identifier_id}", 204, path=iid)
+    walk("DELETE", one, 204, path=pid)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .accounts import AccountStore
 from .grants import GrantStore
+from .profiles import ProfileStore
 from .records import (
     ApiKey,
     Bootstrap,
@@ -25,6 +26,7 @@ from .records import (
     Locked,
     NotFound,
     Page,
+    Profile,
     RefreshGrant,
     ServiceId,
     StaleVersion,
@@ -43,6 +45,7 @@ __all__ = [
     "Locked",
     "NotFound",
     "Page",
+    "Profile",
     "RefreshGrant",
     "ServiceId",
     "StaleVersion",
@@ -53,5 +56,5 @@ __all__ = [
 ]
 
 
-class Store(AccountStore, ServiceIdStore, GrantStore):
+class Store(AccountStore, ServiceIdStore, GrantStore, ProfileStore):
     """All emulator state. Safe to share between threads; one instance per process."""

@@ -8,7 +8,16 @@ import secrets
 
 from .. import formats
 from .api_keys import ApiKeyStore
-from .records import Bootstrap, Identity, Invalid, User, digest, service_id_from_row, user_from_row
+from .records import (
+    Bootstrap,
+    Identity,
+    Invalid,
+    User,
+    digest,
+    profile_from_row,
+    service_id_from_row,
+    user_from_row,
+)
 
 
 def _hash_password(password: str, salt: bytes | None = None) -> str:
@@ -144,6 +153,9 @@ class AccountStore(ApiKeyStore):
         return user_from_row(row) if _check_password(password, row["password_hash"]) else None
 
     def identity(self, iam_id: str) -> Identity | None:
+        if iam_id.startswith("iam-Profile-"):
+            row = self._one("SELECT * FROM profiles WHERE iam_id = ?", (iam_id,))
+            return None if row is None else profile_from_row(row)
         if iam_id.startswith("iam-ServiceId-"):
             row = self._one("SELECT * FROM service_ids WHERE iam_id = ?", (iam_id,))
             return None if row is None else service_id_from_row(row)

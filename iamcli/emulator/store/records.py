@@ -105,7 +105,34 @@ class ApiKey:
         return not self.disabled and (self.expires_at is None or self.expires_at > at)
 
 
-Identity = User | ServiceId
+@dataclass(frozen=True)
+class Profile:
+    """A trusted profile (reference/profiles-policies-authz.md §1.2); its rules, links and
+    identities are rows of their own (store/profiles.py)."""
+
+    id: str
+    iam_id: str
+    account_id: str
+    name: str
+    description: str | None
+    email: str | None
+    version: int
+    created_at: int
+    modified_at: int
+    created_by: str
+    # The identities list is versioned on its own: PUT .../identities takes its own If-Match.
+    identities_version: int
+
+    @property
+    def entity_tag(self) -> str:
+        return entity_tag(self.id, self.version, self.modified_at)
+
+    @property
+    def identities_tag(self) -> str:
+        return entity_tag(self.id + "/identities", self.identities_version, 0)
+
+
+Identity = User | ServiceId | Profile
 
 
 @dataclass(frozen=True)
@@ -195,4 +222,20 @@ def api_key_from_row(row: sqlite3.Row) -> ApiKey:
         row["modified_at"],
         row["created_by"],
         row["sealed_value"] is not None,
+    )
+
+
+def profile_from_row(row: sqlite3.Row) -> Profile:
+    return Profile(
+        row["id"],
+        row["iam_id"],
+        row["account_id"],
+        row["name"],
+        row["description"],
+        row["email"],
+        row["version"],
+        row["created_at"],
+        row["modified_at"],
+        row["created_by"],
+        row["identities_version"],
     )
