@@ -134,3 +134,51 @@ class Owner:
 
 def _drop_none(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role a policy can grant: IBM's `crn` and `display_name` (both families)."""
+
+    crn: str
+    display_name: str
+    description: str | None = None
+    actions: tuple[str, ...] = ()
+    kind: str = "system"  # "system", "service" or "custom"
+    wire: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        if self.wire is not None:
+            return dict(self.wire)
+        return _drop_none(
+            {
+                "crn": self.crn,
+                "display_name": self.display_name,
+                "description": self.description,
+                "actions": list(self.actions),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Policy:
+    """An access policy on one subject, whichever API (v1, v2, ICP's) it came from.
+
+    `resources` are (attribute, value) pairs of its one resource, in the order the API gave
+    them; `entity_tag` is the ETag a replace must send back; `wire` is the API's own object,
+    which `--output json` prints unchanged.
+    """
+
+    id: str
+    roles: tuple[Role, ...]
+    resources: tuple[tuple[str, str], ...]
+    subject_iam_id: str | None = None
+    api_version: str = "v1"
+    description: str | None = None
+    conditions: bool = False  # a v2 rule or pattern that the text layout does not spell out
+    entity_tag: str | None = None
+    state: str | None = None
+    wire: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.wire) if self.wire is not None else {"id": self.id}

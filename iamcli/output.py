@@ -142,6 +142,11 @@ class Output:
         for label, value in pairs:
             self._out(f"{_pad(label, width)}{_COLUMN_GAP}{clean(value)}".rstrip())
 
+    def separator(self) -> None:
+        """The blank line between two records of a list (none when quiet: IDs only)."""
+        if not self.quiet:
+            self._out("")
+
     def table(self, columns: list[str], rows: Iterable[list[str]]) -> None:
         """A table that streams: rows are read and printed a batch at a time."""
         if self.quiet:

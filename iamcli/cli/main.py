@@ -2,7 +2,7 @@
 
 import typer
 
-from . import api_keys, auth, serve, service_ids, trusted_profile_parts, trusted_profiles
+from . import api_keys, auth, policies, serve, service_ids, trusted_profile_parts, trusted_profiles
 from .params import Globals, OutputOpt, ProfileOpt, QuietOpt, TraceOpt
 
 app = typer.Typer(
@@ -47,6 +47,12 @@ for _name, _fn in (
     ("service-api-key-create", api_keys.service_api_key_create),
     ("service-api-keys", api_keys.service_api_keys),
     ("api-key-create", api_keys.api_key_create),
+    ("service-policy-create", policies.service_policy_create),
+    ("service-policy-update", policies.service_policy_update),
+    ("service-policies", policies.service_policies),
+    ("service-policy", policies.service_policy),
+    ("service-policy-delete", policies.service_policy_delete),
+    ("roles", policies.roles),
 ):
     app.command(name=_name)(_fn)
 for _trusted in (

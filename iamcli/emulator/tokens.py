@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import base64
 import hmac
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from . import formats
 from .problems import Problem
 from .signer import InvalidToken, Signer
 from .store import ApiKey, Identity, RefreshGrant, ServiceId, Store, User
+
+if TYPE_CHECKING:
+    from .authz import Engine
 
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 # The only OAuth client IBM's CLI uses, and the only one that gets a usable refresh token.
@@ -29,6 +32,8 @@ class Caller:
     identity: Identity
     account_id: str
     claims: dict[str, Any]
+    # The decision engine of the server that authenticated the caller (authz.subject_of).
+    engine: Engine | None = field(default=None, compare=False, repr=False)
 
     @property
     def iam_id(self) -> str:
@@ -43,8 +48,17 @@ class Minted:
 
 
 class Tokens:
-    def __init__(self, store: Store, signer: Signer, *, ttl: int, refresh_ttl: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        signer: Signer,
+        *,
+        ttl: int,
+        refresh_ttl: int,
+        engine: Engine | None = None,
+    ) -> None:
         self.store = store
+        self.engine = engine
         self.signer = signer
         self.ttl = ttl
         self.refresh_ttl = refresh_ttl
@@ -153,7 +167,9 @@ class Tokens:
             user = self.store.user(found[0])
             if user is None:
                 raise Problem(401, "The access token's identity no longer exists")
-            return Caller(user, found[1], {"iam_id": user.iam_id, "sub": user.username})
+            return Caller(
+                user, found[1], {"iam_id": user.iam_id, "sub": user.username}, self.engine
+            )
         try:
             claims = self.signer.verify(token)
         except InvalidToken as exc:
@@ -167,7 +183,7 @@ class Tokens:
         # until they expire, which the store does by not tracking JWTs per key.
         if identity is None or identity.account_id != account_id:
             raise Problem(401, "The access token's identity no longer exists")
-        return Caller(identity, account_id, claims)
+        return Caller(identity, account_id, claims, self.engine)
 
 
 def basic_client(authorization: str | None) -> tuple[str, str] | None:

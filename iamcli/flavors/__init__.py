@@ -20,6 +20,7 @@ from ._wire import Reader
 if TYPE_CHECKING:
     from ..trusted_profile_models import ProfileRef
     from .cloud_profiles import TrustedProfileApi
+    from .policy_api import PolicyApi
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -142,6 +143,11 @@ class Flavor(ABC):
 
     @abstractmethod
     def delete_api_key(self, kid: str) -> None: ...
+
+    # -- access policies and roles (flavors/policy_api.py) --------------------------------
+
+    def policy_api(self) -> PolicyApi:
+        raise self.unsupported("access policies")
 
 
 def prefetched(

@@ -15,6 +15,7 @@ from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
 from ..trusted_profile_models import ProfileRef
 from . import APIKEY_GRANT, PAGE_SIZE, Flavor, prefetched
 from ._wire import Reader, jwt_claims, jwt_header
+from .policy_api import PolicyApi
 
 if TYPE_CHECKING:
     from .cloud_profiles import TrustedProfileApi
@@ -176,6 +177,13 @@ class Cloud(Flavor):
 
     def lock_service_id(self, sid: str, locked: bool) -> None:
         self._lock(f"/v1/serviceids/{sid}/lock", locked)
+
+    # -- access policies -------------------------------------------------------------------
+
+    def policy_api(self) -> PolicyApi:
+        from .cloud_policies import CloudPolicies
+
+        return CloudPolicies(self)
 
     # -- API keys --------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from ..http import Retry, delete, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
 from . import APIKEY_GRANT, PAGE_SIZE, Flavor, prefetched
 from ._wire import Reader
+from .policy_api import PolicyApi
 
 # ICP's default cluster name; it only appears in the namespace CRN a service ID is bound to.
 DEFAULT_CLUSTER = "mycluster"
@@ -144,6 +145,13 @@ class Private(Flavor):
 
     def lock_service_id(self, sid: str, locked: bool) -> None:
         raise self.unsupported("locking service IDs")
+
+    # -- access policies -------------------------------------------------------------------
+
+    def policy_api(self) -> PolicyApi:
+        from .private_policies import PrivatePolicies
+
+        return PrivatePolicies(self)
 
     # -- API keys --------------------------------------------------------------------------
 

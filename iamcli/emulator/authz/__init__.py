@@ -2,19 +2,38 @@
 
 A route never decides access itself: it names the action (IBM's action names, such as
 `iam-identity.serviceid.update`, `iam-identity.profile.create`, `iam.policy.create`) and the
-resource it acts on, and calls :func:`require`. The engine answers from the account's access
-policies and roles (the policies issue fills it in); the PDP (`/v2/authz`) asks the same engine.
+resource it acts on, and calls :func:`require`. The engine (engine.py) answers from the Identity
+API's own rules (reference/profiles-policies-authz.md §4.2), the account owner's standing, and the
+account's access policies and roles; the PDP (`/v2/authz`) asks the same engine.
 
-This first version keeps today's rule, so that routes can be written against the interface
-before the engine exists: a subject may act on resources of its own account only.
+A Subject carries the engine of the server that authenticated it (through the Caller), so that
+`decide(subject, action, resource)` needs nothing else; a Subject made without one is judged by
+the built-in rules alone, which permit nothing that needs a policy or the owner's standing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..problems import Problem
+from .engine import AccountFacts, Engine, Grant, Outcome, PolicySource
+
+if TYPE_CHECKING:
+    from ..tokens import Caller
+
+__all__ = [
+    "AccountFacts",
+    "Decision",
+    "Engine",
+    "Grant",
+    "PolicySource",
+    "Resource",
+    "Subject",
+    "decide",
+    "require",
+    "subject_of",
+]
 
 
 @dataclass(frozen=True)
@@ -27,6 +46,7 @@ class Subject:
     kind: str
     # The token's other claims (scope, sub_type, ...) for conditions that read them.
     claims: dict[str, Any] = field(default_factory=dict)
+    engine: Engine | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -58,12 +78,32 @@ class Decision:
     permitted: bool
     # Why, in words fit for a 403 message; never a secret.
     reason: str = ""
+    # The access policy that granted it, when one did.
+    policy_id: str | None = None
+
+
+class _NoPolicies:
+    def authz_generation(self, account_id: str) -> int:
+        return 0
+
+    def authz_facts(self, account_id: str) -> AccountFacts:
+        return AccountFacts(None, ())
+
+
+_BUILT_IN_ONLY = Engine(_NoPolicies())
+
+
+def subject_of(caller: Caller) -> Subject:
+    """The Subject a request's Caller speaks for; its kind is the identity's own."""
+    identity = caller.identity
+    return Subject(
+        identity.iam_id, caller.account_id, identity.kind, dict(caller.claims), caller.engine
+    )
 
 
 def decide(subject: Subject, action: str, resource: Resource) -> Decision:
-    if subject.account_id != resource.account_id:
-        return Decision(False, "not a member of the resource's account")
-    return Decision(True)
+    outcome: Outcome = (subject.engine or _BUILT_IN_ONLY).decide(subject, action, resource)
+    return Decision(outcome.permitted, outcome.reason, outcome.policy_id)
 
 
 def require(subject: Subject, action: str, resource: Resource, *, message: str = "") -> None:

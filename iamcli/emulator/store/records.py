@@ -6,7 +6,7 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 SERVICE_ID_SORTS = {"name", "description", "created_at", "modified_at"}
 API_KEY_SORTS = {"name", "description", "created_at", "created_by"}
@@ -49,6 +49,8 @@ class User:
     family_name: str
     created_at: int
 
+    kind: ClassVar[str] = "user"
+
     @property
     def identifier(self) -> str:
         return self.iam_id.removeprefix("IBMid-")
@@ -72,6 +74,7 @@ class ServiceId:
     modified_at: int
     created_by: str
     unique_instance_crns: tuple[str, ...] = ()
+    kind: ClassVar[str] = "serviceid"
 
     @property
     def entity_tag(self) -> str:

@@ -1,0 +1,345 @@
+"""Access policies of service IDs: what `service-policy-*` and `roles` ask for, flavor-neutral.
+
+Role names become CRNs through the API's own role list, matched exactly on the display name
+as IBM's Terraform provider (which mirrors the CLI) does, and an unknown name is refused with
+the list of valid ones in IBM's words. A locked service ID's policies are not touched: IBM
+refuses that too, and saying so first names the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ExitCode, IamcliError, NotFoundError, UsageError
+from ..flavors import Flavor
+from ..flavors.policy_api import (
+    RESOURCE_GROUP_ID,
+    SERVICE_NAME,
+    SERVICE_TYPE,
+    PolicyApi,
+    PolicyDraft,
+    RoleScope,
+)
+from ..models import Policy, Role, ServiceId
+
+VERSIONS = ("v1", "v2")
+# A policy document is small; anything past this is not one.
+MAX_POLICY_FILE = 1024 * 1024
+# The roles of resource groups, asked for when a policy names a group and no service.
+RESOURCE_GROUP_ROLES = "resource-controller"
+
+
+class LockedError(IamcliError):
+    """The service ID is locked: its policies cannot change until it is unlocked."""
+
+    exit_code = ExitCode.CONFLICT
+
+
+@dataclass(frozen=True)
+class PolicyFlags:
+    """The policy flags of `service-policy-create` / `-update`, as given (None = not given)."""
+
+    roles: str | None = None
+    service_name: str | None = None
+    service_instance: str | None = None
+    region: str | None = None
+    resource_type: str | None = None
+    resource: str | None = None
+    resource_group_id: str | None = None
+    account_management: bool = False
+    attributes: str | None = None
+    file: str | None = None
+
+    def resource_given(self) -> bool:
+        return self.account_management or any(
+            v is not None
+            for v in (
+                self.service_name,
+                self.service_instance,
+                self.region,
+                self.resource_type,
+                self.resource,
+                self.resource_group_id,
+                self.attributes,
+            )
+        )
+
+
+def check_version(api: PolicyApi, version: str | None) -> str | None:
+    if version is None:
+        return None
+    value = version.strip().lower()
+    if value not in VERSIONS:
+        raise UsageError(f"--api-version must be v1 or v2, not {version!r}")
+    if value not in api.versions:
+        raise api.flavor.unsupported(f"--api-version {value}")
+    return value
+
+
+def require_unlocked(sid: ServiceId) -> None:
+    if sid.locked:
+        raise LockedError(
+            f"service ID {sid.name} is locked: its access policies cannot be changed",
+            hint=f"unlock it first: iamcli service-id-unlock {sid.id}",
+        )
+
+
+# -- flags to a draft ------------------------------------------------------------------------
+
+
+def resource_attributes(flags: PolicyFlags) -> tuple[tuple[str, str], ...] | None:
+    """The resource the flags describe, as attributes in the order ibmcloud adds them; None
+    when no resource flag was given."""
+    if not flags.resource_given():
+        return None
+    pairs: list[tuple[str, str]] = []
+    for name, value, flag in (
+        (SERVICE_NAME, flags.service_name, "--service-name"),
+        ("serviceInstance", flags.service_instance, "--service-instance"),
+        ("region", flags.region, "--region"),
+        ("resourceType", flags.resource_type, "--resource-type"),
+        ("resource", flags.resource, "--resource"),
+        (RESOURCE_GROUP_ID, flags.resource_group_id, "--resource-group-id"),
+    ):
+        if value is None:
+            continue
+        if not value.strip():
+            raise UsageError(f"{flag} must not be empty")
+        pairs.append((name, value.strip()))
+    if flags.account_management:
+        if flags.service_name is not None:
+            raise UsageError("--account-management and --service-name are mutually exclusive")
+        pairs.append((SERVICE_TYPE, "platform_service"))
+    pairs += _attributes(flags.attributes)
+    names = [n for n, _ in pairs]
+    if len(set(names)) != len(names):
+        raise UsageError("a resource attribute is given twice")
+    return tuple(pairs)
+
+
+def _attributes(text: str | None) -> list[tuple[str, str]]:
+    if text is None:
+        return []
+    pairs = []
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise UsageError(
+                f"--attributes: {item.strip()!r} is not name=value",
+                hint="write --attributes name=value,name=value",
+            )
+        pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def everything() -> tuple[tuple[str, str], ...]:
+    """No resource flag on a create: all IAM-enabled services in the account (ibmcloud's
+    `--roles Viewer` alone)."""
+    return ((SERVICE_TYPE, "service"),)
+
+
+def role_names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--roles needs at least one role name")
+    return names
+
+
+def role_scope(resources: tuple[tuple[str, str], ...]) -> RoleScope:
+    """Whose roles a policy on these resources may grant."""
+    attrs = dict(resources)
+    if attrs.get(SERVICE_TYPE) == "platform_service":
+        return RoleScope(account_management=True)
+    if SERVICE_NAME in attrs:
+        return RoleScope(service=attrs[SERVICE_NAME])
+    if RESOURCE_GROUP_ID in attrs:
+        return RoleScope(service=RESOURCE_GROUP_ROLES)
+    return RoleScope(all_services=True)
+
+
+def resolve_roles(api: PolicyApi, names: list[str], scope: RoleScope) -> tuple[Role, ...]:
+    """The roles named, by display name (exact, as IBM matches it) or by CRN."""
+    available = api.roles(scope)
+    by_name: dict[str, Role] = {}
+    for role in available:
+        by_name.setdefault(role.display_name, role)
+        by_name.setdefault(role.crn, role)
+    chosen: list[Role] = []
+    for name in names:
+        found = by_name.get(name)
+        if found is None:
+            valid = ", ".join(dict.fromkeys(r.display_name for r in available)) or "none"
+            raise UsageError(f"RoleDoesnotExist: {name} was not found. Valid roles are {valid}")
+        if found not in chosen:
+            chosen.append(found)
+    return tuple(chosen)
+
+
+def read_policy_file(ref: str) -> dict[str, Any]:
+    """The JSON object of `--file @policy.json` (the `@` is optional)."""
+    path = ref[1:] if ref.startswith("@") else ref
+    if not path:
+        raise UsageError("--file needs a file name: --file @policy.json")
+    try:
+        with open(path, "rb") as f:
+            if not os.path.isfile(path):
+                raise UsageError(f"--file {path}: not a regular file")
+            data = f.read(MAX_POLICY_FILE + 1)
+    except OSError as exc:
+        raise UsageError(f"--file {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_POLICY_FILE:
+        raise UsageError(f"--file {path}: larger than {MAX_POLICY_FILE} bytes")
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--file {path}: not valid JSON ({_first_line(exc)})") from None
+    if not isinstance(body, dict):
+        raise UsageError(f"--file {path}: a policy is a JSON object")
+    return body
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _file_conflicts(flags: PolicyFlags) -> None:
+    if flags.roles is not None or flags.resource_given():
+        raise UsageError("--file is exclusive with --roles and the resource flags")
+
+
+def file_version(api: PolicyApi, body: Mapping[str, Any], asked: str | None) -> str:
+    wrote = api.file_version(body)
+    if asked is not None and asked != wrote:
+        raise UsageError(
+            f"the policy file is written for the {wrote} API, not {asked}",
+            hint=f"use --api-version {wrote}, or a {asked} policy document",
+        )
+    return wrote
+
+
+# -- the verbs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """A create or update, decided: what to send, to which API version."""
+
+    draft: PolicyDraft
+    version: str
+    foreign_subject: str | None = None  # a subject the file named, replaced by the service ID
+
+
+def plan_create(api: PolicyApi, sid: ServiceId, flags: PolicyFlags, asked: str | None) -> Request:
+    require_unlocked(sid)
+    if flags.file is not None:
+        _file_conflicts(flags)
+        return _file_request(api, sid, flags.file, asked)
+    if flags.roles is None:
+        raise UsageError("give --roles R1,R2 (with resource flags) or --file @policy.json")
+    resources = resource_attributes(flags) or everything()
+    roles = resolve_roles(api, role_names(flags.roles), role_scope(resources))
+    return Request(PolicyDraft(roles=roles, resources=resources), asked or "v1")
+
+
+def plan_update(
+    api: PolicyApi, sid: ServiceId, current: Policy, flags: PolicyFlags, asked: str | None
+) -> Request:
+    require_unlocked(sid)
+    version = asked or current.api_version
+    if flags.file is not None:
+        _file_conflicts(flags)
+        return _file_request(api, sid, flags.file, version)
+    if flags.roles is None and not flags.resource_given():
+        raise UsageError("nothing to change: give --roles, resource flags, or --file")
+    resources = resource_attributes(flags)
+    roles = None
+    if flags.roles is not None:
+        scope = role_scope(resources if resources is not None else current.resources)
+        roles = resolve_roles(api, role_names(flags.roles), scope)
+    return Request(PolicyDraft(roles=roles, resources=resources), version)
+
+
+def _file_request(api: PolicyApi, sid: ServiceId, ref: str, asked: str | None) -> Request:
+    from ..flavors.cloud_policies import file_subject
+
+    body = read_policy_file(ref)
+    version = file_version(api, body, asked)
+    named = file_subject(body)
+    foreign = named if named is not None and named != sid.iam_id else None
+    return Request(PolicyDraft(body=body), version, foreign)
+
+
+def owned(policy: Policy, sid: ServiceId) -> Policy:
+    """The policy, when its subject is the service ID; else it is not found *for that ID*,
+    so that a mistyped pairing never shows, changes or deletes someone else's policy."""
+    if policy.subject_iam_id is None or policy.subject_iam_id != sid.iam_id:
+        raise NotFoundError(
+            f"policy {policy.id} is not an access policy of service ID {sid.name}", status=404
+        )
+    return policy
+
+
+def get_policy(api: PolicyApi, sid: ServiceId, policy_id: str, asked: str | None) -> Policy:
+    """One policy of the service ID. Without --api-version the v1 API is asked first, and a
+    v2 policy (a stand-in on v1, or unknown to it) is read from the v2 API, as IBM's v1 list
+    shows v2 policies only by a link to them."""
+    policy_id = policy_id.strip()
+    if not policy_id:
+        raise UsageError("a policy ID is required")
+    version = asked or "v1"
+    try:
+        found = api.policy(sid, policy_id, version)
+    except NotFoundError:
+        if asked is not None or "v2" not in api.versions:
+            raise NotFoundError(f"policy {policy_id} not found", status=404) from None
+        found = api.policy(sid, policy_id, "v2")
+    if asked is None and found.api_version == "v2" and version == "v1":
+        found = api.policy(sid, policy_id, "v2")
+    return owned(found, sid)
+
+
+def list_policies(
+    api: PolicyApi,
+    sid: ServiceId,
+    asked: str | None,
+    *,
+    note: Callable[[str], None] | None = None,
+) -> Iterator[Policy]:
+    """The service ID's access policies. Without --api-version, the v1 list's stand-ins for
+    v2 policies are replaced by the v2 policies themselves; with `--api-version v1` they are
+    shown as IBM lists them."""
+    for policy in api.policies(sid, asked or "v1"):
+        if asked is None and policy.api_version == "v2" and "v2" in api.versions:
+            try:
+                policy = api.policy(sid, policy.id, "v2")
+            except NotFoundError:
+                if note is not None:
+                    note(f"policy {policy.id} was listed but is gone")
+                continue
+        if policy.subject_iam_id is not None and policy.subject_iam_id != sid.iam_id:
+            continue  # a server filtering loosely: never show another subject's policy
+        yield policy
+
+
+def create_policy(api: PolicyApi, sid: ServiceId, request: Request) -> Policy:
+    return api.create_policy(sid, request.draft, request.version)
+
+
+def update_policy(api: PolicyApi, sid: ServiceId, current: Policy, request: Request) -> Policy:
+    return api.replace_policy(sid, current, request.draft, request.version)
+
+
+def delete_policy(api: PolicyApi, sid: ServiceId, policy: Policy) -> None:
+    require_unlocked(sid)
+    api.delete_policy(sid, policy.id, policy.api_version)
+
+
+def list_roles(flavor: Flavor, service: str | None) -> list[Role]:
+    api = flavor.policy_api()
+    if service is not None and not service.strip():
+        raise UsageError("--service must not be empty")
+    return api.roles(RoleScope(service=service.strip() if service else None))

@@ -1,0 +1,347 @@
+"""Access policies of service IDs from the command line, on both API families, against the
+real emulator over HTTP: the seed's recipe with its policy step, refusals, and the shapes
+`--output json` hands to scripts."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from support import Emulator
+
+FLAVORS = ["cloud", "private"]
+# A service each family's role list knows, and the record line the text layout gives it.
+SERVICE = {"cloud": "iam-identity", "private": "idmgmt"}
+WHO = {"cloud": "Alice Administrator", "private": "alice"}
+
+
+def login(
+    cli, emulator: Emulator, flavor: str, apikey: str | None = None, profile: str = "default"
+):  # type: ignore[no-untyped-def]
+    r = cli(
+        "login",
+        "-a",
+        emulator.url,
+        "--flavor",
+        flavor,
+        "--apikey",
+        "-",
+        "--profile",
+        profile,
+        stdin=apikey or emulator.a.apikey,
+    )
+    assert r.code == 0, r.stderr
+    return r
+
+
+@pytest.fixture(params=FLAVORS)
+def family(request: pytest.FixtureRequest, cli, emulator: Emulator) -> str:  # type: ignore[no-untyped-def]
+    login(cli, emulator, str(request.param))
+    return str(request.param)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def new_sid(cli, *extra: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    r = cli("service-id-create", unique("bot"), *extra, "--output", "json")
+    assert r.code == 0, r.stderr
+    return json.loads(r.stdout)  # type: ignore[no-any-return]
+
+
+def record(stdout: str) -> dict[str, str]:
+    """`Label:   value` lines of a policy record (the Resources block keyed by its labels)."""
+    out: dict[str, str] = {}
+    for line in stdout.splitlines():
+        label, _, value = line.strip().partition("   ")
+        out[label.strip()] = value.strip()
+    return out
+
+
+def role_ids(policy: dict[str, object], flavor: str) -> list[str]:
+    if flavor == "private":
+        return [r["id"] for r in policy["roles"]]  # type: ignore[index, attr-defined]
+    if "control" in policy:
+        return [r["role_id"] for r in policy["control"]["grant"]["roles"]]  # type: ignore[index]
+    return [r["role_id"] for r in policy["roles"]]  # type: ignore[index, attr-defined]
+
+
+def test_life_cycle_by_name_and_id(cli, family: str) -> None:
+    sid = new_sid(cli)
+    name, sid_id = str(sid["name"]), str(sid["id"])
+    made = cli(
+        "service-policy-create", name, "--roles", "Viewer", "--service-name", SERVICE[family]
+    )
+    assert made.code == 0, made.stderr
+    assert made.stderr.splitlines()[:3] == [
+        f"Creating policy under current account for service ID {name} as {WHO[family]}...",
+        "OK",
+        "Service policy is successfully created",
+    ]
+    shown = record(made.stdout)
+    pid = shown["Policy ID:"]
+    assert shown["Roles:"] == "Viewer"
+    assert "Resources:" in shown and shown["Service Name"] == SERVICE[family]
+    assert "accountId" not in made.stdout
+
+    listed = cli("service-policies", sid_id, "--output", "json")
+    assert listed.code == 0, listed.stderr
+    policies = json.loads(listed.stdout)
+    assert [p["id"] for p in policies] == [pid]
+    assert role_ids(policies[0], family)[0].endswith(":role:Viewer")
+
+    one = cli("service-policy", name, pid)
+    assert one.code == 0 and record(one.stdout)["Policy ID:"] == pid
+
+    upd = cli("service-policy-update", sid_id, pid, "--roles", "Viewer,Operator", "-f")
+    assert upd.code == 0, upd.stderr
+    assert record(upd.stdout)["Roles:"] == "Viewer, Operator"
+    assert record(upd.stdout)["Service Name"] == SERVICE[family]  # --roles alone keeps it
+
+    gone = cli("service-policy-delete", name, pid, "-f")
+    assert gone.code == 0, gone.stderr
+    assert f"Service policy {pid} is deleted successfully" in gone.stderr
+    assert cli("service-policy", name, pid).code == 3
+    empty = cli("service-policies", name, "--output", "json")
+    assert empty.code == 0 and json.loads(empty.stdout) == []
+
+
+def test_unknown_role_lists_the_valid_ones(cli, family: str) -> None:
+    name = str(new_sid(cli)["name"])
+    r = cli(
+        "service-policy-create",
+        name,
+        "--roles",
+        "Viewer,Overlord",
+        "--service-name",
+        SERVICE[family],
+    )
+    assert r.code == 2
+    message = r.stderr.splitlines()[1]
+    assert message.startswith("RoleDoesnotExist: Overlord was not found. Valid roles are ")
+    assert "Viewer" in message.split("Valid roles are ", 1)[1].split(", ")
+    # Nothing was created.
+    assert json.loads(cli("service-policies", name, "--output", "json").stdout) == []
+
+
+def test_cloud_v1_wire_shape(cli, emulator: Emulator) -> None:
+    login(cli, emulator, "cloud")
+    sid = new_sid(cli)
+    r = cli(
+        "service-policy-create",
+        str(sid["id"]),
+        "-r",
+        "Operator",
+        "--service-name",
+        "iam-identity",
+        "--resource-type",
+        "serviceid",
+        "--resource",
+        str(sid["id"]),
+        "--output",
+        "json",
+    )
+    assert r.code == 0, r.stderr
+    body = json.loads(r.stdout)
+    assert body["type"] == "access"
+    assert body["subjects"] == [{"attributes": [{"name": "iam_id", "value": sid["iam_id"]}]}]
+    attrs = {a["name"]: a["value"] for a in body["resources"][0]["attributes"]}
+    assert attrs == {
+        "serviceName": "iam-identity",
+        "resourceType": "serviceid",
+        "resource": sid["id"],
+        "accountId": emulator.a.account_id,
+    }
+    assert body["roles"][0]["role_id"] == "crn:v1:bluemix:public:iam::::role:Operator"
+
+
+def test_cloud_v2_with_conditions(cli, emulator: Emulator, tmp_path: Path) -> None:
+    login(cli, emulator, "cloud")
+    sid = new_sid(cli)
+    name = str(sid["name"])
+    plain = cli(
+        "service-policy-create",
+        name,
+        "-r",
+        "Viewer",
+        "--service-name",
+        "iam-identity",
+        "--api-version",
+        "v2",
+        "--output",
+        "json",
+    )
+    assert plain.code == 0, plain.stderr
+    v2 = json.loads(plain.stdout)
+    assert v2["control"]["grant"]["roles"][0]["role_id"].endswith(":role:Viewer")
+    assert v2["subject"]["attributes"][0] == {
+        "key": "iam_id",
+        "operator": "stringEquals",
+        "value": sid["iam_id"],
+    }
+
+    document = {
+        "type": "access",
+        "control": {"grant": {"roles": [{"role_id": "crn:v1:bluemix:public:iam::::role:Editor"}]}},
+        # A file naming someone else: the policy is still for the service ID named.
+        "subject": {
+            "attributes": [
+                {"key": "iam_id", "operator": "stringEquals", "value": "IBMid-0000000000"}
+            ]
+        },
+        "resource": {
+            "attributes": [
+                {"key": "serviceName", "operator": "stringEquals", "value": "iam-identity"}
+            ]
+        },
+        "pattern": "time-based-conditions:once",
+        "rule": {
+            "operator": "and",
+            "conditions": [
+                {
+                    "key": "{{environment.attributes.current_date_time}}",
+                    "operator": "dateTimeGreaterThanOrEquals",
+                    "value": "2020-01-01T00:00:00+00:00",
+                },
+                {
+                    "key": "{{environment.attributes.current_date_time}}",
+                    "operator": "dateTimeLessThanOrEquals",
+                    "value": "2099-01-01T00:00:00+00:00",
+                },
+            ],
+        },
+    }
+    doc = tmp_path / "policy.json"
+    doc.write_text(json.dumps(document))
+    timed = cli("service-policy-create", name, "--file", f"@{doc}")
+    assert timed.code == 0, timed.stderr
+    assert "the file names IBMid-0000000000 as its subject" in timed.stderr
+    shown = record(timed.stdout)
+    assert shown["Roles:"] == "Editor" and shown["Conditions:"] == "time-based-conditions:once"
+    pid = shown["Policy ID:"]
+    got = json.loads(cli("service-policy", name, pid, "--output", "json").stdout)
+    assert got["subject"]["attributes"][0]["value"] == sid["iam_id"]
+    assert got["rule"] == document["rule"]
+    attrs = {a["key"]: a["value"] for a in got["resource"]["attributes"]}
+    assert attrs["accountId"] == emulator.a.account_id
+
+    # Without --api-version the list shows v2 policies as themselves.
+    listed = json.loads(cli("service-policies", name, "--output", "json").stdout)
+    assert sorted(p["id"] for p in listed) == sorted([v2["id"], pid])
+    assert all("control" in p for p in listed)
+    # An update by flags keeps the conditions.
+    upd = cli("service-policy-update", name, pid, "--roles", "Viewer", "-f", "--output", "json")
+    assert upd.code == 0, upd.stderr
+    after = json.loads(upd.stdout)
+    assert after["rule"] == document["rule"] and after["pattern"] == document["pattern"]
+    assert role_ids(after, "cloud") == ["crn:v1:bluemix:public:iam::::role:Viewer"]
+
+
+def test_locked_service_id_is_refused_with_the_unlock_hint(cli, emulator: Emulator) -> None:
+    login(cli, emulator, "cloud")
+    sid = new_sid(cli)
+    name = str(sid["name"])
+    made = cli("service-policy-create", name, "-r", "Viewer", "-q")
+    assert made.code == 0, made.stderr
+    pid = made.stdout.strip()
+    assert cli("service-id-lock", name, "-f").code == 0
+    for args in (
+        ("service-policy-create", name, "-r", "Viewer"),
+        ("service-policy-update", name, pid, "-r", "Operator", "-f"),
+        ("service-policy-delete", name, pid, "-f"),
+    ):
+        r = cli(*args)
+        assert r.code == 5, (args, r.stderr)
+        assert f"service ID {name} is locked" in r.stderr
+        assert f"unlock it first: iamcli service-id-unlock {sid['id']}" in r.stderr
+    still = json.loads(cli("service-policies", name, "--output", "json").stdout)
+    assert [p["id"] for p in still] == [pid]
+    assert role_ids(still[0], "cloud")[0].endswith(":role:Viewer")
+    assert cli("service-id-unlock", name, "-f").code == 0
+    assert cli("service-policy-delete", name, pid, "-f").code == 0
+
+
+def test_a_policy_of_another_service_id_is_not_found(cli, family: str) -> None:
+    a, b = str(new_sid(cli)["name"]), str(new_sid(cli)["name"])
+    pid = cli("service-policy-create", a, "-r", "Viewer", "-q").stdout.strip()
+    assert pid
+    for args in (("service-policy", b, pid), ("service-policy-delete", b, pid, "-f")):
+        r = cli(*args)
+        assert r.code == 3, r.stderr
+    assert [p["id"] for p in json.loads(cli("service-policies", a, "--output", "json").stdout)] == [
+        pid
+    ]
+
+
+def test_roles(cli, family: str) -> None:
+    r = cli("roles", "--output", "json")
+    assert r.code == 0, r.stderr
+    names = {
+        role["display_name" if family == "cloud" else "displayName"]
+        for role in json.loads(r.stdout)
+    }
+    assert {"Viewer", "Operator", "Administrator"} <= names
+    text = cli("roles", "--service", SERVICE[family])
+    assert text.code == 0, text.stderr
+    assert text.out_lines[0].split() == ["Name", "Description", "CRN"]
+    assert any(line.startswith("Viewer ") for line in text.out_lines)
+
+
+def test_cloud_identity_roles_have_spaces(cli, emulator: Emulator) -> None:
+    login(cli, emulator, "cloud")
+    name = str(new_sid(cli)["name"])
+    r = cli(
+        "service-policy-create",
+        name,
+        "-r",
+        "Service ID creator",
+        "--service-name",
+        "iam-identity",
+        "--output",
+        "json",
+    )
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["roles"][0]["role_id"].endswith(
+        "iam-identity::::serviceRole:ServiceIdCreator"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--attributes", "region"), "--attributes: 'region' is not name=value"),
+        (("-r", "Viewer", "--api-version", "v3"), "--api-version must be v1 or v2"),
+        ((), "give --roles R1,R2"),
+        (("-r", " , "), "--roles needs at least one role name"),
+        (("-r", "Viewer", "--file", "@x.json"), "--file is exclusive"),
+        (("--file", "@/nonexistent/policy.json"), "--file /nonexistent/policy.json"),
+        (("-r", "Viewer", "--account-management", "--service-name", "x"), "mutually exclusive"),
+    ],
+)
+def test_bad_input_is_a_usage_error(cli, family: str, args: tuple[str, ...], message: str) -> None:
+    name = str(new_sid(cli)["name"])
+    r = cli("service-policy-create", name, *args)
+    assert r.code == 2, r.stderr
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_bad_file_is_a_usage_error(cli, family: str, tmp_path: Path) -> None:
+    name = str(new_sid(cli)["name"])
+    bad = tmp_path / "bad.json"
+    for content, message in (("{", "not valid JSON"), ("[1]", "a policy is a JSON object")):
+        bad.write_text(content)
+        r = cli("service-policy-create", name, "--file", f"@{bad}")
+        assert r.code == 2 and message in r.stderr, r.stderr
+
+
+def test_private_has_one_api_version(cli, emulator: Emulator) -> None:
+    login(cli, emulator, "private")
+    name = str(new_sid(cli)["name"])
+    for args in (("--api-version", "v2"), ("--account-management",)):
+        r = cli("service-policy-create", name, "-r", "Viewer", *args)
+        assert r.code == 2 and "not available on the private API family" in r.stderr, r.stderr
