@@ -2,7 +2,16 @@
 
 import typer
 
-from . import api_keys, auth, policies, serve, service_ids, trusted_profile_parts, trusted_profiles
+from . import (
+    api_keys,
+    auth,
+    policies,
+    serve,
+    service_ids,
+    trusted_profile_parts,
+    trusted_profile_policies,
+    trusted_profiles,
+)
 from .params import Globals, OutputOpt, ProfileOpt, QuietOpt, TraceOpt
 
 app = typer.Typer(
@@ -74,6 +83,11 @@ for _trusted in (
     trusted_profile_parts.trusted_profile_identity,
     trusted_profile_parts.trusted_profile_identity_delete,
     trusted_profile_parts.trusted_profile_identities,
+    trusted_profile_policies.trusted_profile_policy_create,
+    trusted_profile_policies.trusted_profile_policy_update,
+    trusted_profile_policies.trusted_profile_policies,
+    trusted_profile_policies.trusted_profile_policy,
+    trusted_profile_policies.trusted_profile_policy_delete,
 ):
     app.command(name=_trusted.__name__.replace("_", "-"))(_trusted)
 app.add_typer(api_keys.apikeys_app, name="apikeys")

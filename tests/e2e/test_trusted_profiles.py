@@ -376,3 +376,53 @@ def test_the_private_family_has_no_trusted_profiles(cli, emulator: Emulator) -> 
         "p",
     )
     assert crt.code == 2 and "private API family" in crt.stderr, crt.stderr
+
+
+def test_policies_of_a_trusted_profile(cli, cloud: None, emulator: Emulator) -> None:
+    from ibm_platform_services import IamPolicyManagementV1
+
+    name = unique("with-access")
+    profile = as_json(cli("trusted-profile-create", name, "--output", "json"))
+    iam_id = profile["iam_id"]  # type: ignore[index]
+    made = cli(
+        "trusted-profile-policy-create",
+        name,
+        "--roles",
+        "Viewer",
+        "--service-name",
+        "iam-identity",
+        "--output",
+        "json",
+    )
+    policy = as_json(made)
+    pid = policy["id"]  # type: ignore[index]
+    policies = IamPolicyManagementV1(
+        authenticator=IAMAuthenticator(emulator.a.apikey, url=emulator.url)
+    )
+    policies.set_service_url(emulator.url)
+    stored = policies.list_policies(account_id=emulator.a.account_id, iam_id=iam_id).get_result()
+    assert [p["id"] for p in stored["policies"]] == [pid]
+    assert stored["policies"][0]["subjects"][0]["attributes"] == [
+        {"name": "iam_id", "value": iam_id}
+    ]
+
+    listed = as_json(cli("trusted-profile-policies", name, "--output", "json"))
+    assert [p["id"] for p in listed] == [pid]  # type: ignore[union-attr,index]
+    assert cli("trusted-profile-policy", name, pid).code == 0
+    up = cli("trusted-profile-policy-update", name, pid, "--roles", "Editor", "-f")
+    assert up.code == 0, up.stderr
+    again = policies.get_policy(policy_id=pid).get_result()
+    assert [r["role_id"] for r in again["roles"]] == ["crn:v1:bluemix:public:iam::::role:Editor"]
+    # Another subject's policy is not this profile's, whatever its ID.
+    other = unique("other")
+    assert cli("trusted-profile-create", other).code == 0
+    assert cli("trusted-profile-policy", other, pid).code == 3
+    assert cli("trusted-profile-policy-delete", name, pid, "-f").code == 0
+    assert (
+        policies.list_policies(account_id=emulator.a.account_id, iam_id=iam_id).get_result()[
+            "policies"
+        ]
+        == []
+    )
+    for p in (name, other):
+        assert cli("trusted-profile-delete", p, "-f").code == 0
