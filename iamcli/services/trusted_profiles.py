@@ -151,7 +151,7 @@ def parse_condition(text: str) -> Condition:
     """
     found = list(re.finditer(r"(?:^|,)\s*(claim|operator|value):", text))
     parts: dict[str, str] = {}
-    for m, following in zip(found, [*found[1:], None], strict=True):
+    for m, following in zip(found, [*found[1:], None][: len(found)], strict=True):
         if m[1] in parts:
             raise UsageError(f"--conditions {text!r}: '{m[1]}' is given twice")
         parts[m[1]] = text[m.end() : following.start() if following else len(text)].strip()
