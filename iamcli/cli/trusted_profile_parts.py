@@ -330,7 +330,9 @@ def trusted_profile_identity_create(
     accounts: Annotated[
         str | None,
         typer.Option(
-            "--accounts", metavar="ACCOUNT,...", help="Accounts a USER may assume it from."
+            "--accounts",
+            metavar="ACCOUNT,...",
+            help="Accounts a USER may assume it from [default: the current account].",
         ),
     ] = None,
 ) -> None:
@@ -344,6 +346,10 @@ def trusted_profile_identity_create(
     api = profile_api(run)
     profile = resolve_profile(api, ref)
     value = _identifier(run, kind, identifier)
+    if kind == "user" and not account_list and api.account_id:
+        # IBM scopes a user identity to the accounts it may assume from; with none named, the
+        # profile's own (the narrowest choice; IBM's default is not documented).
+        account_list = (api.account_id,)
     run.out.status(f"Adding {kind} identity {value} to trusted profile {profile.name}...")
     added = api.add_identity(
         profile.id, kind, value, accounts=account_list, description=description
