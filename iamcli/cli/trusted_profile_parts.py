@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -75,6 +76,16 @@ def _list(run: Run, items: list[object], columns: list[str], row: object, ids: b
         return
     run.out.ok()
     run.out.table(columns, (row(i) for i in items))  # type: ignore[operator]
+
+
+def _delete(run: Run, label: str, profile: str, force: bool, delete: Callable[[], None]) -> None:
+    if not confirm(f"Delete {label} of trusted profile {profile}?", force=force, action="delete"):
+        run.out.status("Not deleted.")
+        return
+    run.out.status(f"Deleting {label}...")
+    delete()
+    run.out.ok()
+    run.out.status(f"{label[0].upper()}{label[1:]} of trusted profile {profile} is deleted")
 
 
 # -- claim rules ---------------------------------------------------------------------------------
@@ -183,18 +194,8 @@ def trusted_profile_rule_delete(
     api = profile_api(run)
     profile = resolve_profile(api, ref)
     current = find_rule(api, profile, rule_ref)
-    label = current.name or current.id
-    if not confirm(
-        f"Delete claim rule {label} of trusted profile {profile.name}?",
-        force=force,
-        action="delete",
-    ):
-        run.out.status("Not deleted.")
-        return
-    run.out.status(f"Deleting claim rule {label}...")
-    api.delete_rule(profile.id, current.id)
-    run.out.ok()
-    run.out.status(f"Claim rule {label} is deleted successfully")
+    label = f"claim rule {current.name or current.id}"
+    _delete(run, label, profile.name, force, lambda: api.delete_rule(profile.id, current.id))
 
 
 @command
@@ -280,16 +281,8 @@ def trusted_profile_link_delete(
     api = profile_api(run)
     profile = resolve_profile(api, ref)
     link = find_link(api, profile, link_ref)
-    label = link.name or link.id
-    if not confirm(
-        f"Delete link {label} of trusted profile {profile.name}?", force=force, action="delete"
-    ):
-        run.out.status("Not deleted.")
-        return
-    run.out.status(f"Deleting link {label}...")
-    api.delete_link(profile.id, link.id)
-    run.out.ok()
-    run.out.status(f"Link {label} is deleted successfully")
+    label = f"link {link.name or link.id}"
+    _delete(run, label, profile.name, force, lambda: api.delete_link(profile.id, link.id))
 
 
 @command
@@ -396,17 +389,8 @@ def trusted_profile_identity_delete(
     api = profile_api(run)
     profile = resolve_profile(api, ref)
     value = _identifier(run, kind, identifier)
-    if not confirm(
-        f"Remove {kind} identity {value} from trusted profile {profile.name}?",
-        force=force,
-        action="delete",
-    ):
-        run.out.status("Not deleted.")
-        return
-    run.out.status(f"Removing {kind} identity {value}...")
-    api.delete_identity(profile.id, kind, value)
-    run.out.ok()
-    run.out.status(f"Identity {value} is removed from trusted profile {profile.name}")
+    label = f"{kind} identity {value}"
+    _delete(run, label, profile.name, force, lambda: api.delete_identity(profile.id, kind, value))
 
 
 @command
