@@ -23,6 +23,15 @@ with one of --fault-status (uniformly) with probability --fault-rate, in its API
 shape, with Retry-After: 1 on 429 and 503. Faults are injected before the request reaches the
 server's routes: the server never acts on a faulted request. --fault-seed makes the choices
 repeatable (per worker; use --workers 1 for one exact sequence).
+
+Trusted profiles without API keys: --compute-resources FILE names the issuers of compute-resource
+tokens the cr-token grant accepts, a JSON array of {"iss", "jwks", "cr_type", "crn",
+"service_instance"?, "resource_group_id"?, "location"?} (jwks: a JWKS file, absolute or relative to
+FILE, or an http(s) URL). --vpc-instance CRN[,attr=value...] makes the server also answer as that
+VPC instance's metadata service (/instance_identity/v1/..., /identity/v1/...), so IBM's
+VPCInstanceAuthenticator pointed at it gets the token of a profile linked to the instance or whose
+rules it meets; attributes: name, resource, resource_group_id, resource_group_name,
+instance_group_name, region, zone, subnet_id, vpc_id.
 """
 
 
@@ -144,9 +153,27 @@ def serve(
         int | None,
         typer.Option("--fault-seed", metavar="N", help="Seed of the fault choices."),
     ] = None,
+    compute_resources: Annotated[
+        str | None,
+        typer.Option(
+            "--compute-resources",
+            metavar="FILE",
+            help="JSON file of the compute-resource token issuers to trust (cr-token grant).",
+        ),
+    ] = None,
+    vpc_instance: Annotated[
+        str | None,
+        typer.Option(
+            "--vpc-instance",
+            metavar="CRN[,attr=value...]",
+            help="Also answer as this VPC instance's metadata service.",
+        ),
+    ] = None,
 ) -> None:
     try:
         from ..emulator.app import Settings
+        from ..emulator.cloud.vpc_metadata import parse_vpc_instance
+        from ..emulator.compute_resources import load_issuers
         from ..emulator.faults import FaultPlan, parse_statuses
         from ..emulator.server import ServeError, ServeOptions
         from ..emulator.server import serve as run_server
@@ -176,6 +203,11 @@ def serve(
         )
     except ValueError as exc:
         raise UsageError(f"fault injection: {exc}") from exc
+    try:
+        issuers = load_issuers(compute_resources) if compute_resources else ()
+        instance = parse_vpc_instance(vpc_instance) if vpc_instance else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     settings = Settings(
         db=db,
         token_ttl=token_ttl,
@@ -183,6 +215,8 @@ def serve(
         cluster_name=cluster_name,
         access_log=not quiet,
         faults=faults if faults.active else None,
+        compute_resources=issuers,
+        vpc_instance=instance,
     )
     options = ServeOptions(
         host=host,

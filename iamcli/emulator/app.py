@@ -16,6 +16,8 @@ from starlette.responses import Response
 
 from .. import __version__
 from . import cloud, openapi, private, problems, web
+from .cloud.vpc_metadata import VpcInstance
+from .compute_resources import Issuer, Verifier
 from .faults import FaultPlan, Faults
 from .middleware import AccessLog, ASGIApp, RequestContext
 from .problems import Problem
@@ -33,6 +35,10 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     access_log: bool = True
     faults: FaultPlan | None = None
+    # The compute-resource token issuers trusted (--compute-resources), and the VPC instance
+    # whose metadata service the server plays (--vpc-instance).
+    compute_resources: tuple[Issuer, ...] = ()
+    vpc_instance: VpcInstance | None = None
 
 
 class EmulatorApp(FastAPI):
@@ -85,6 +91,7 @@ def create_app(
     app.state.tokens = Tokens(
         store, signer, ttl=settings.token_ttl, refresh_ttl=settings.refresh_token_ttl
     )
+    app.state.cr_verifier = Verifier(settings.compute_resources)
     _install_error_handlers(app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, log=access_log)
     return app

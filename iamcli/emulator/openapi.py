@@ -32,10 +32,13 @@ _DESCRIPTIONS = {
     415: "The request body is not JSON",
 }
 _CHANGE = (400, 401, 403, 404, 409, 412, 413, 415)
+_SETTINGS = "/v1/accounts/{account_id}/settings/identity"
+_PREFERENCES = "/v1/preferences/accounts/{account_id}/identities/{iam_id}"
+_PREFERENCE = _PREFERENCES + "/{service}/{preference_id}"
 
 # (method, path) → (success body or None, error statuses)
 CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] = {
-    ("post", "/identity/token"): (schemas.TokenResponse, (400, 413)),
+    ("post", "/identity/token"): (schemas.TokenResponse, (400, 403, 413)),
     ("get", "/identity/keys"): (schemas.Jwks, ()),
     ("get", "/identity/.well-known/openid-configuration"): (schemas.Discovery, ()),
     ("post", "/v1/serviceids/"): (schemas.ServiceId, (400, 401, 403, 409, 413, 415)),
@@ -55,6 +58,23 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("delete", "/v1/apikeys/{kid}/lock"): (None, (401, 403, 404)),
     ("post", "/v1/apikeys/{kid}/disable"): (None, (401, 403, 404, 409)),
     ("delete", "/v1/apikeys/{kid}/disable"): (None, (401, 403, 404, 409)),
+    ("post", "/v1/serviceid_groups"): (schemas.ServiceIdGroup, (400, 401, 403, 409, 413, 415)),
+    ("get", "/v1/serviceid_groups"): (schemas.ServiceIdGroupList, (400, 401, 403)),
+    ("get", "/v1/serviceid_groups/{gid}"): (schemas.ServiceIdGroup, (401, 403, 404)),
+    ("put", "/v1/serviceid_groups/{gid}"): (schemas.ServiceIdGroup, _CHANGE),
+    ("delete", "/v1/serviceid_groups/{gid}"): (None, (401, 403, 404)),
+    # A path segment that no route matches (a newline in account_id, say) is a 404 like any
+    # other unknown resource.
+    ("get", _SETTINGS): (schemas.AccountSettings, (400, 401, 403, 404)),
+    ("put", _SETTINGS): (schemas.AccountSettings, (400, 401, 403, 404, 412, 413, 415)),
+    ("get", "/v1/accounts/{account_id}/effective_settings/identity"): (
+        schemas.EffectiveAccountSettings,
+        (400, 401, 403, 404),
+    ),
+    ("get", _PREFERENCES): (schemas.IdentityPreferenceList, (401, 403, 404)),
+    ("get", _PREFERENCE): (schemas.IdentityPreference, (401, 403, 404)),
+    ("put", _PREFERENCE): (schemas.IdentityPreference, (400, 401, 403, 404, 413, 415)),
+    ("delete", _PREFERENCE): (None, (401, 403, 404)),
     ("post", "/iam-token/oidc/token"): (schemas.TokenResponse, (400, 413)),
     # Always 200 otherwise: ICP's clients tell a bad token from a good one by `active` alone.
     ("post", "/iam-token/oidc/introspect"): (schemas.Introspection, (413,)),
@@ -75,7 +95,7 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("delete", "/iam-token/apikeys/{kid}"): (None, (401, 403, 404, 409)),
     **profile_schemas.CONTRACT,
 }
-_UNAUTHENTICATED = ("/identity/", "/iam-token/oidc/", "/idprovider/")
+_UNAUTHENTICATED = ("/identity/", "/iam-token/oidc/", "/idprovider/", "/instance_identity/")
 
 
 def honest(doc: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +135,9 @@ def honest(doc: dict[str, Any]) -> dict[str, Any]:
             [success] = [code for code in responses if code.startswith("2")]
             if model is not None:
                 responses[success]["content"] = {"application/json": {"schema": _ref(model)}}
-            error = _ref(schemas.ERRORS[problems.family_of(path)])
+            error = _ref(
+                profile_schemas.error_model(path) or schemas.ERRORS[problems.family_of(path)]
+            )
             for status in statuses:
                 responses[str(status)] = {
                     "description": _DESCRIPTIONS[status],

@@ -95,6 +95,26 @@ class InstanceToken(BaseModel):
     expires_in: int
 
 
+class VpcErrorItem(BaseModel):
+    code: str
+    message: str
+
+
+class VpcError(BaseModel):
+    """An error of the VPC instance metadata operations, in the VPC API's shape."""
+
+    errors: list[VpcErrorItem]
+    trace: str
+
+
+VPC_PATHS = ("/instance_identity/", "/identity/v1/")
+
+
+def error_model(path: str) -> type[BaseModel] | None:
+    """The error body of PATH where it is not its API family's (problems.py)."""
+    return VpcError if path.startswith(VPC_PATHS) else None
+
+
 MODELS: list[type[BaseModel]] = [
     TrustedProfile,
     TrustedProfilesList,
@@ -105,6 +125,7 @@ MODELS: list[type[BaseModel]] = [
     ProfileIdentity,
     ProfileIdentities,
     InstanceToken,
+    VpcError,
 ]
 
 _CHANGE = (400, 401, 403, 404, 409, 412, 413, 415)
@@ -134,4 +155,8 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("post", _PROFILE + "/identities/{identity_type}"): (ProfileIdentity, _CHANGE),
     ("get", _IDENTITY): (ProfileIdentity, (400, *_READ)),
     ("delete", _IDENTITY): (None, (400, 401, 403, 404, 409)),
+    ("put", "/instance_identity/v1/token"): (InstanceToken, (400, 404)),
+    ("put", "/identity/v1/token"): (InstanceToken, (400, 404)),
+    ("post", "/instance_identity/v1/iam_token"): (InstanceToken, (400, 401, 403, 404, 409)),
+    ("post", "/identity/v1/iam_tokens"): (InstanceToken, (400, 401, 403, 404, 409)),
 }

@@ -84,6 +84,9 @@ class TokenResponse(BaseModel):
     expires_in: int
     expiration: int
     scope: str
+    delegated_refresh_token: str | SkipJsonSchema[None] = Field(
+        None, description="when response_type asks for one"
+    )
 
 
 class IdentityTokenResponse(BaseModel):
@@ -241,6 +244,89 @@ class PrivateApiKeyList(BaseModel):
     items: list[PrivateApiKey]
 
 
+# -- service ID groups, account settings, preferences (cloud/serviceid_groups.py, ...) ------
+
+
+class ServiceIdGroup(BaseModel):
+    id: str
+    entity_tag: str
+    account_id: str
+    crn: str
+    name: str
+    description: str | SkipJsonSchema[None] = None
+    created_at: str
+    created_by: str
+    modified_at: str
+
+
+class ServiceIdGroupList(BaseModel):
+    serviceid_groups: list[ServiceIdGroup]
+
+
+class HistoryRecord(BaseModel):
+    timestamp: str
+    iam_id: str
+    iam_id_account: str
+    action: str
+    params: list[str]
+    message: str
+
+
+class UserMfa(BaseModel):
+    iam_id: str
+    mfa: str
+    name: str | SkipJsonSchema[None] = None
+    user_name: str | SkipJsonSchema[None] = None
+    email: str | SkipJsonSchema[None] = None
+
+
+class DomainRestriction(BaseModel):
+    realm_id: str
+    invitation_email_allow_patterns: list[str] | SkipJsonSchema[None] = None
+    restrict_invitation: bool | SkipJsonSchema[None] = None
+
+
+class _SettingsValues(BaseModel):
+    restrict_create_service_id: str
+    restrict_create_platform_apikey: str
+    restrict_user_list_visibility: str
+    allowed_ip_addresses: str
+    mfa: str
+    user_mfa: list[UserMfa]
+    session_expiration_in_seconds: str
+    session_invalidation_in_seconds: str
+    max_sessions_per_identity: str
+    system_access_token_expiration_in_seconds: str
+    system_refresh_token_expiration_in_seconds: str
+
+
+class AccountSettings(_SettingsValues):
+    account_id: str
+    entity_tag: str
+    restrict_user_domains: list[DomainRestriction]
+    history: list[HistoryRecord] | SkipJsonSchema[None] = None
+
+
+class EffectiveAccountSettings(BaseModel):
+    account_id: str
+    effective: _SettingsValues
+    account: AccountSettings
+    assigned_templates: list[dict[str, Any]]
+
+
+class IdentityPreference(BaseModel):
+    service: str
+    id: str
+    account_id: str
+    scope: str
+    value_string: str | SkipJsonSchema[None] = None
+    value_list_of_strings: list[str] | SkipJsonSchema[None] = None
+
+
+class IdentityPreferenceList(BaseModel):
+    preferences: list[IdentityPreference]
+
+
 ERRORS: dict[str, type[BaseModel]] = {
     "token": TokenError,
     "identity": IdentityError,
@@ -254,6 +340,8 @@ def all_models() -> list[type[BaseModel]]:
     models += [TokenResponse, IdentityTokenResponse, Introspection, Jwks, Discovery]
     models += [ApiKey, ServiceId, ServiceIdList, ApiKeyList]
     models += [PrivateServiceId, PrivateApiKey, PrivateServiceIdList, PrivateApiKeyList]
+    models += [ServiceIdGroup, ServiceIdGroupList, AccountSettings, EffectiveAccountSettings]
+    models += [IdentityPreference, IdentityPreferenceList]
     from . import profile_schemas  # it builds on the models above
 
     models += profile_schemas.MODELS

@@ -110,6 +110,11 @@ def serve(settings: Settings, options: ServeOptions, *, err: TextIO = sys.stderr
             f"Warning: iamcli serve is listening on {options.host}, reachable from other "
             "machines; it is a test server. Use --host 127.0.0.1 unless you mean it.\n"
         )
+        if settings.vpc_instance is not None:
+            err.write(
+                "Warning: with --vpc-instance anyone who reaches this port gets the tokens of "
+                "the trusted profiles linked to that instance.\n"
+            )
     tls: dict[str, str] = {}
     scheme = "http"
     if options.tls_dir is not None:

@@ -17,15 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import schemathesis
 from servers import ADMIN_KEY, ADMIN_PASSWORD, Running, running
 
 from iamcli.emulator import openapi
 from iamcli.emulator.app import Settings, create_app
+from iamcli.emulator.cloud.vpc_metadata import parse_vpc_instance
+from iamcli.emulator.store import Store
 from support import APIKEY_GRANT
 
 MAX_EXAMPLES = 25
+FUZZ_ACCOUNT = "fuzz" + "0" * 28
+VPC_INSTANCE = "crn:v1:bluemix:public:is:us-south-1:a/{account}::instance:0717_fuzz"
 
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -60,7 +65,13 @@ schema = schemathesis.openapi.from_dict(
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     db = Path(tmp_path_factory.mktemp("fuzz")) / "fuzz.db"
-    with running(Settings(db=str(db), access_log=False)) as server:
+    store = Store(str(db))
+    store.bootstrap(
+        account_id=FUZZ_ACCOUNT, seed_apikey=ADMIN_KEY, username="admin", password=ADMIN_PASSWORD
+    )
+    instance = parse_vpc_instance(VPC_INSTANCE.format(account=FUZZ_ACCOUNT))
+    settings = Settings(db=str(db), access_log=False, vpc_instance=instance)
+    with running(settings, store=store) as server:
         yield server
 
 
@@ -179,6 +190,7 @@ def test_every_operation_answers_as_documented(server: Running, auth: dict[str, 
     walk("DELETE", "/v1/serviceids/{sid}", 204, path=sid)
 
     walk_profiles(walk, account)
+    walk_vpc_metadata(walk, server)
 
     walk("POST", "/iam-token/oidc/token", 200, data=grant)
     private = walk("POST", "/iam-token/oidc/token", 200, data=grant)["access_token"]
@@ -217,8 +229,57 @@ def test_every_operation_answers_as_documented(server: Running, auth: dict[str, 
     walk("DELETE", one, 204, path=kid, headers=bearer)
     walk("DELETE", "/iam-token/serviceids/{sid}", 204, path=sid, headers=bearer)
 
+    walk_account_identity(walk, account)
+
     walk.client.close()
     assert walk.done >= set(openapi.CONTRACT), set(openapi.CONTRACT) - walk.done
+
+
+def walk_account_identity(walk: Walk, account: str) -> None:
+    groups = "/v1/serviceid_groups"
+    group = walk("POST", groups, 201, json={"account_id": account, "name": "g", "description": "d"})
+    walk("POST", groups, 409, json={"account_id": account, "name": "g"})
+    walk("GET", groups, 200, params={"account_id": account})
+    gid = {"gid": group["id"]}
+    one = groups + "/{gid}"
+    walk("GET", one, 200, path=gid)
+    walk("PUT", one, 412, path=gid, json={"name": "h"}, headers={"If-Match": "1-stale"})
+    walk("PUT", one, 200, path=gid, json={"name": "h"}, headers={"If-Match": group["entity_tag"]})
+    walk("DELETE", one, 204, path=gid)
+    walk("GET", one, 404, path=gid)
+
+    settings = "/v1/accounts/{account_id}/settings/identity"
+    acct = {"account_id": account}
+    got = walk("GET", settings, 200, path=acct, params={"include_history": "true"})
+    walk("PUT", settings, 400, path=acct, json={"mfa": "SMS"}, headers={"If-Match": "*"})
+    walk(
+        "PUT",
+        settings,
+        200,
+        path=acct,
+        json={"mfa": "TOTP"},
+        headers={"If-Match": got["entity_tag"]},
+    )
+    walk(
+        "PUT",
+        settings,
+        412,
+        path=acct,
+        json={"mfa": "NONE"},
+        headers={"If-Match": got["entity_tag"]},
+    )
+    walk("GET", "/v1/accounts/{account_id}/effective_settings/identity", 200, path=acct)
+
+    bearer = walk.client.headers["Authorization"].split()[1]
+    iam_id = jwt.decode(bearer, options={"verify_signature": False})["iam_id"]
+    prefs = "/v1/preferences/accounts/{account_id}/identities/{iam_id}"
+    pref = prefs + "/{service}/{preference_id}"
+    where = {"account_id": account, "iam_id": iam_id, "service": "console", "preference_id": "p"}
+    walk("PUT", pref, 200, path=where, json={"value_string": "/billing"})
+    walk("GET", pref, 200, path=where)
+    walk("GET", prefs, 200, path={"account_id": account, "iam_id": iam_id})
+    walk("DELETE", pref, 204, path=where)
+    walk("GET", pref, 404, path=where)
 
 
 def walk_profiles(walk: Walk, account: str) -> None:
@@ -281,3 +342,34 @@ def walk_profiles(walk: Walk, account: str) -> None:
     walk("GET", ids + "/{identity_type}/{identifier_id}", 200, path=iid)
     walk("DELETE", ids + "/{identity_type}/{identifier_id}", 204, path=iid)
     walk("DELETE", one, 204, path=pid)
+
+
+def walk_vpc_metadata(walk: Walk, server: Running) -> None:
+    """Both API versions of the instance metadata flow, for the instance the server plays."""
+    flavor = {"Metadata-Flavor": "ibm"}
+    crn = VPC_INSTANCE.format(account=server.account_id)
+    profile = walk(
+        "POST", "/v1/profiles", 201, json={"name": "vsi", "account_id": server.account_id}
+    )
+    pid = {"profile_id": profile["id"]}
+    link = {"cr_type": "VSI", "link": {"crn": crn}}
+    walk("POST", "/v1/profiles/{profile_id}/links", 201, path=pid, json=link)
+    for token, iam in (
+        ("/instance_identity/v1/token", "/instance_identity/v1/iam_token"),
+        ("/identity/v1/token", "/identity/v1/iam_tokens"),
+    ):
+        query = {"version": "2022-03-01"}
+        walk("PUT", token, 400, params=query, json={"expires_in": 60})
+        got = walk("PUT", token, 201, params=query, json={"expires_in": 60}, headers=flavor)
+        bearer = {**flavor, "Authorization": f"Bearer {got['access_token']}"}
+        walk("POST", iam, 201, params=query, headers=bearer)
+        walk(
+            "POST",
+            iam,
+            201,
+            params=query,
+            headers=bearer,
+            json={"trusted_profile": {"id": profile["id"]}},
+        )
+        walk("POST", iam, 401, params=query, headers=flavor)
+    walk("DELETE", "/v1/profiles/{profile_id}", 204, path=pid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -232,3 +233,75 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--compute-resources", "/nonexistent/cr.json"], "cannot read /nonexistent/cr.json"),
+        (["--compute-resources", "{bad}"], "is not JSON"),
+        (["--compute-resources", "{wrong-type}"], "cr_type must be one of"),
+        (["--compute-resources", "{no-jwks}"], "cannot read the JWKS"),
+        (["--vpc-instance", "not-a-crn"], "--vpc-instance needs an instance CRN"),
+        (
+            [
+                "--vpc-instance",
+                "crn:v1:bluemix:public:is:us-south-1:a/acct1::instance:i1,colour=red",
+            ],
+            "attribute 'colour=red' is not one of",
+        ),
+    ],
+)
+def test_bad_trust_configuration_is_a_usage_error(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    issuer = {
+        "iss": "https://k8s",
+        "jwks": "jwks.json",
+        "cr_type": "IKS_SA",
+        "crn": "crn:v1:bluemix:public:containers-kubernetes:us-south:a/acct1:c1::",
+    }
+    files = {
+        "{bad}": "[",
+        "{wrong-type}": json.dumps([{**issuer, "cr_type": "VM"}]),
+        "{no-jwks}": json.dumps([issuer]),
+    }
+    if args[1] in files:
+        (tmp_path / "cr.json").write_text(files[args[1]])
+        args = [args[0], str(tmp_path / "cr.json")]
+    r = subprocess.run(
+        [*iamcli_command(), "serve", "--db", ":memory:", "--port", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_workers_play_the_vpc_instance(tmp_path: Path) -> None:
+    from ibm_cloud_sdk_core.authenticators import VPCInstanceAuthenticator
+
+    account = "acct" + "5" * 28
+    crn = f"crn:v1:bluemix:public:is:us-south-2:a/{account}::instance:0727_w1"
+    db = str(tmp_path / "vpc.db")
+    args = ["--db", db, "--workers", "2", "--seed-apikey", SEED, "--account-id", account]
+    with serve_process(*args, "--vpc-instance", f"{crn},vpc_id=v1") as server:
+        token = mint(server.url, SEED).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=server.url, headers=auth, timeout=10) as c:
+            profile = c.post("/v1/profiles", json={"name": "vsi", "account_id": account}).json()
+            made = c.post(
+                f"/v1/profiles/{profile['id']}/links", json={"cr_type": "VSI", "link": {"crn": crn}}
+            )
+            assert made.status_code == 201, made.text
+        got = set()
+        for _ in range(4):  # both workers, most likely
+            vpc = VPCInstanceAuthenticator(url=server.url, iam_profile_id=profile["id"])
+            got.add(
+                jwt.decode(vpc.token_manager.get_token(), options={"verify_signature": False})[
+                    "iam_id"
+                ]
+            )
+        assert got == {profile["iam_id"]}
+        assert server.stop() == 0

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import api_keys, profile_trust, profiles, service_ids, tokens
+from . import (
+    account_settings,
+    api_keys,
+    profile_trust,
+    profiles,
+    service_ids,
+    serviceid_groups,
+    tokens,
+    vpc_metadata,
+)
 
 routes: list[BaseRoute] = [
     *tokens.router.routes,
     *service_ids.router.routes,
     *api_keys.router.routes,
+    *serviceid_groups.router.routes,
+    *account_settings.router.routes,
     *profiles.router.routes,
     *profile_trust.router.routes,
+    *vpc_metadata.router.routes,
 ]

@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 
 from fastapi import Query, Request
 
-from .. import web
+from .. import authz, web
 from ..problems import Problem
-from ..store import ApiKey, Page, ServiceId
+from ..store import AccountSettings, ApiKey, Page, ServiceId, ServiceIdGroup
 from ..tokens import Caller
 
 PageSize = Annotated[int, Query(ge=1, le=100)]
@@ -23,6 +23,14 @@ def caller_of(request: Request) -> Caller:
     # Read here rather than declared as a parameter: the bearer token is documented as a
     # security scheme (see openapi.py), and FastAPI's parameter machinery costs on every call.
     return web.tokens(request).caller(request.headers.get("authorization"))
+
+
+def subject_of(caller: Caller) -> authz.Subject:
+    # Until the policy engine maps every kind of identity, the store's record type names it.
+    kind = {"User": "user", "ServiceId": "serviceid"}.get(type(caller.identity).__name__, "user")
+    return authz.Subject(
+        iam_id=caller.iam_id, account_id=caller.account_id, kind=kind, claims=caller.claims
+    )
 
 
 def own_account(caller: Caller, account_id: str | None) -> str:
@@ -79,5 +87,5 @@ def order_desc(order: str | None) -> bool:
     return order == "desc"
 
 
-def etag(entity: ServiceId | ApiKey) -> dict[str, str]:
+def etag(entity: ServiceId | ApiKey | ServiceIdGroup | AccountSettings) -> dict[str, str]:
     return {"ETag": entity.entity_tag}

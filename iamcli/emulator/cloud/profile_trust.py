@@ -18,6 +18,7 @@ from starlette.responses import Response
 from .. import formats, web
 from ..problems import Problem
 from ..store.profiles import ClaimRule, Condition, LinkFields, ProfileLink, RuleFields
+from .common import caller_of
 from .profiles import permitted_profile
 
 router = APIRouter()
@@ -133,8 +134,9 @@ def link_json(link: ProfileLink) -> dict[str, Any]:
 
 @router.post("/v1/profiles/{profile_id}/rules", status_code=201, tags=["trusted profiles"])
 def create_rule(request: Request, profile_id: str, body: RuleBody) -> Response:
+    caller = caller_of(request)  # a stranger learns nothing, not even what is malformed
     fields = _rule_fields(body)
-    permitted_profile(request, profile_id, "iam-identity.profile.update")
+    permitted_profile(request, profile_id, caller=caller, action="iam-identity.profile.update")
     created = web.store(request).create_rule(profile_id, fields)
     return web.json_response(rule_json(created), 201, {"ETag": created.entity_tag})
 
@@ -163,8 +165,9 @@ def update_rule(
     body: RuleBody,
     if_match: Annotated[str, Header(max_length=256)],
 ) -> Response:
+    caller = caller_of(request)  # a stranger learns nothing, not even what is malformed
     fields = _rule_fields(body)
-    permitted_profile(request, profile_id, "iam-identity.profile.update")
+    permitted_profile(request, profile_id, caller=caller, action="iam-identity.profile.update")
     updated = web.store(request).update_rule(profile_id, rule_id, fields, if_match=if_match)
     return web.json_response(rule_json(updated), headers={"ETag": updated.entity_tag})
 
@@ -202,8 +205,11 @@ def _link_fields(body: LinkBody) -> LinkFields:
 
 @router.post("/v1/profiles/{profile_id}/links", status_code=201, tags=["trusted profiles"])
 def create_link(request: Request, profile_id: str, body: LinkBody) -> Response:
+    caller = caller_of(request)  # a stranger learns nothing, not even what is malformed
     fields = _link_fields(body)
-    permitted_profile(request, profile_id, "iam-identity.profile.linkToResource")
+    permitted_profile(
+        request, profile_id, caller=caller, action="iam-identity.profile.linkToResource"
+    )
     created = web.store(request).create_link(profile_id, fields)
     return web.json_response(link_json(created), 201, {"ETag": created.entity_tag})
 
@@ -226,11 +232,12 @@ def delete_links_by_parameters(
     component_type: Annotated[str | None, Query(max_length=1024)] = None,
     component_name: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
+    caller = caller_of(request)
     if crn is None:
         # Without the CRN every link of the type would go; IBM's SDK documents crn as the
         # resource to unlink, so it is required here (UNCONFIRMED whether IBM requires it).
         raise Problem(400, "Property missing or empty. Property: crn")
-    permitted_profile(request, profile_id, "iam-identity.profile.linkToResource")
+    permitted_profile(request, profile_id, "iam-identity.profile.linkToResource", caller)
     given = {
         "crn": crn,
         "namespace": namespace,

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from .. import formats, web
-from ..authz import Resource, Subject, require
+from ..authz import Resource, Subject, decide, require
 from ..problems import Problem
 from ..store import Profile, ServiceId, Store, User
 from ..store.profiles import ProfileIdentity, account_of_crn
@@ -30,6 +30,7 @@ Name = Annotated[str, Field(max_length=1024)]
 Description = Annotated[str, Field(max_length=4096)]
 Email = Annotated[str, Field(max_length=320)]
 IdentityType = Literal["user", "serviceid", "crn"]
+GET = "iam-identity.profile.get"
 
 
 class CreateProfile(BaseModel):
@@ -75,9 +76,11 @@ def profile_resource(account_id: str, profile_id: str | None = None) -> Resource
     return Resource(account_id=account_id, resource_type="profile", resource=profile_id)
 
 
-def permitted_profile(request: Request, profile_id: str, action: str) -> Profile:
+def permitted_profile(
+    request: Request, profile_id: str, action: str, caller: Caller | None = None
+) -> Profile:
     """The profile, if it exists (else 404) and the caller may do ACTION on it (else 403)."""
-    subject = subject_of(caller_of(request))
+    subject = subject_of(caller or caller_of(request))
     found = web.store(request).profile(profile_id)
     if found is None:
         raise Problem(404, f"Trusted profile {profile_id[:100]} not found")
@@ -151,7 +154,10 @@ def list_profiles(
     account = account_id or token_account
     if account is None:
         raise Problem(400, "Property missing or empty. Property: account_id")
-    require(subject_of(caller), "iam-identity.profile.get", profile_resource(account))
+    subject = subject_of(caller)
+    if subject.account_id != account:
+        raise Problem(403, "You are not allowed to list this account's trusted profiles")
+    everything = decide(subject, GET, profile_resource(account)).permitted
     page = web.store(request).list_profiles(
         account,
         name=name,
@@ -161,7 +167,14 @@ def list_profiles(
         offset=offset,
         limit=pagesize,
     )
-    items = [profile_json(p) for p in page.items]
+    # A caller who may not read every profile sees those it may read: IBM lists only what
+    # the caller can see. A page can then hold fewer than pagesize items (UNCONFIRMED whether
+    # IBM fills it up).
+    items = [
+        profile_json(p)
+        for p in page.items
+        if everything or decide(subject, GET, profile_resource(p.account_id, p.id)).permitted
+    ]
     if include_history:
         # UNCONFIRMED what IBM records; this server keeps no history of profiles.
         for item in items:
@@ -270,9 +283,10 @@ def set_identities(
 def add_identity(
     request: Request, profile_id: str, identity_type: IdentityType, body: IdentityRequest
 ) -> Response:
+    caller = caller_of(request)
     if body.type != identity_type:
         raise Problem(400, "The identity's type differs from the identity type of the path")
-    found = permitted_profile(request, profile_id, "iam-identity.profile.update")
+    found = permitted_profile(request, profile_id, "iam-identity.profile.update", caller)
     store = web.store(request)
     added = store.add_identity(profile_id, _trusted_identity(store, found, body))
     # 200, not 201: what IBM's own integration test expects (PSIT test_set_identity).

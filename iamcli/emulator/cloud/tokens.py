@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from .. import web
 from ..problems import Problem
 from ..store import Identity
 from ..tokens import APIKEY_GRANT, basic_client, is_cli_client
+from . import delegated, profile_grants
 
 router = APIRouter()
 
@@ -41,6 +43,9 @@ async def token(request: Request) -> Response:
     cli = client is not None
     tokens = web.tokens(request)
     grant = form.get("grant_type", "")
+    if grant in profile_grants.GRANTS:
+        body = await run_in_threadpool(profile_grants.grant, request, form, cli=cli)
+        return web.json_response(body)
     api_key_id = None
     identity: Identity
     if grant == APIKEY_GRANT:
@@ -76,7 +81,8 @@ async def token(request: Request) -> Response:
         raise Problem(
             400,
             f"Validation of property 'grant_type' with value '{grant[:100]}' failed. "
-            f"Valid values: '{APIKEY_GRANT}, refresh_token, password'",
+            f"Valid values: '{APIKEY_GRANT}, refresh_token, password, "
+            f"{', '.join(profile_grants.GRANTS)}'",
             code="BXNIM0106E",
         )
     minted = tokens.mint(
@@ -95,16 +101,17 @@ async def token(request: Request) -> Response:
         # Without the CLI's client credentials IBM answers with this literal, not a token.
         else "not_supported"
     )
-    return web.json_response(
-        {
-            "access_token": minted.access_token,
-            "refresh_token": refresh_token,
-            "token_type": "Bearer",
-            "expires_in": minted.expires_at - minted.issued_at,
-            "expiration": minted.expires_at,
-            "scope": "ibm openid",
-        }
-    )
+    body = {
+        "access_token": minted.access_token,
+        "refresh_token": refresh_token,
+        "token_type": "Bearer",
+        "expires_in": minted.expires_at - minted.issued_at,
+        "expiration": minted.expires_at,
+        "scope": "ibm openid",
+    }
+    if delegated.requested(form.get("response_type", "")):
+        delegated.add(body, web.store(request), form, identity.iam_id, account_id)
+    return web.json_response(body)
 
 
 def _check_response_type(value: str) -> None:
@@ -116,10 +123,6 @@ def _check_response_type(value: str) -> None:
             f"Validation of property 'response_type' with value '[{shown[:100]}]' failed. "
             "Valid values: 'cloud_iam, delegated_refresh_token'",
             code="BXNIM0106E",
-        )
-    if "delegated_refresh_token" in requested:
-        raise Problem(
-            400, "delegated_refresh_token is not supported by iamcli serve", code="BXNIM0106E"
         )
 
 
@@ -138,8 +141,13 @@ async def discovery(request: Request) -> Response:
             "token_endpoint": f"{base}/identity/token",
             "passcode_endpoint": f"{base}/identity/passcode",
             "jwks_uri": f"{base}/identity/keys",
-            "response_types_supported": ["cloud_iam"],
-            "grant_types_supported": [APIKEY_GRANT, "refresh_token", "password"],
+            "response_types_supported": ["cloud_iam", "delegated_refresh_token"],
+            "grant_types_supported": [
+                APIKEY_GRANT,
+                "refresh_token",
+                "password",
+                *profile_grants.GRANTS,
+            ],
             "subject_types_supported": ["public"],
             "token_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
             "id_token_signing_alg_values_supported": ["RS256"],

@@ -14,6 +14,7 @@ wire format.
 
 from __future__ import annotations
 
+from .account_settings import AccountSettings, AccountSettingsStore, Preference
 from .accounts import AccountStore
 from .grants import GrantStore
 from .profiles import ProfileStore
@@ -35,8 +36,10 @@ from .records import (
     digest,
 )
 from .service_ids import ServiceIdStore
+from .serviceid_groups import ServiceIdGroup, ServiceIdGroupStore
 
 __all__ = [
+    "AccountSettings",
     "ApiKey",
     "Bootstrap",
     "Conflict",
@@ -45,9 +48,11 @@ __all__ = [
     "Locked",
     "NotFound",
     "Page",
+    "Preference",
     "Profile",
     "RefreshGrant",
     "ServiceId",
+    "ServiceIdGroup",
     "StaleVersion",
     "Store",
     "StoreError",
@@ -56,5 +61,12 @@ __all__ = [
 ]
 
 
-class Store(AccountStore, ServiceIdStore, GrantStore, ProfileStore):
+class Store(
+    AccountStore,
+    ServiceIdStore,
+    GrantStore,
+    ServiceIdGroupStore,
+    AccountSettingsStore,
+    ProfileStore,
+):
     """All emulator state. Safe to share between threads; one instance per process."""

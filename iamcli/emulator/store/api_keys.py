@@ -43,6 +43,9 @@ class ApiKeyStore(StoreBase):
     ) -> tuple[ApiKey, str]:
         """The new key and its value, which is not kept and cannot be read again (unless
         `store_value`). `entity_id` is for seeding a database with known IDs."""
+        if iam_id.startswith("iam-Profile-"):
+            # A profile is applied, never logged in to: IBM gives profiles no API keys.
+            raise Invalid("A trusted profile cannot have API keys")
         check_text(name, description)
         if value is not None and not formats.APIKEY_VALUE_RE.match(value):
             raise Invalid("apikey must be 32 to 256 characters without white space")

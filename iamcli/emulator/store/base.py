@@ -101,6 +101,12 @@ class StoreBase:
         self._db.execute("PRAGMA foreign_keys = ON")
         # executescript commits on its own; the schema statements are idempotent.
         self._db.executescript(SCHEMA)
+        # Each part of the store may declare its own tables (a TABLES string on its class), so
+        # that a new resource brings its schema with it instead of growing this one.
+        for part in type(self).__mro__:
+            tables = part.__dict__.get("TABLES")
+            if isinstance(tables, str):
+                self._db.executescript(tables)
         self._seal_key = self._load_seal_key(memory)
 
     def close(self) -> None:

@@ -159,10 +159,7 @@ def account_of_crn(crn: str) -> str | None:
 
 
 class ProfileStore(StoreBase):
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
-        with self._lock:
-            self._db.executescript(PROFILE_SCHEMA)
+    TABLES = PROFILE_SCHEMA
 
     # -- profiles --------------------------------------------------------------------------
 

@@ -126,6 +126,8 @@ class Profile:
     # The identities list is versioned on its own: PUT .../identities takes its own If-Match.
     identities_version: int
 
+    kind: ClassVar[str] = "profile"
+
     @property
     def entity_tag(self) -> str:
         return entity_tag(self.id, self.version, self.modified_at)
