@@ -1,7 +1,10 @@
 """`service-policy-create`, `service-policy-update`, `service-policies`, `service-policy`,
 `service-policy-delete` and `roles`, with `ibmcloud iam`'s names and flags."""
 
-from typing import TYPE_CHECKING, Annotated
+import functools
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -10,9 +13,11 @@ from .service_ids import ServiceIdRef, as_whom
 from .views import confirm, primed
 
 if TYPE_CHECKING:
+    from ..flavors.policy_api import PolicyApi
     from ..models import Policy, ServiceId
     from ..services.policies import PolicyFlags, Request
 
+F = TypeVar("F", bound=Callable[..., Any])
 PolicyIdArg = Annotated[str, typer.Argument(metavar="POLICY_ID", help="ID of the policy.")]
 ApiVersionOpt = Annotated[
     str | None,
@@ -79,32 +84,62 @@ NoPromptOpt = Annotated[
 ]
 
 
-def _flags(
-    roles: str | None,
-    service_name: str | None,
-    service_instance: str | None,
-    region: str | None,
-    resource_type: str | None,
-    resource: str | None,
-    resource_group_id: str | None,
-    account_management: bool,
-    attributes: str | None,
-    file: str | None,
-) -> "PolicyFlags":
-    from ..services.policies import PolicyFlags
+# The policy flags, in the order --help lists them; `policy_flags` gives them to a command.
+_POLICY_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("roles", RolesOpt, None),
+    ("service_name", ServiceNameOpt, None),
+    ("service_instance", ServiceInstanceOpt, None),
+    ("region", RegionOpt, None),
+    ("resource_type", ResourceTypeOpt, None),
+    ("resource", ResourceOpt, None),
+    ("resource_group_id", ResourceGroupOpt, None),
+    ("account_management", AccountManagementOpt, False),
+    ("attributes", AttributesOpt, None),
+    ("file", FileOpt, None),
+)
 
-    return PolicyFlags(
-        roles=roles,
-        service_name=service_name,
-        service_instance=service_instance,
-        region=region,
-        resource_type=resource_type,
-        resource=resource,
-        resource_group_id=resource_group_id,
-        account_management=account_management,
-        attributes=attributes,
-        file=file,
+
+def policy_flags(fn: F) -> F:
+    """Give a command the policy flags (after its arguments); it receives them as one
+    `flags: PolicyFlags` argument, so that create and update declare them once."""
+    signature = inspect.signature(fn)
+    own = [p for p in signature.parameters.values() if p.name != "flags"]
+    at = next(
+        (i for i, p in enumerate(own) if i and p.default is not inspect.Parameter.empty),
+        len(own),
     )
+    added = [
+        inspect.Parameter(
+            name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=kind
+        )
+        for name, kind, default in _POLICY_OPTIONS
+    ]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..services.policies import PolicyFlags
+
+        given = {name: kwargs.pop(name) for name, _, _ in _POLICY_OPTIONS}
+        return fn(*args, flags=PolicyFlags(**given), **kwargs)
+
+    parameters = [*own[:at], *added, *own[at:]]
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    del wrapper.__wrapped__
+    return wrapper  # type: ignore[return-value]
+
+
+def _subject(
+    run: Run, ref: str, api_version: str | None
+) -> "tuple[PolicyApi, ServiceId, str | None]":
+    """The policy API, the service ID named, and the API version asked for (checked first)."""
+    from ..services.identities import resolve_service_id
+    from ..services.policies import check_version
+
+    flavor = run.session.flavor()
+    api = flavor.policy_api()
+    asked = check_version(api, api_version)
+    return api, resolve_service_id(flavor, ref), asked
 
 
 def _show(run: Run, policy: "Policy") -> None:
@@ -125,19 +160,11 @@ def _warn_foreign(run: Run, request: "Request", sid: "ServiceId") -> None:
 
 
 @command
+@policy_flags
 def service_policy_create(
     run: Run,
     ref: ServiceIdRef,
-    roles: RolesOpt = None,
-    service_name: ServiceNameOpt = None,
-    service_instance: ServiceInstanceOpt = None,
-    region: RegionOpt = None,
-    resource_type: ResourceTypeOpt = None,
-    resource: ResourceOpt = None,
-    resource_group_id: ResourceGroupOpt = None,
-    account_management: AccountManagementOpt = False,
-    attributes: AttributesOpt = None,
-    file: FileOpt = None,
+    flags: "PolicyFlags",
     api_version: ApiVersionOpt = None,
     force: NoPromptOpt = False,
 ) -> None:
@@ -149,24 +176,8 @@ def service_policy_create(
     change (exit code 5).
     """
     from ..services import policies
-    from ..services.identities import resolve_service_id
 
-    flags = _flags(
-        roles,
-        service_name,
-        service_instance,
-        region,
-        resource_type,
-        resource,
-        resource_group_id,
-        account_management,
-        attributes,
-        file,
-    )
-    flavor = run.session.flavor()
-    api = flavor.policy_api()
-    asked = policies.check_version(api, api_version)
-    sid = resolve_service_id(flavor, ref)
+    api, sid, asked = _subject(run, ref, api_version)
     request = policies.plan_create(api, sid, flags, asked)
     _warn_foreign(run, request, sid)
     run.out.status(
@@ -181,52 +192,31 @@ def service_policy_create(
 
 
 @command
+@policy_flags
 def service_policy_update(
     run: Run,
     ref: ServiceIdRef,
     policy_id: PolicyIdArg,
-    roles: RolesOpt = None,
-    service_name: ServiceNameOpt = None,
-    service_instance: ServiceInstanceOpt = None,
-    region: RegionOpt = None,
-    resource_type: ResourceTypeOpt = None,
-    resource: ResourceOpt = None,
-    resource_group_id: ResourceGroupOpt = None,
-    account_management: AccountManagementOpt = False,
-    attributes: AttributesOpt = None,
-    file: FileOpt = None,
+    flags: "PolicyFlags",
     api_version: ApiVersionOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Replace an access policy of a service ID.
 
-    --roles alone keeps the resource; resource flags alone keep the roles; a v2 policy keeps
-    its conditions. Sends the version read just before (If-Match): a change made meanwhile is
-    refused with exit code 5, never overwritten.
+    As ibmcloud's: the resource becomes what the flags say (none: all IAM-enabled services in
+    the account; a warning says when it changes), the roles are kept unless --roles is given,
+    and a v2 policy keeps its conditions. Sends the version read just before (If-Match): a
+    change made meanwhile is refused with exit code 5, never overwritten.
     """
     from ..services import policies
-    from ..services.identities import resolve_service_id
 
-    flags = _flags(
-        roles,
-        service_name,
-        service_instance,
-        region,
-        resource_type,
-        resource,
-        resource_group_id,
-        account_management,
-        attributes,
-        file,
-    )
-    flavor = run.session.flavor()
-    api = flavor.policy_api()
-    asked = policies.check_version(api, api_version)
-    sid = resolve_service_id(flavor, ref)
+    api, sid, asked = _subject(run, ref, api_version)
     policies.require_unlocked(sid)
     current = policies.get_policy(api, sid, policy_id, asked)
     request = policies.plan_update(api, sid, current, flags, asked)
     _warn_foreign(run, request, sid)
+    if change := policies.resource_change(current, request):
+        run.out.warn(change)
     if not confirm(
         f"Update policy {current.id} of service ID {sid.name}?", force=force, action="update"
     ):
@@ -247,13 +237,9 @@ def service_policies(
 ) -> None:
     """List the access policies of a service ID."""
     from ..services import policies
-    from ..services.identities import resolve_service_id
     from .policy_views import policy_record
 
-    flavor = run.session.flavor()
-    api = flavor.policy_api()
-    asked = policies.check_version(api, api_version)
-    sid = resolve_service_id(flavor, ref)
+    api, sid, asked = _subject(run, ref, api_version)
     run.out.status(f"Getting policies of service ID {sid.name} as {as_whom(run)}...")
     found = primed(policies.list_policies(api, sid, asked, note=run.out.warn))
     if run.json:
@@ -280,12 +266,8 @@ def service_policy(
 ) -> None:
     """Show one access policy of a service ID."""
     from ..services import policies
-    from ..services.identities import resolve_service_id
 
-    flavor = run.session.flavor()
-    api = flavor.policy_api()
-    asked = policies.check_version(api, api_version)
-    sid = resolve_service_id(flavor, ref)
+    api, sid, asked = _subject(run, ref, api_version)
     _show(run, policies.get_policy(api, sid, policy_id, asked))
 
 
@@ -299,12 +281,8 @@ def service_policy_delete(
 ) -> None:
     """Delete an access policy of a service ID."""
     from ..services import policies
-    from ..services.identities import resolve_service_id
 
-    flavor = run.session.flavor()
-    api = flavor.policy_api()
-    asked = policies.check_version(api, api_version)
-    sid = resolve_service_id(flavor, ref)
+    api, sid, asked = _subject(run, ref, api_version)
     policies.require_unlocked(sid)
     current = policies.get_policy(api, sid, policy_id, asked)
     if not confirm(

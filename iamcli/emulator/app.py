@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from .. import __version__
 from . import cloud, openapi, private, problems, web
+from .authz import Engine
 from .cloud.vpc_metadata import VpcInstance
 from .compute_resources import Issuer, Verifier
 from .faults import FaultPlan, Faults
@@ -88,8 +89,13 @@ def create_app(
     app.state.access_log = access_log
     app.state.store = store
     app.state.signer = signer
+    app.state.engine = Engine(store)
     app.state.tokens = Tokens(
-        store, signer, ttl=settings.token_ttl, refresh_ttl=settings.refresh_token_ttl
+        store,
+        signer,
+        ttl=settings.token_ttl,
+        refresh_ttl=settings.refresh_token_ttl,
+        engine=app.state.engine,
     )
     app.state.cr_verifier = Verifier(settings.compute_resources)
     _install_error_handlers(app)

@@ -106,3 +106,9 @@ def parse_private_owner_crn(crn: str) -> tuple[str, str] | None:
 def parse_private_namespace_crn(crn: str) -> str | None:
     m = _PRIVATE_NAMESPACE_CRN.match(crn)
     return m["ns"] if m else None
+
+
+def ms_time(epoch_ms: int) -> str:
+    """The Policy Management API's timestamps: RFC 3339 with milliseconds and Z."""
+    seconds, ms = divmod(epoch_ms, 1000)
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ms:03d}Z"

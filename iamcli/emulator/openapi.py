@@ -94,6 +94,23 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("put", "/iam-token/apikeys/{kid}"): (schemas.PrivateApiKey, _CHANGE),
     ("delete", "/iam-token/apikeys/{kid}"): (None, (401, 403, 404, 409)),
     **profile_schemas.CONTRACT,
+    # The Policy Management API (cloud/policies.py, cloud/roles.py)
+    ("get", "/v1/policies"): (schemas.V1PolicyList, (400, 401)),
+    ("post", "/v1/policies"): (schemas.V1Policy, (400, 401, 403, 413, 415)),
+    ("get", "/v1/policies/{policy_id}"): (schemas.V1Policy, (401, 403, 404)),
+    ("put", "/v1/policies/{policy_id}"): (schemas.V1Policy, _CHANGE),
+    ("patch", "/v1/policies/{policy_id}"): (schemas.V1Policy, _CHANGE),
+    ("delete", "/v1/policies/{policy_id}"): (None, (400, 401, 403, 404)),
+    ("get", "/v2/policies"): (schemas.V2PolicyList, (400, 401)),
+    ("post", "/v2/policies"): (schemas.V2Policy, (400, 401, 403, 413, 415)),
+    ("get", "/v2/policies/{policy_id}"): (schemas.V2Policy, (401, 403, 404)),
+    ("put", "/v2/policies/{policy_id}"): (schemas.V2Policy, _CHANGE),
+    ("delete", "/v2/policies/{policy_id}"): (None, (400, 401, 403, 404)),
+    ("get", "/v2/roles"): (schemas.RoleList, (400, 401)),
+    ("post", "/v2/roles"): (schemas.CustomRole, (400, 401, 403, 409, 413, 415)),
+    ("get", "/v2/roles/{role_id}"): (schemas.CustomRole, (401, 403, 404)),
+    ("put", "/v2/roles/{role_id}"): (schemas.CustomRole, _CHANGE),
+    ("delete", "/v2/roles/{role_id}"): (None, (401, 403, 404)),
 }
 _UNAUTHENTICATED = ("/identity/", "/iam-token/oidc/", "/idprovider/", "/instance_identity/")
 

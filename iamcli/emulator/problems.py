@@ -81,7 +81,25 @@ class Problem(Exception):
         self.headers = headers or {}
 
 
+# The Policy Management API's `ErrorObject.code` values (reference §3.4; the mapping from status
+# to code is our choice, IBM's is unconfirmed). Its envelope carries status_code as a number.
+_POLICY_CODES = {
+    400: "invalid_body",
+    401: "invalid_token",
+    403: "insufficent_permissions",  # sic: IBM's spelling
+    404: "not_found",
+    405: "request_not_processed",
+    409: "policy_conflict_error",
+    412: "request_not_processed",
+    413: "request_not_processed",
+    415: "unsupported_content_type",
+    429: "too_many_requests",
+}
+
+
 def family_of(path: str) -> str:
+    if path.startswith(("/v1/policies", "/v2/")):
+        return "policy"
     if path.startswith("/v1/"):
         return "identity"
     if path.startswith("/iam-token/"):
@@ -103,6 +121,17 @@ def render(problem: Problem, *, path: str, request_id: str, user_agent: str = ""
             "status_code": str(problem.status),
             "errors": [{"code": code, "message_code": message_code, "message": problem.message}],
             "trace": request_id,
+        }
+    elif family == "policy":
+        body = {
+            "trace": request_id,
+            "errors": [
+                {
+                    "code": problem.code or _POLICY_CODES.get(problem.status, "unable_to_process"),
+                    "message": problem.message,
+                }
+            ],
+            "status_code": problem.status,
         }
     elif family == "private":
         body = {

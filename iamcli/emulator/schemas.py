@@ -244,6 +244,123 @@ class PrivateApiKeyList(BaseModel):
     items: list[PrivateApiKey]
 
 
+# -- the Policy Management, User Management and PDP APIs -------------------------------------
+# Loose models (extra fields allowed): their bodies echo what the client sent.
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class PolicyErrorItem(BaseModel):
+    code: str
+    message: str
+
+
+class PolicyError(BaseModel):
+    """An error of the Policy Management API (`/v1/policies`, `/v2/*`)."""
+
+    trace: str
+    errors: list[PolicyErrorItem]
+    status_code: int
+
+
+class V1Policy(_Open):
+    id: str
+    type: str
+    subjects: list[dict[str, Any]]
+    roles: list[dict[str, Any]]
+    resources: list[dict[str, Any]]
+    href: str
+    created_at: str
+    created_by_id: str
+    last_modified_at: str
+    last_modified_by_id: str
+    state: str
+
+
+class V2Policy(_Open):
+    id: str
+    type: str
+    control: dict[str, Any]
+    subject: dict[str, Any]
+    resource: dict[str, Any]
+    href: str
+    created_at: str
+    created_by_id: str
+    last_modified_at: str
+    last_modified_by_id: str
+    state: str
+
+
+class PolicyLink(BaseModel):
+    href: str
+    start: str | SkipJsonSchema[None] = None
+
+
+class V1PolicyList(BaseModel):
+    limit: int
+    first: PolicyLink
+    next: PolicyLink | SkipJsonSchema[None] = None
+    previous: PolicyLink | SkipJsonSchema[None] = None
+    policies: list[V1Policy]
+
+
+class V2PolicyList(BaseModel):
+    limit: int
+    first: PolicyLink
+    next: PolicyLink | SkipJsonSchema[None] = None
+    previous: PolicyLink | SkipJsonSchema[None] = None
+    policies: list[V2Policy]
+
+
+class Role(_Open):
+    display_name: str
+    actions: list[str]
+    crn: str
+
+
+class CustomRole(Role):
+    id: str
+    name: str
+    account_id: str
+    service_name: str
+    href: str
+
+
+class RoleList(BaseModel):
+    custom_roles: list[CustomRole]
+    service_roles: list[Role]
+    system_roles: list[Role]
+
+
+class InvitedUsers(_Open):
+    resources: list[dict[str, Any]]
+
+
+class UserProfile(_Open):
+    id: str
+    iam_id: str
+    user_id: str
+    state: str
+    email: str
+    account_id: str
+
+
+class UserList(_Open):
+    total_results: int
+    limit: int
+    resources: list[UserProfile]
+
+
+class AuthzResponses(_Open):
+    responses: list[dict[str, Any]]
+
+
+class AuthzBulk(_Open):
+    decisions: list[dict[str, Any]]
+
+
 # -- service ID groups, account settings, preferences (cloud/serviceid_groups.py, ...) ------
 
 
@@ -332,6 +449,7 @@ ERRORS: dict[str, type[BaseModel]] = {
     "identity": IdentityError,
     "private": PrivateError,
     "oauth": OAuthError,
+    "policy": PolicyError,
 }
 
 
@@ -340,6 +458,8 @@ def all_models() -> list[type[BaseModel]]:
     models += [TokenResponse, IdentityTokenResponse, Introspection, Jwks, Discovery]
     models += [ApiKey, ServiceId, ServiceIdList, ApiKeyList]
     models += [PrivateServiceId, PrivateApiKey, PrivateServiceIdList, PrivateApiKeyList]
+    models += [V1Policy, V2Policy, V1PolicyList, V2PolicyList, Role, CustomRole, RoleList]
+    models += [InvitedUsers, UserProfile, UserList, AuthzResponses, AuthzBulk]
     models += [ServiceIdGroup, ServiceIdGroupList, AccountSettings, EffectiveAccountSettings]
     models += [IdentityPreference, IdentityPreferenceList]
     from . import profile_schemas  # it builds on the models above

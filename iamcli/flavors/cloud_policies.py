@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -17,7 +18,14 @@ from ..http import Retry, delete, json_object
 from ..models import Policy, Role, ServiceId
 from . import PAGE_SIZE, prefetched
 from ._wire import Reader
-from .policy_api import ACCOUNT_ID, PolicyApi, PolicyDraft, RoleScope, role_name_from_crn
+from .policy_api import (
+    ACCOUNT_ID,
+    SERVICE_TYPE,
+    PolicyApi,
+    PolicyDraft,
+    RoleScope,
+    role_name_from_crn,
+)
 
 # The role lists of /v2/roles, and what kind of role each holds.
 _ROLE_LISTS = (("system_roles", "system"), ("service_roles", "service"), ("custom_roles", "custom"))
@@ -33,6 +41,8 @@ _V2_MARK = "/v2/policies/"
 
 class CloudPolicies(PolicyApi):
     versions = ("v1", "v2")
+    # ibmcloud's `--roles Viewer` alone: all IAM-enabled services (reference §3.5).
+    whole_account = ((SERVICE_TYPE, "service"),)
 
     # -- roles -----------------------------------------------------------------------------
 
@@ -71,12 +81,21 @@ class CloudPolicies(PolicyApi):
             query = dict(params) if start is None else {**params, "start": start}
             return self._read("GET", f"/{version}/policies", params=query)
 
+        seen: set[str] = set()
+
         def following(page: Reader) -> str | None:
             following_page = page.data.get("next")
             if not isinstance(following_page, dict):
                 return None
             start = following_page.get("start")
-            return start if isinstance(start, str) and start else None
+            if not isinstance(start, str) or not start:
+                return None
+            if start in seen:  # a server sending us round in circles
+                raise ProtocolError(
+                    f"unexpected answer from {self.flavor.where}: a page token came back twice"
+                )
+            seen.add(start)
+            return start
 
         parse = _v2_policy if version == "v2" else _v1_policy
         for page in prefetched(fetch, None, following):
@@ -242,7 +261,7 @@ def _with_account(resource: dict[str, Any], key: str, account: dict[str, str]) -
 def _path(version: str, policy_id: str) -> str:
     if not policy_id or "/" in policy_id or policy_id in (".", ".."):
         raise UsageError(f"{policy_id!r} is not a policy ID")
-    return f"/{version}/policies/{policy_id}"
+    return f"/{version}/policies/{quote(policy_id, safe='')}"
 
 
 def _iam_id(subject: ServiceId) -> str:
@@ -291,6 +310,8 @@ def _text_value(value: Any) -> str:
 
 
 def _v1_policy(r: Reader, etag: str | None) -> Policy:
+    if "control" in r.data:  # a v2 policy where a v1 one was expected: read it as what it is
+        return _v2_policy(r, etag)
     resources = r.items("resources")
     pairs = (
         tuple(

@@ -54,6 +54,8 @@ class PolicyApi(ABC):
     """The policies of service IDs, and the roles they may grant, in one API family."""
 
     versions: ClassVar[tuple[str, ...]] = ("v1",)
+    # The resource of a policy given no resource flag: everything the account has.
+    whole_account: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init__(self, flavor: Flavor) -> None:
         self.flavor = flavor

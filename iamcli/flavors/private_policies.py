@@ -32,6 +32,7 @@ PREFIX = "/iam-pap/acms/v1"
 
 class PrivatePolicies(PolicyApi):
     versions = ("v1",)
+    # ICP's resources have no service type: the account alone is all of it (UNCONFIRMED).
 
     def roles(self, scope: RoleScope) -> list[Role]:
         if scope.account_management:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import ExitCode, IamcliError, NotFoundError, UsageError
 from ..flavors import Flavor
 from ..flavors.policy_api import (
+    ACCOUNT_ID,
     RESOURCE_GROUP_ID,
     SERVICE_NAME,
     SERVICE_TYPE,
@@ -136,10 +137,14 @@ def _attributes(text: str | None) -> list[tuple[str, str]]:
     return pairs
 
 
-def everything() -> tuple[tuple[str, str], ...]:
-    """No resource flag on a create: all IAM-enabled services in the account (ibmcloud's
-    `--roles Viewer` alone)."""
-    return ((SERVICE_TYPE, "service"),)
+def _resource(api: PolicyApi, flags: PolicyFlags) -> tuple[tuple[str, str], ...]:
+    """The resource a create or update sends: with no service, service type or resource group
+    named, it spans the account's services (narrowed by any other flag, e.g. --region), as IBM
+    requires a resource to name one of them."""
+    given = resource_attributes(flags) or ()
+    if any(name in (SERVICE_NAME, SERVICE_TYPE, RESOURCE_GROUP_ID) for name, _ in given):
+        return given
+    return (*api.whole_account, *given)
 
 
 def role_names(text: str) -> list[str]:
@@ -240,7 +245,7 @@ def plan_create(api: PolicyApi, sid: ServiceId, flags: PolicyFlags, asked: str |
         return _file_request(api, sid, flags.file, asked)
     if flags.roles is None:
         raise UsageError("give --roles R1,R2 (with resource flags) or --file @policy.json")
-    resources = resource_attributes(flags) or everything()
+    resources = _resource(api, flags)
     roles = resolve_roles(api, role_names(flags.roles), role_scope(resources))
     return Request(PolicyDraft(roles=roles, resources=resources), asked or "v1")
 
@@ -248,6 +253,9 @@ def plan_create(api: PolicyApi, sid: ServiceId, flags: PolicyFlags, asked: str |
 def plan_update(
     api: PolicyApi, sid: ServiceId, current: Policy, flags: PolicyFlags, asked: str | None
 ) -> Request:
+    """A replace, as ibmcloud's: the resource is what the flags say (none given: all
+    IAM-enabled services, as `service-policy-update SID ID --roles Viewer` is documented to
+    grant), and the roles are kept when --roles is not given."""
     require_unlocked(sid)
     version = asked or current.api_version
     if flags.file is not None:
@@ -255,12 +263,23 @@ def plan_update(
         return _file_request(api, sid, flags.file, version)
     if flags.roles is None and not flags.resource_given():
         raise UsageError("nothing to change: give --roles, resource flags, or --file")
-    resources = resource_attributes(flags)
+    resources = _resource(api, flags)
     roles = None
     if flags.roles is not None:
-        scope = role_scope(resources if resources is not None else current.resources)
-        roles = resolve_roles(api, role_names(flags.roles), scope)
+        roles = resolve_roles(api, role_names(flags.roles), role_scope(resources))
     return Request(PolicyDraft(roles=roles, resources=resources), version)
+
+
+def resource_change(current: Policy, request: Request) -> str | None:
+    """What a replace does to the policy's resource, when it changes it."""
+    new = request.draft.resources
+    if new is None:
+        return None
+    old = tuple((k, v) for k, v in current.resources if k != ACCOUNT_ID)
+    if old == new:
+        return None
+    shown = ", ".join(f"{k}={v}" for k, v in new)
+    return f"the policy's resource becomes {shown} (was {', '.join(f'{k}={v}' for k, v in old)})"
 
 
 def _file_request(api: PolicyApi, sid: ServiceId, ref: str, asked: str | None) -> Request:
@@ -299,7 +318,12 @@ def get_policy(api: PolicyApi, sid: ServiceId, policy_id: str, asked: str | None
         found = api.policy(sid, policy_id, "v2")
     if asked is None and found.api_version == "v2" and version == "v1":
         found = api.policy(sid, policy_id, "v2")
-    return owned(found, sid)
+    owned(found, sid)
+    if found.state == "deleted":
+        # IBM keeps a deleted policy readable (it can be restored); for these commands, as
+        # for the list, it is gone.
+        raise NotFoundError(f"policy {policy_id} of service ID {sid.name} is deleted", status=404)
+    return found
 
 
 def list_policies(
@@ -326,11 +350,21 @@ def list_policies(
 
 
 def create_policy(api: PolicyApi, sid: ServiceId, request: Request) -> Policy:
-    return api.create_policy(sid, request.draft, request.version)
+    return _named(api.create_policy(sid, request.draft, request.version), request.draft.roles)
 
 
 def update_policy(api: PolicyApi, sid: ServiceId, current: Policy, request: Request) -> Policy:
-    return api.replace_policy(sid, current, request.draft, request.version)
+    updated = api.replace_policy(sid, current, request.draft, request.version)
+    return _named(updated, request.draft.roles or current.roles)
+
+
+def _named(policy: Policy, known: tuple[Role, ...] | None) -> Policy:
+    """The policy with the display names of roles it names by CRN only (v2 answers do)."""
+    names = {r.crn: r.display_name for r in known or ()}
+    roles = tuple(
+        replace(r, display_name=names[r.crn]) if r.crn in names else r for r in policy.roles
+    )
+    return replace(policy, roles=roles)
 
 
 def delete_policy(api: PolicyApi, sid: ServiceId, policy: Policy) -> None:

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from test_tokens import log_in as login
 
 from support import Emulator
 
@@ -16,25 +17,6 @@ FLAVORS = ["cloud", "private"]
 # A service each family's role list knows, and the record line the text layout gives it.
 SERVICE = {"cloud": "iam-identity", "private": "idmgmt"}
 WHO = {"cloud": "Alice Administrator", "private": "alice"}
-
-
-def login(
-    cli, emulator: Emulator, flavor: str, apikey: str | None = None, profile: str = "default"
-):  # type: ignore[no-untyped-def]
-    r = cli(
-        "login",
-        "-a",
-        emulator.url,
-        "--flavor",
-        flavor,
-        "--apikey",
-        "-",
-        "--profile",
-        profile,
-        stdin=apikey or emulator.a.apikey,
-    )
-    assert r.code == 0, r.stderr
-    return r
 
 
 @pytest.fixture(params=FLAVORS)
@@ -97,10 +79,31 @@ def test_life_cycle_by_name_and_id(cli, family: str) -> None:
     one = cli("service-policy", name, pid)
     assert one.code == 0 and record(one.stdout)["Policy ID:"] == pid
 
-    upd = cli("service-policy-update", sid_id, pid, "--roles", "Viewer,Operator", "-f")
+    upd = cli(
+        "service-policy-update",
+        sid_id,
+        pid,
+        "--roles",
+        "Viewer,Operator",
+        "--service-name",
+        SERVICE[family],
+        "-f",
+    )
     assert upd.code == 0, upd.stderr
+    assert "Warning" not in upd.stderr
     assert record(upd.stdout)["Roles:"] == "Viewer, Operator"
-    assert record(upd.stdout)["Service Name"] == SERVICE[family]  # --roles alone keeps it
+    assert record(upd.stdout)["Service Name"] == SERVICE[family]
+    # As ibmcloud documents it: without resource flags the policy covers the whole account,
+    # and the roles are kept without --roles; the change of resource is warned about.
+    wide = cli("service-policy-update", name, pid, "--region", "us-south", "-f")
+    assert wide.code == 0, wide.stderr
+    spans = "serviceType=service, " if family == "cloud" else ""
+    assert (
+        f"the policy's resource becomes {spans}region=us-south (was serviceName={SERVICE[family]})"
+        in wide.stderr
+    )
+    assert record(wide.stdout)["Roles:"] == "Viewer, Operator"
+    assert record(wide.stdout)["Region"] == "us-south" and "Service Name" not in record(wide.stdout)
 
     gone = cli("service-policy-delete", name, pid, "-f")
     assert gone.code == 0, gone.stderr
@@ -234,7 +237,18 @@ def test_cloud_v2_with_conditions(cli, emulator: Emulator, tmp_path: Path) -> No
     assert sorted(p["id"] for p in listed) == sorted([v2["id"], pid])
     assert all("control" in p for p in listed)
     # An update by flags keeps the conditions.
-    upd = cli("service-policy-update", name, pid, "--roles", "Viewer", "-f", "--output", "json")
+    upd = cli(
+        "service-policy-update",
+        name,
+        pid,
+        "--roles",
+        "Viewer",
+        "--service-name",
+        "iam-identity",
+        "-f",
+        "--output",
+        "json",
+    )
     assert upd.code == 0, upd.stderr
     after = json.loads(upd.stdout)
     assert after["rule"] == document["rule"] and after["pattern"] == document["pattern"]
@@ -313,7 +327,7 @@ def test_cloud_identity_roles_have_spaces(cli, emulator: Emulator) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--attributes", "region"), "--attributes: 'region' is not name=value"),
+        (("-r", "Viewer", "--attributes", "region"), "--attributes: 'region' is not name=value"),
         (("-r", "Viewer", "--api-version", "v3"), "--api-version must be v1 or v2"),
         ((), "give --roles R1,R2"),
         (("-r", " , "), "--roles needs at least one role name"),
@@ -345,3 +359,158 @@ def test_private_has_one_api_version(cli, emulator: Emulator) -> None:
     for args in (("--api-version", "v2"), ("--account-management",)):
         r = cli("service-policy-create", name, "-r", "Viewer", *args)
         assert r.code == 2 and "not available on the private API family" in r.stderr, r.stderr
+
+
+def test_the_seeds_recipe_the_policy_step_grants_access(
+    cli, emulator: Emulator, tmp_path: Path
+) -> None:
+    """Log in, create a service ID, assign it a policy, create its key, get its token: the
+    service ID may read other service IDs only once the policy exists, and no more than its
+    role allows."""
+    login(cli, emulator, "cloud")
+    bot, other = new_sid(cli), new_sid(cli)
+    key = tmp_path / "bot.json"
+    made = cli("service-api-key-create", "deploy", str(bot["name"]), "--file", str(key))
+    assert made.code == 0, made.stderr
+    as_bot = cli(
+        "login", "-a", emulator.url, "--flavor", "cloud", "--apikey", f"@{key}", "--profile", "bot"
+    )
+    assert as_bot.code == 0, as_bot.stderr
+    assert cli("oauth-tokens", "--profile", "bot").out_lines[0].startswith("IAM token:  Bearer ")
+
+    before = cli("service-id", str(other["id"]), "--profile", "bot")
+    assert before.code == 4, before.stderr  # 403: no policy yet
+
+    grant = cli(
+        "service-policy-create",
+        str(bot["name"]),
+        "--roles",
+        "Viewer",
+        "--service-name",
+        "iam-identity",
+    )
+    assert grant.code == 0, grant.stderr
+    after = cli("service-id", str(other["id"]), "--profile", "bot", "--output", "json")
+    assert after.code == 0, after.stderr
+    assert json.loads(after.stdout)["id"] == other["id"]
+    # Viewer reads, and does not change.
+    change = cli("service-id-update", str(other["id"]), "-d", "x", "-f", "--profile", "bot")
+    assert change.code == 4, change.stderr
+    unchanged = json.loads(cli("service-id", str(other["id"]), "--output", "json").stdout)
+    assert unchanged.get("description") != "x"
+    # The bot cannot grant itself more: policy changes need Administrator on the target.
+    escalate = cli(
+        "service-policy-create",
+        str(bot["id"]),
+        "-r",
+        "Administrator",
+        "--service-name",
+        "iam-identity",
+        "--profile",
+        "bot",
+    )
+    assert escalate.code == 4, escalate.stderr
+
+
+def test_ibms_sdk_and_the_cli_see_the_same_policies(cli, emulator: Emulator) -> None:
+    """A policy made by the CLI is a proper v1 policy to IBM's own SDK, and one made by the
+    SDK (v2) is listed, shown and deleted by the CLI."""
+    from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
+    from ibm_platform_services import IamPolicyManagementV1
+    from ibm_platform_services.iam_policy_management_v1 import (
+        Control,
+        Grant,
+        Roles,
+        V2PolicyResource,
+        V2PolicyResourceAttribute,
+        V2PolicySubject,
+        V2PolicySubjectAttribute,
+    )
+
+    login(cli, emulator, "cloud")
+    sid = new_sid(cli)
+    sdk = IamPolicyManagementV1(authenticator=IAMAuthenticator(emulator.a.apikey, url=emulator.url))
+    sdk.set_service_url(emulator.url)
+
+    pid = cli("service-policy-create", str(sid["name"]), "-r", "Editor", "-q").stdout.strip()
+    got = sdk.get_policy(policy_id=pid).get_result()
+    assert got["subjects"][0]["attributes"][0]["value"] == sid["iam_id"]
+    assert got["roles"][0]["role_id"] == "crn:v1:bluemix:public:iam::::role:Editor"
+    assert {a["name"]: a["value"] for a in got["resources"][0]["attributes"]} == {
+        "serviceType": "service",
+        "accountId": emulator.a.account_id,
+    }
+
+    made = sdk.create_v2_policy(
+        type="access",
+        control=Control(
+            grant=Grant(roles=[Roles(role_id="crn:v1:bluemix:public:iam::::role:Viewer")])
+        ),
+        subject=V2PolicySubject(
+            attributes=[
+                V2PolicySubjectAttribute(key="iam_id", operator="stringEquals", value=sid["iam_id"])
+            ]
+        ),
+        resource=V2PolicyResource(
+            attributes=[
+                V2PolicyResourceAttribute(
+                    key="accountId", operator="stringEquals", value=emulator.a.account_id
+                ),
+                V2PolicyResourceAttribute(
+                    key="serviceName", operator="stringEquals", value="iam-identity"
+                ),
+            ]
+        ),
+    ).get_result()
+    listed = json.loads(cli("service-policies", str(sid["id"]), "--output", "json").stdout)
+    assert sorted(p["id"] for p in listed) == sorted([pid, made["id"]])
+    shown = cli("service-policy", str(sid["name"]), made["id"])
+    assert shown.code == 0, shown.stderr
+    assert record(shown.stdout)["Roles:"] == "Viewer"
+    assert cli("service-policy-delete", str(sid["name"]), made["id"], "-f").code == 0
+    assert sdk.get_v2_policy(id=made["id"]).get_result()["state"] == "deleted"
+
+
+def test_a_policy_id_stays_a_path_segment(cli, family: str) -> None:
+    name = str(new_sid(cli)["name"])
+    pid = cli("service-policy-create", name, "-r", "Viewer", "-q").stdout.strip()
+    traversal = cli("service-policy", name, "../x")
+    assert traversal.code == 2 and "is not a policy ID" in traversal.stderr
+    for odd in (f"{pid}?account_id=x", f"{pid}#", f"{pid}%2F"):
+        r = cli("service-policy", name, odd)
+        assert r.code == 3, (odd, r.stderr)
+
+
+def test_a_custom_role_is_granted_by_its_display_name(cli, emulator: Emulator) -> None:
+    from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
+    from ibm_platform_services import IamPolicyManagementV1
+
+    login(cli, emulator, "cloud")
+    sdk = IamPolicyManagementV1(authenticator=IAMAuthenticator(emulator.a.apikey, url=emulator.url))
+    sdk.set_service_url(emulator.url)
+    suffix = uuid.uuid4().hex[:6]
+    role = sdk.create_role(
+        display_name=f"Key reader {suffix}",
+        actions=["iam-identity.apikey.get", "iam-identity.apikey.list"],
+        name=f"KeyReader{suffix}",
+        account_id=emulator.a.account_id,
+        service_name="iam-identity",
+    ).get_result()
+    listed = cli("roles", "--service", "iam-identity", "--output", "json")
+    assert role["crn"] in [r["crn"] for r in json.loads(listed.stdout)]
+    name = str(new_sid(cli)["name"])
+    r = cli(
+        "service-policy-create",
+        name,
+        "-r",
+        f"Key reader {suffix},Viewer",
+        "--service-name",
+        "iam-identity",
+        "--output",
+        "json",
+    )
+    assert r.code == 0, r.stderr
+    assert [x["role_id"] for x in json.loads(r.stdout)["roles"]] == [
+        role["crn"],
+        "crn:v1:bluemix:public:iam::::role:Viewer",
+    ]

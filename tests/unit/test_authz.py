@@ -201,7 +201,10 @@ def test_weekly_custom_hours() -> None:
     wednesday_noon = datetime(2030, 1, 2, 12, tzinfo=UTC).timestamp()
     wednesday_night = datetime(2030, 1, 2, 22, tzinfo=UTC).timestamp()
     saturday_noon = datetime(2030, 1, 5, 12, tzinfo=UTC).timestamp()
-    hold = lambda t: rule_holds(rule, now=t, resource={}, subject={})  # noqa: E731
+
+    def hold(t: float) -> bool:
+        return rule_holds(rule, now=t, resource={}, subject={})
+
     assert hold(wednesday_noon)
     assert not hold(wednesday_night)
     assert not hold(saturday_noon)

@@ -65,7 +65,10 @@ class Resource:
     attributes: dict[str, str] = field(default_factory=dict)
 
     def as_attributes(self) -> dict[str, str]:
-        attrs = {"accountId": self.account_id, "serviceName": self.service_name}
+        attrs = {"accountId": self.account_id}
+        # An empty service name: a resource named by other attributes (serviceType=service).
+        if self.service_name:
+            attrs["serviceName"] = self.service_name
         if self.resource_type is not None:
             attrs["resourceType"] = self.resource_type
         if self.resource is not None:

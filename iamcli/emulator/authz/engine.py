@@ -43,6 +43,8 @@ ACCOUNT_MANAGEMENT = frozenset(
 IAM_SERVICES = frozenset({"iam-identity", "iam-groups", "iam-access-management", "user-management"})
 
 APIKEY = "iam-identity.apikey."
+# What an identity owns outright: its API keys and its identity preferences.
+OWN = (APIKEY, "iam-identity.preference.")
 CREATE_APIKEY = "iam-identity.apikey.create"
 MANAGE_APIKEY = "iam-identity.apikey.manage"
 CREATE_SERVICE_ID = "iam-identity.serviceid.create"
@@ -172,8 +174,8 @@ class Engine:
             if key_owner == subject.iam_id:
                 return Outcome(True, "a user creates their own API keys")
             return Outcome(False, "only the user themself may create a user's API keys")
-        if key_owner == subject.iam_id and action.startswith(APIKEY):
-            return Outcome(True, "an identity manages its own API keys")
+        if key_owner == subject.iam_id and action.startswith(OWN):
+            return Outcome(True, "an identity manages its own API keys and preferences")
         # Rule 1: any member may create service IDs (the account setting that restricts it is
         # not emulated).
         if action == CREATE_SERVICE_ID:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from .. import formats, web
+from .. import access, formats, web
 from ..problems import Problem
 from ..store import ApiKey, Identity, Store
 from ..tokens import Caller
@@ -106,6 +106,7 @@ async def create_api_key(
     store = web.store(request)
     owner = _owner(store, caller, body.iam_id)
     own_account(caller, body.account_id)
+    access.require(caller, "iam-identity.apikey.create", owner)
     key, value = store.create_api_key(
         account_id=owner.account_id,
         iam_id=owner.iam_id,
@@ -141,14 +142,19 @@ async def list_api_keys(
     offset, token_account = decode_page_token(pagetoken)
     account = own_account(caller, account_id or token_account)
     store = web.store(request)
-    owner = None
+    owner = owners = None
     if iam_id is not None:
-        owner = _owner(store, caller, iam_id).iam_id
+        found = _owner(store, caller, iam_id)
+        access.require(caller, "iam-identity.apikey.list", found)
+        owner = found.iam_id
     elif scope == "entity":
         owner = caller.iam_id
+    else:
+        owners = access.visible_key_owners(store, caller)
     page = store.list_api_keys(
         account,
         iam_id=owner,
+        owners=owners,
         owner_kind=type,
         filter_expr=filter,
         sort=sort,
@@ -178,7 +184,9 @@ async def api_key_details(
 @router.get("/v1/apikeys/{kid}", tags=["API keys"])
 async def get_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
-    found = web.owned_api_key(store, caller_of(request), kid)
+    caller = caller_of(request)
+    found = web.owned_api_key(store, caller, kid)
+    access.require(caller, "iam-identity.apikey.get", found)
     return web.json_response(_with_value(store, found), headers=etag(found))
 
 
@@ -190,7 +198,8 @@ async def update_api_key(
     if_match: Annotated[str, Header()],
 ) -> Response:
     store = web.store(request)
-    web.owned_api_key(store, caller_of(request), kid)
+    caller = caller_of(request)
+    access.require(caller, "iam-identity.apikey.update", web.owned_api_key(store, caller, kid))
     updated = store.update_api_key(
         kid,
         if_match=if_match,
@@ -206,15 +215,20 @@ async def update_api_key(
 @router.delete("/v1/apikeys/{kid}", status_code=204, tags=["API keys"])
 async def delete_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
-    web.owned_api_key(store, caller_of(request), kid)
+    caller = caller_of(request)
+    access.require(caller, "iam-identity.apikey.delete", web.owned_api_key(store, caller, kid))
     store.delete_api_key(kid)
     return web.no_content()
 
 
 def _flag_route(flag: str, value: bool) -> Any:
+    # Locking needs Editor or Administrator (reference §4.2); disabling is an update.
+    action = "iam-identity.apikey.lock" if flag == "locked" else "iam-identity.apikey.update"
+
     async def handler(request: Request, kid: str) -> Response:
         store = web.store(request)
-        web.owned_api_key(store, caller_of(request), kid)
+        caller = caller_of(request)
+        access.require(caller, action, web.owned_api_key(store, caller, kid))
         store.set_api_key_flag(kid, flag, value)
         return web.no_content()
 

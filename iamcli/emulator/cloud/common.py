@@ -26,11 +26,7 @@ def caller_of(request: Request) -> Caller:
 
 
 def subject_of(caller: Caller) -> authz.Subject:
-    # Until the policy engine maps every kind of identity, the store's record type names it.
-    kind = {"User": "user", "ServiceId": "serviceid"}.get(type(caller.identity).__name__, "user")
-    return authz.Subject(
-        iam_id=caller.iam_id, account_id=caller.account_id, kind=kind, claims=caller.claims
-    )
+    return authz.subject_of(caller)
 
 
 def own_account(caller: Caller, account_id: str | None) -> str:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from .. import formats, web
+from .. import access, formats, web
 from ..problems import Problem
 from ..store import ServiceId
 from .api_keys import api_key_json, parse_expiry
@@ -77,6 +77,7 @@ async def create_service_id(
     caller = caller_of(request)
     account_id = own_account(caller, body.account_id)
     store = web.store(request)
+    access.require(caller, "iam-identity.serviceid.create", caller.identity)
     locked = web.header_flag(request, "Entity-Lock")
     expires = parse_expiry(body.apikey.expires_at) if body.apikey else None
     created = store.create_service_id(
@@ -87,6 +88,7 @@ async def create_service_id(
         unique_instance_crns=body.unique_instance_crns,
         created_by=caller.iam_id,
     )
+    access.grant_creator(store, caller, created)
     result = service_id_json(created)
     if body.apikey is not None:
         key, value = store.create_api_key(
@@ -121,9 +123,11 @@ async def list_service_ids(
     if account_id is None and token_account is None:
         raise Problem(400, "Property missing or empty. Property: account_id")
     account = own_account(caller, account_id or token_account)
-    page = web.store(request).list_service_ids(
+    store = web.store(request)
+    page = store.list_service_ids(
         account,
         name=name,
+        ids=access.visible_service_ids(store, caller),
         filter_expr=filter,
         sort=sort,
         descending=order_desc(order),
@@ -136,7 +140,9 @@ async def list_service_ids(
 
 @router.get("/v1/serviceids/{sid}", tags=["service IDs"])
 async def get_service_id(request: Request, sid: str) -> Response:
-    found = web.owned_service_id(web.store(request), caller_of(request), sid)
+    caller = caller_of(request)
+    found = web.owned_service_id(web.store(request), caller, sid)
+    access.require(caller, "iam-identity.serviceid.get", found)
     return web.json_response(service_id_json(found), headers=etag(found))
 
 
@@ -148,7 +154,10 @@ async def update_service_id(
     if_match: Annotated[str, Header()],
 ) -> Response:
     store = web.store(request)
-    web.owned_service_id(store, caller_of(request), sid)
+    caller = caller_of(request)
+    access.require(
+        caller, "iam-identity.serviceid.update", web.owned_service_id(store, caller, sid)
+    )
     updated = store.update_service_id(
         sid,
         if_match=if_match,
@@ -162,7 +171,10 @@ async def update_service_id(
 @router.delete("/v1/serviceids/{sid}", status_code=204, tags=["service IDs"])
 async def delete_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
-    web.owned_service_id(store, caller_of(request), sid)
+    caller = caller_of(request)
+    access.require(
+        caller, "iam-identity.serviceid.delete", web.owned_service_id(store, caller, sid)
+    )
     store.delete_service_id(sid)
     return web.no_content()
 
@@ -170,7 +182,8 @@ async def delete_service_id(request: Request, sid: str) -> Response:
 @router.post("/v1/serviceids/{sid}/lock", status_code=204, tags=["service IDs"])
 async def lock_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
-    web.owned_service_id(store, caller_of(request), sid)
+    caller = caller_of(request)
+    access.require(caller, "iam-identity.serviceid.lock", web.owned_service_id(store, caller, sid))
     store.set_service_id_locked(sid, True)
     return web.no_content()
 
@@ -178,6 +191,7 @@ async def lock_service_id(request: Request, sid: str) -> Response:
 @router.delete("/v1/serviceids/{sid}/lock", status_code=204, tags=["service IDs"])
 async def unlock_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
-    web.owned_service_id(store, caller_of(request), sid)
+    caller = caller_of(request)
+    access.require(caller, "iam-identity.serviceid.lock", web.owned_service_id(store, caller, sid))
     store.set_service_id_locked(sid, False)
     return web.no_content()

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from .. import formats, web
+from .. import access, formats, web
 from ..problems import Problem
 from ..store import ApiKey, Identity, Store, User
 from ..tokens import Caller
@@ -62,7 +62,10 @@ def _bound_owner(store: Store, caller: Caller, bound_to: str) -> Identity:
         user = store.user_by_name(ref)
         if user is None:
             raise Problem(404, f"User {ref[:100]} not found")
-        raise Problem(403, "You may only manage your own platform API keys")
+        if user.account_id != caller.account_id:
+            raise Problem(403, "You may only manage your own platform API keys")
+        # The engine decides what else: no one but the user creates the user's keys.
+        return user
     return web.owned_service_id(store, caller, ref)
 
 
@@ -72,6 +75,7 @@ async def create_api_key(request: Request, body: PrivateCreateApiKey) -> Respons
     caller = caller_of(request)
     store = web.store(request)
     owner = _bound_owner(store, caller, body.boundTo)
+    access.require(caller, "iam-identity.apikey.create", owner)
     key, value = store.create_api_key(
         account_id=owner.account_id,
         iam_id=owner.iam_id,
@@ -97,6 +101,7 @@ async def list_api_keys(
         raise Problem(400, "boundTo is missing")
     store = web.store(request)
     owner = _bound_owner(store, caller, boundTo)
+    access.require(caller, "iam-identity.apikey.list", owner)
     page = store.list_api_keys(
         caller.account_id,
         iam_id=owner.iam_id,
@@ -110,7 +115,9 @@ async def list_api_keys(
 @router.get("/iam-token/apikeys/{kid}", tags=["private API keys"])
 async def get_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
-    found = web.owned_api_key(store, caller_of(request), kid)
+    caller = caller_of(request)
+    found = web.owned_api_key(store, caller, kid)
+    access.require(caller, "iam-identity.apikey.get", found)
     return web.json_response(api_key_json(request, store, found))
 
 
@@ -122,7 +129,8 @@ async def update_api_key(
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     store = web.store(request)
-    web.owned_api_key(store, caller_of(request), kid)
+    caller = caller_of(request)
+    access.require(caller, "iam-identity.apikey.update", web.owned_api_key(store, caller, kid))
     updated = store.update_api_key(
         kid, if_match=if_match, name=body.name, description=body.description
     )
@@ -132,6 +140,7 @@ async def update_api_key(
 @router.delete("/iam-token/apikeys/{kid}", status_code=204, tags=["private API keys"])
 async def delete_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
-    web.owned_api_key(store, caller_of(request), kid)
+    caller = caller_of(request)
+    access.require(caller, "iam-identity.apikey.delete", web.owned_api_key(store, caller, kid))
     store.delete_api_key(kid)
     return web.no_content()

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from .. import formats, web
+from .. import access, formats, web
 from ..problems import Problem
 from ..store import ServiceId
 from .common import CurrentPage, PageSize, caller_of, cluster_of, page_body
@@ -66,13 +66,16 @@ def _namespace(bound_to: str | None) -> str:
 @router.post("/iam-token/serviceids", include_in_schema=False)
 async def create_service_id(request: Request, body: PrivateCreateServiceId) -> Response:
     caller = caller_of(request)
-    created = web.store(request).create_service_id(
+    store = web.store(request)
+    access.require(caller, "iam-identity.serviceid.create", caller.identity)
+    created = store.create_service_id(
         account_id=caller.account_id,
         name=body.name,
         description=body.description,
         namespace=_namespace(body.boundTo),
         created_by=caller.iam_id,
     )
+    access.grant_creator(store, caller, created)
     return web.json_response(service_id_json(request, created), 201)
 
 
@@ -86,9 +89,11 @@ async def list_service_ids(
 ) -> Response:
     caller = caller_of(request)
     namespace = None if boundTo is None else _namespace(boundTo)
-    page = web.store(request).list_service_ids(
+    store = web.store(request)
+    page = store.list_service_ids(
         caller.account_id,
         namespace=namespace,
+        ids=access.visible_service_ids(store, caller),
         offset=(current_page - 1) * page_size,
         limit=page_size,
     )
@@ -98,7 +103,9 @@ async def list_service_ids(
 
 @router.get("/iam-token/serviceids/{sid}", tags=["private service IDs"])
 async def get_service_id(request: Request, sid: str) -> Response:
-    found = web.owned_service_id(web.store(request), caller_of(request), sid)
+    caller = caller_of(request)
+    found = web.owned_service_id(web.store(request), caller, sid)
+    access.require(caller, "iam-identity.serviceid.get", found)
     return web.json_response(service_id_json(request, found))
 
 
@@ -110,7 +117,10 @@ async def update_service_id(
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     store = web.store(request)
-    web.owned_service_id(store, caller_of(request), sid)
+    caller = caller_of(request)
+    access.require(
+        caller, "iam-identity.serviceid.update", web.owned_service_id(store, caller, sid)
+    )
     updated = store.update_service_id(
         sid, if_match=if_match, name=body.name, description=body.description
     )
@@ -120,6 +130,9 @@ async def update_service_id(
 @router.delete("/iam-token/serviceids/{sid}", status_code=204, tags=["private service IDs"])
 async def delete_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
-    web.owned_service_id(store, caller_of(request), sid)
+    caller = caller_of(request)
+    access.require(
+        caller, "iam-identity.serviceid.delete", web.owned_service_id(store, caller, sid)
+    )
     store.delete_service_id(sid)
     return web.no_content()

@@ -17,6 +17,7 @@ from __future__ import annotations
 from .account_settings import AccountSettings, AccountSettingsStore, Preference
 from .accounts import AccountStore
 from .grants import GrantStore
+from .policies import CustomRoleRow, PolicyRow, PolicyStore
 from .profiles import ProfileStore
 from .records import (
     ApiKey,
@@ -43,11 +44,13 @@ __all__ = [
     "ApiKey",
     "Bootstrap",
     "Conflict",
+    "CustomRoleRow",
     "Identity",
     "Invalid",
     "Locked",
     "NotFound",
     "Page",
+    "PolicyRow",
     "Preference",
     "Profile",
     "RefreshGrant",
@@ -68,5 +71,6 @@ class Store(
     ServiceIdGroupStore,
     AccountSettingsStore,
     ProfileStore,
+    PolicyStore,
 ):
     """All emulator state. Safe to share between threads; one instance per process."""

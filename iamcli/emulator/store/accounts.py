@@ -140,6 +140,12 @@ class AccountStore(ApiKeyStore):
         row = self._one("SELECT * FROM users WHERE iam_id = ?", (iam_id,))
         return None if row is None else user_from_row(row)
 
+    def user_ids_of(self, account_id: str) -> list[str]:
+        return [
+            str(r["iam_id"])
+            for r in self._all("SELECT iam_id FROM users WHERE account_id = ?", (account_id,))
+        ]
+
     def user_by_name(self, username: str) -> User | None:
         row = self._one("SELECT * FROM users WHERE username = ?", (username,))
         return None if row is None else user_from_row(row)

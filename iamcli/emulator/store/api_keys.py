@@ -142,6 +142,7 @@ class ApiKeyStore(StoreBase):
         account_id: str,
         *,
         iam_id: str | None = None,
+        owners: list[str] | None = None,
         owner_kind: str | None = None,
         filter_expr: str | None = None,
         sort: str | None = None,
@@ -153,6 +154,9 @@ class ApiKeyStore(StoreBase):
         if iam_id is not None:
             where.append("iam_id = ?")
             params.append(iam_id)
+        if owners is not None:
+            where.append(f"iam_id IN ({','.join('?' * len(owners)) or 'NULL'})")
+            params.extend(owners)
         if owner_kind is not None:
             where.append("owner_kind = ?")
             params.append(owner_kind)

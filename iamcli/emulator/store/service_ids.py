@@ -62,12 +62,17 @@ class ServiceIdStore(StoreBase):
         row = self._one("SELECT * FROM service_ids WHERE id = ?", (sid,))
         return None if row is None else service_id_from_row(row)
 
+    def service_ids_of(self, account_id: str) -> list[ServiceId]:
+        rows = self._all("SELECT * FROM service_ids WHERE account_id = ?", (account_id,))
+        return [service_id_from_row(r) for r in rows]
+
     def list_service_ids(
         self,
         account_id: str,
         *,
         name: str | None = None,
         namespace: str | None = None,
+        ids: list[str] | None = None,
         filter_expr: str | None = None,
         sort: str | None = None,
         descending: bool = False,
@@ -81,6 +86,10 @@ class ServiceIdStore(StoreBase):
         if namespace is not None:
             where.append("namespace = ?")
             params.append(namespace)
+        if ids is not None:
+            # Only these (the ones an access check let through); none matches nothing.
+            where.append(f"id IN ({','.join('?' * len(ids)) or 'NULL'})")
+            params.extend(ids)
         if filter_expr:
             clause, extra = filter_sql(filter_expr)
             where.append(clause)
