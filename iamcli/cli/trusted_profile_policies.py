@@ -1,31 +1,15 @@
 """`trusted-profile-policy-create`, `-policy-update`, `-policies`, `-policy`, `-policy-delete`:
 the access policies of a trusted profile, with the flags of `service-policy-*` (cli/policies.py)
 and the same services; only the subject differs.
+
+(No `from __future__ import annotations` here: `policy_flags` rebuilds the signature, and the
+annotations must be objects, not names to look up in another module.)
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 from .params import ForceOpt, Run, command
-from .policies import (
-    AccountManagementOpt,
-    ApiVersionOpt,
-    AttributesOpt,
-    NoPromptOpt,
-    PolicyIdArg,
-    RegionOpt,
-    ResourceGroupOpt,
-    ResourceOpt,
-    ResourceTypeOpt,
-    RolesOpt,
-    ServiceInstanceOpt,
-    ServiceNameOpt,
-    _flags,
-    _show,
-)
+from .policies import ApiVersionOpt, NoPromptOpt, PolicyIdArg, _show, policy_flags
 from .service_ids import as_whom
 from .trusted_profiles import TrustedProfileRef, profile_api
 from .views import confirm, primed
@@ -33,21 +17,12 @@ from .views import confirm, primed
 if TYPE_CHECKING:
     from ..flavors.policy_api import PolicyApi
     from ..models import ServiceId
-
-FileOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--file",
-        metavar="@FILE",
-        help="The policy as a JSON document of the API (exclusive with --roles and the resource "
-        "flags); its subject is always the trusted profile named.",
-    ),
-]
+    from ..services.policies import PolicyFlags
 
 
 def _subject(
     run: Run, ref: str, api_version: str | None
-) -> tuple[PolicyApi, str | None, ServiceId, str]:
+) -> "tuple[PolicyApi, str | None, ServiceId, str]":
     """The policy API, the version asked, the profile as a policy subject, and its name.
 
     A policy's subject is an `iam_id` whoever it is (IBM: `iam-Profile-…` for a profile), so
@@ -72,37 +47,17 @@ def _foreign(run: Run, request: object, label: str) -> None:
 
 
 @command
+@policy_flags
 def trusted_profile_policy_create(
     run: Run,
     ref: TrustedProfileRef,
-    roles: RolesOpt = None,
-    service_name: ServiceNameOpt = None,
-    service_instance: ServiceInstanceOpt = None,
-    region: RegionOpt = None,
-    resource_type: ResourceTypeOpt = None,
-    resource: ResourceOpt = None,
-    resource_group_id: ResourceGroupOpt = None,
-    account_management: AccountManagementOpt = False,
-    attributes: AttributesOpt = None,
-    file: FileOpt = None,
+    flags: "PolicyFlags",
     api_version: ApiVersionOpt = None,
     force: NoPromptOpt = False,
 ) -> None:
-    """Create an access policy for a trusted profile (flags as service-policy-create)."""
+    """Create an access policy for a trusted profile (the flags of service-policy-create)."""
     from ..services import policies
 
-    flags = _flags(
-        roles,
-        service_name,
-        service_instance,
-        region,
-        resource_type,
-        resource,
-        resource_group_id,
-        account_management,
-        attributes,
-        file,
-    )
     api, asked, subject, label = _subject(run, ref, api_version)
     request = policies.plan_create(api, subject, flags, asked)
     _foreign(run, request, label)
@@ -114,42 +69,24 @@ def trusted_profile_policy_create(
 
 
 @command
+@policy_flags
 def trusted_profile_policy_update(
     run: Run,
     ref: TrustedProfileRef,
     policy_id: PolicyIdArg,
-    roles: RolesOpt = None,
-    service_name: ServiceNameOpt = None,
-    service_instance: ServiceInstanceOpt = None,
-    region: RegionOpt = None,
-    resource_type: ResourceTypeOpt = None,
-    resource: ResourceOpt = None,
-    resource_group_id: ResourceGroupOpt = None,
-    account_management: AccountManagementOpt = False,
-    attributes: AttributesOpt = None,
-    file: FileOpt = None,
+    flags: "PolicyFlags",
     api_version: ApiVersionOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Replace an access policy of a trusted profile (as service-policy-update; If-Match)."""
     from ..services import policies
 
-    flags = _flags(
-        roles,
-        service_name,
-        service_instance,
-        region,
-        resource_type,
-        resource,
-        resource_group_id,
-        account_management,
-        attributes,
-        file,
-    )
     api, asked, subject, label = _subject(run, ref, api_version)
     current = policies.get_policy(api, subject, policy_id, asked)
     request = policies.plan_update(api, subject, current, flags, asked)
     _foreign(run, request, label)
+    if change := policies.resource_change(current, request):
+        run.out.warn(change)
     if not confirm(f"Update policy {current.id} of {label}?", force=force, action="update"):
         run.out.status("Not updated.")
         return
