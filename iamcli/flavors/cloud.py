@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..errors import ConflictError, NotFoundError, ProtocolError
+from ..errors import ApiError, ConflictError, NotFoundError, ProtocolError, refused_credential
 from ..http import Retry, delete, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
 from ..trusted_profile_models import ProfileRef
@@ -69,16 +69,20 @@ class Cloud(Flavor):
     def token_from_cr_token(self, cr_token: str, profile: ProfileRef) -> TokenGrant:
         # As IBM's SDKs send it: the compute-resource token and one way of naming the profile
         # (a name is looked up in the resource's own account); no client, no response_type.
-        return self._token(
-            {"grant_type": CR_TOKEN_GRANT, "cr_token": cr_token, **_profile_fields(profile)},
-            response_type=False,
+        return self._profile_grant(
+            {"grant_type": CR_TOKEN_GRANT, "cr_token": cr_token, **_profile_fields(profile)}
         )
 
     def token_from_assume(self, access_token: str, profile: ProfileRef) -> TokenGrant:
-        return self._token(
-            {"grant_type": ASSUME_GRANT, "access_token": access_token, **_profile_fields(profile)},
-            response_type=False,
+        return self._profile_grant(
+            {"grant_type": ASSUME_GRANT, "access_token": access_token, **_profile_fields(profile)}
         )
+
+    def _profile_grant(self, form: dict[str, str]) -> TokenGrant:
+        try:
+            return self._token(form, response_type=False)
+        except ApiError as exc:
+            raise refused_credential(exc) from None
 
     def trusted_profiles(self) -> TrustedProfileApi:
         from .cloud_profiles import TrustedProfileApi

@@ -288,6 +288,11 @@ def test_vpc_instance_login(cli, admin: None, server: Server) -> None:
     expire_cached_token("vsi")
     assert oauth_claims(cli, "vsi")["iam_id"] == f"iam-{pid}"
 
+    # Without --trusted-profile, the instance's default: the one profile linked to it here.
+    default = cli("login", "-a", server.url, "--vpc-cri", "--profile", "vsi-default", env=env)
+    assert default.code == 0, default.stderr
+    assert oauth_claims(cli, "vsi-default")["iam_id"] == f"iam-{pid}"
+
     _, unlinked = new_profile(cli)
     refused = cli(
         "login",

@@ -376,6 +376,16 @@ def test_the_private_family_has_no_trusted_profiles(cli, emulator: Emulator) -> 
         "p",
     )
     assert crt.code == 2 and "private API family" in crt.stderr, crt.stderr
+    vpc = cli(
+        "login",
+        "-a",
+        emulator.url,
+        "--flavor",
+        "private",
+        "--vpc-cri",
+        env={"IBMCLOUD_CR_VPC_URL": emulator.url},
+    )
+    assert vpc.code == 2 and "private API family" in vpc.stderr, vpc.stderr
 
 
 def test_policies_of_a_trusted_profile(cli, cloud: None, emulator: Emulator) -> None:

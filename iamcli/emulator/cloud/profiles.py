@@ -18,8 +18,9 @@ from starlette.responses import Response
 
 from .. import formats, web
 from ..authz import Resource, Subject, decide, require
+from ..authz import subject_of as authz_subject_of
 from ..problems import Problem
-from ..store import Profile, ServiceId, Store, User
+from ..store import Profile, Store, User
 from ..store.profiles import ProfileIdentity, account_of_crn
 from ..tokens import Caller
 from .common import PageSize, caller_of, decode_page_token, list_body, order_desc
@@ -61,15 +62,8 @@ class SetIdentities(BaseModel):
 
 
 def subject_of(caller: Caller) -> Subject:
-    identity = caller.identity
-    kind = (
-        "profile"
-        if isinstance(identity, Profile)
-        else "serviceid"
-        if isinstance(identity, ServiceId)
-        else "user"
-    )
-    return Subject(caller.iam_id, caller.account_id, kind, caller.claims)
+    # The engine's own: it carries the server's decision engine (policies, the owner).
+    return authz_subject_of(caller)
 
 
 def profile_resource(account_id: str, profile_id: str | None = None) -> Resource:
