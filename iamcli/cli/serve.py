@@ -60,6 +60,15 @@ def serve(
         str | None,
         typer.Option("--account-id", metavar="ID", help="ID of the account to create or seed."),
     ] = None,
+    child_accounts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--child-account",
+            metavar="ID",
+            help="Make account ID (created when missing) a child of the seeded account, which "
+            "becomes an enterprise for account settings templates. Repeatable.",
+        ),
+    ] = None,
     admin_password: Annotated[
         str | None,
         typer.Option(
@@ -226,6 +235,7 @@ def serve(
         admin_password=admin_password,
         tls_dir=tls_dir,
         workers=workers if workers is not None else default_workers(db),
+        child_accounts=tuple(child_accounts or ()),
     )
     try:
         run_server(settings, options)

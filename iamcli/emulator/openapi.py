@@ -35,6 +35,10 @@ _CHANGE = (400, 401, 403, 404, 409, 412, 413, 415)
 _SETTINGS = "/v1/accounts/{account_id}/settings/identity"
 _PREFERENCES = "/v1/preferences/accounts/{account_id}/identities/{iam_id}"
 _PREFERENCE = _PREFERENCES + "/{service}/{preference_id}"
+_AST = "/v1/account_settings_templates"
+_AST_ONE = _AST + "/{template_id}"
+_AST_VERSION = _AST_ONE + "/versions/{version}"
+_ASA = "/v1/account_settings_assignments/"
 
 # (method, path) → (success body or None, error statuses)
 CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] = {
@@ -75,6 +79,21 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("get", _PREFERENCE): (schemas.IdentityPreference, (401, 403, 404)),
     ("put", _PREFERENCE): (schemas.IdentityPreference, (400, 401, 403, 404, 413, 415)),
     ("delete", _PREFERENCE): (None, (401, 403, 404)),
+    ("post", _AST): (schemas.AccountSettingsTemplate, (400, 401, 403, 409, 413, 415)),
+    ("get", _AST): (schemas.AccountSettingsTemplateList, (400, 401, 403)),
+    ("get", _AST_ONE): (schemas.AccountSettingsTemplate, (400, 401, 403, 404)),
+    ("delete", _AST_ONE): (None, (401, 403, 404, 409)),
+    ("get", _AST_ONE + "/versions"): (schemas.AccountSettingsTemplateList, (400, 401, 403, 404)),
+    ("post", _AST_ONE + "/versions"): (schemas.AccountSettingsTemplate, _CHANGE),
+    ("get", _AST_VERSION): (schemas.AccountSettingsTemplate, (400, 401, 403, 404)),
+    ("put", _AST_VERSION): (schemas.AccountSettingsTemplate, _CHANGE),
+    ("delete", _AST_VERSION): (None, (400, 401, 403, 404, 409)),
+    ("post", _AST_VERSION + "/commit"): (None, (400, 401, 403, 404)),
+    ("post", _ASA): (schemas.TemplateAssignment, (400, 401, 403, 404, 409, 413, 415)),
+    ("get", _ASA): (schemas.TemplateAssignmentList, (400, 401, 403)),
+    ("get", _ASA + "{assignment_id}"): (schemas.TemplateAssignment, (400, 401, 403, 404)),
+    ("patch", _ASA + "{assignment_id}"): (schemas.TemplateAssignment, _CHANGE),
+    ("delete", _ASA + "{assignment_id}"): (schemas.TemplateAssignment, (401, 403, 404)),
     ("post", "/iam-token/oidc/token"): (schemas.TokenResponse, (400, 413)),
     # Always 200 otherwise: ICP's clients tell a bad token from a good one by `active` alone.
     ("post", "/iam-token/oidc/introspect"): (schemas.Introspection, (413,)),

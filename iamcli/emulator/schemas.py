@@ -444,6 +444,55 @@ class IdentityPreferenceList(BaseModel):
     preferences: list[IdentityPreference]
 
 
+class AccountSettingsTemplate(BaseModel):
+    id: str
+    version: int
+    account_id: str
+    name: str
+    description: str | SkipJsonSchema[None] = None
+    committed: bool
+    account_settings: dict[str, Any]
+    history: list[HistoryRecord] | SkipJsonSchema[None] = None
+    entity_tag: str
+    crn: str
+    created_at: str
+    created_by_id: str
+    last_modified_at: str
+    last_modified_by_id: str
+
+
+class AccountSettingsTemplateList(BaseModel):
+    offset: int
+    limit: int
+    first: str
+    account_settings_templates: list[AccountSettingsTemplate]
+
+
+class TemplateAssignment(BaseModel):
+    id: str
+    account_id: str
+    template_id: str
+    template_version: int
+    target_type: str
+    target: str
+    status: str = Field(description="accepted, in_progress, succeeded or failed")
+    resources: list[dict[str, Any]]
+    history: list[HistoryRecord] | SkipJsonSchema[None] = None
+    href: str
+    created_at: str
+    created_by_id: str
+    last_modified_at: str
+    last_modified_by_id: str
+    entity_tag: str
+
+
+class TemplateAssignmentList(BaseModel):
+    offset: int
+    limit: int
+    first: str
+    assignments: list[TemplateAssignment]
+
+
 ERRORS: dict[str, type[BaseModel]] = {
     "token": TokenError,
     "identity": IdentityError,
@@ -465,4 +514,6 @@ def all_models() -> list[type[BaseModel]]:
     from . import profile_schemas  # it builds on the models above
 
     models += profile_schemas.MODELS
+    models += [AccountSettingsTemplate, AccountSettingsTemplateList]
+    models += [TemplateAssignment, TemplateAssignmentList]
     return models

@@ -30,6 +30,8 @@ class ServeOptions:
     admin_password: str | None = None
     tls_dir: str | None = None  # serve HTTPS with a self-signed certificate kept here
     workers: int = 1
+    # Accounts made children of the seeded account (an enterprise), for enterprise templates.
+    child_accounts: tuple[str, ...] = ()
 
 
 def is_loopback(host: str) -> bool:
@@ -67,6 +69,8 @@ def prepare(settings: Settings, options: ServeOptions, err: TextIO) -> Store:
         )
     if boot.created_password:
         err.write(f"Administrator password (shown once): {boot.created_password}\n")
+    for child in options.child_accounts:
+        store.add_child_account(boot.account_id, child)
     return store
 
 

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import Request
 from starlette.responses import Response
 
 from .problems import Problem
 from .signer import Signer
-from .store import ApiKey, ServiceId, Store
+from .store import ApiKey, LoginLocked, ServiceId, Store, User
 from .tokens import Caller, Tokens
 
 FORM = "application/x-www-form-urlencoded"
 # A token request has a handful of fields; a flood of them is not a token request.
 FORM_FIELDS = 50
+# Password checks at once per process. Each scrypt takes ~16 MiB and a core for tens of ms;
+# without a bound of their own, a flood of logins would fill every thread of the pool and
+# every other route would wait behind them.
+PASSWORD_CHECKS = 4
+
+T = TypeVar("T")
 
 
 def store(request: Request) -> Store:
@@ -53,6 +63,38 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def no_content() -> Response:
     return Response(status_code=204)
+
+
+async def off_loop(request: Request, fn: Callable[..., T], *args: Any, password: bool = False) -> T:
+    """`fn(*args)` in a worker thread, so that its SQLite calls, RS256 signing and scrypt never
+    hold up the event loop; with `password`, in the smaller pool reserved for password checks.
+
+    For the routes that must read their body first (the form of a token request); every other
+    route is a plain `def`, which FastAPI runs in the thread pool itself.
+    """
+    limiter = _password_limiter(request) if password else None
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=limiter)
+
+
+def _password_limiter(request: Request) -> CapacityLimiter:
+    # Made on first use: a limiter belongs to the event loop that runs the app.
+    state = request.app.state
+    limiter: CapacityLimiter | None = getattr(state, "password_limiter", None)
+    if limiter is None:
+        limiter = state.password_limiter = CapacityLimiter(PASSWORD_CHECKS)
+    return limiter
+
+
+def check_password(
+    request: Request, form: dict[str, str], *, locked_status: int, code: str | None = None
+) -> User | None:
+    """The user whose `username` and `password` the form names, or None; a locked-out user
+    name is refused with `locked_status` (IBM's status for it is unconfirmed) and Retry-After."""
+    try:
+        return store(request).check_password(form.get("username", ""), form.get("password", ""))
+    except LoginLocked as exc:
+        headers = {"Retry-After": str(exc.retry_after)}
+        raise Problem(locked_status, str(exc), code=code, headers=headers) from None
 
 
 def _media_type(request: Request) -> str:

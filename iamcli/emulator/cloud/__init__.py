@@ -13,6 +13,7 @@ from . import (
     roles,
     service_ids,
     serviceid_groups,
+    templates,
     tokens,
     vpc_metadata,
 )
@@ -28,4 +29,5 @@ routes: list[BaseRoute] = [
     *profiles.router.routes,
     *profile_trust.router.routes,
     *vpc_metadata.router.routes,
+    *templates.router.routes,
 ]

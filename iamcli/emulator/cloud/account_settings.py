@@ -10,6 +10,8 @@ Where IBM's reference is silent, the choices are:
   restricted, a session lasts 86400 s and idles out after 7200 s (IBM's documented defaults),
   and token lifetimes are the server's own (`--token-ttl`, `--refresh-token-ttl`);
   `max_sessions_per_identity` stays `NOT_SET` (no limit);
+- a setting an enterprise's account settings template assigns (cloud/templates.py) overrides
+  the account's own in the effective settings;
 - preferences are the identity's own: others need `iam-identity.preference.*` through policy.
 """
 
@@ -68,6 +70,26 @@ class UpdateSettings(BaseModel):
     max_sessions_per_identity: Annotated[str | None, Field(max_length=20)] = None
     system_access_token_expiration_in_seconds: Annotated[str | None, Field(max_length=20)] = None
     system_refresh_token_expiration_in_seconds: Annotated[str | None, Field(max_length=20)] = None
+
+
+class TemplateDomains(BaseModel):
+    account_sufficient: bool | None = None
+    restrictions: list[DomainRestriction] | None = Field(None, max_length=100)
+
+
+class TemplateSettings(UpdateSettings):
+    """The settings of an account settings template: as an update, but for the domain
+    restrictions, which a template gives with `account_sufficient`."""
+
+    restrict_user_domains: TemplateDomains | None = None  # type: ignore[assignment]
+
+
+def check_settings(changes: dict[str, Any]) -> None:
+    """400 unless every setting in CHANGES has a value IBM accepts."""
+    for name in _RANGES.keys() & changes.keys():
+        _check_number(name, changes[name])
+    if "allowed_ip_addresses" in changes:
+        _check_ips(changes["allowed_ip_addresses"])
 
 
 def _check_number(name: str, value: str) -> None:
@@ -130,9 +152,31 @@ def _effective(request: Request, s: AccountSettings) -> dict[str, Any]:
         "system_refresh_token_expiration_in_seconds": str(settings.refresh_token_ttl),
     }
     values = {k: v for k, v in s.values.items() if k != "restrict_user_domains"}
+    # A setting an enterprise template assigns wins over the account's own (IBM: enterprise-
+    # managed settings); a later assignment wins over an earlier one.
+    for _, template in web.store(request).assigned_templates("account_settings", s.account_id):
+        values.update(
+            {
+                k: v
+                for k, v in template.body.items()
+                if k in values and v not in ("NOT_SET", None) and k != "user_mfa"
+            }
+        )
     resolved = {k: defaults.get(k, v) if v == "NOT_SET" else v for k, v in values.items()}
     resolved["user_mfa"] = [_user_mfa(request, m, False) for m in s.values["user_mfa"]]
     return resolved
+
+
+def _assigned(request: Request, account_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "template_id": t.id,
+            "template_version": t.version,
+            "template_name": t.name,
+            **{k: v for k, v in t.body.items() if k != "restrict_user_domains"},
+        }
+        for _, t in web.store(request).assigned_templates("account_settings", account_id)
+    ]
 
 
 def _readable(request: Request, account_id: str) -> AccountSettings:
@@ -167,10 +211,7 @@ def update_settings(
     own_account(caller, account_id)
     authz.require(subject_of(caller), "iam-identity.account.update", _resource(account_id))
     changes = body.model_dump(exclude_none=True)
-    for name in _RANGES.keys() & changes.keys():
-        _check_number(name, changes[name])
-    if "allowed_ip_addresses" in changes:
-        _check_ips(changes["allowed_ip_addresses"])
+    check_settings(changes)
     if not changes:
         raise Problem(400, "The request body changes no setting")
     updated = web.store(request).update_account_settings(
@@ -193,8 +234,7 @@ def get_effective_settings(
         "account": settings_json(
             request, current, history=include_history, resolve_user_mfa=resolve_user_mfa
         ),
-        # Templates assigned by an enterprise would be listed here; this server has none yet.
-        "assigned_templates": [],
+        "assigned_templates": _assigned(request, account_id),
     }
     return web.json_response(body)
 

@@ -96,7 +96,7 @@ def _owner(store: Store, caller: Caller, iam_id: str) -> Identity:
 
 @router.post("/v1/apikeys", status_code=201, tags=["API keys"])
 @router.post("/v1/apikeys/", include_in_schema=False)
-async def create_api_key(
+def create_api_key(
     request: Request,
     body: CreateApiKey,
     entity_lock: Annotated[str | None, Header()] = None,
@@ -126,7 +126,7 @@ async def create_api_key(
 
 @router.get("/v1/apikeys", tags=["API keys"])
 @router.get("/v1/apikeys/", include_in_schema=False)
-async def list_api_keys(
+def list_api_keys(
     request: Request,
     account_id: str | None = None,
     iam_id: str | None = None,
@@ -167,7 +167,7 @@ async def list_api_keys(
 
 
 @router.get("/v1/apikeys/details", tags=["API keys"])
-async def api_key_details(
+def api_key_details(
     request: Request,
     iam_apikey: Annotated[str, Header()],
 ) -> Response:
@@ -182,7 +182,7 @@ async def api_key_details(
 
 
 @router.get("/v1/apikeys/{kid}", tags=["API keys"])
-async def get_api_key(request: Request, kid: str) -> Response:
+def get_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
     caller = caller_of(request)
     found = web.owned_api_key(store, caller, kid)
@@ -191,7 +191,7 @@ async def get_api_key(request: Request, kid: str) -> Response:
 
 
 @router.put("/v1/apikeys/{kid}", tags=["API keys"])
-async def update_api_key(
+def update_api_key(
     request: Request,
     kid: str,
     body: UpdateApiKey,
@@ -213,7 +213,7 @@ async def update_api_key(
 
 
 @router.delete("/v1/apikeys/{kid}", status_code=204, tags=["API keys"])
-async def delete_api_key(request: Request, kid: str) -> Response:
+def delete_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
     caller = caller_of(request)
     access.require(caller, "iam-identity.apikey.delete", web.owned_api_key(store, caller, kid))
@@ -225,7 +225,7 @@ def _flag_route(flag: str, value: bool) -> Any:
     # Locking needs Editor or Administrator (reference §4.2); disabling is an update.
     action = "iam-identity.apikey.lock" if flag == "locked" else "iam-identity.apikey.update"
 
-    async def handler(request: Request, kid: str) -> Response:
+    def handler(request: Request, kid: str) -> Response:
         store = web.store(request)
         caller = caller_of(request)
         access.require(caller, action, web.owned_api_key(store, caller, kid))

@@ -69,7 +69,7 @@ def service_id_json(s: ServiceId) -> dict[str, Any]:
 
 @router.post("/v1/serviceids/", status_code=201, tags=["service IDs"])
 @router.post("/v1/serviceids", include_in_schema=False)
-async def create_service_id(
+def create_service_id(
     request: Request,
     body: CreateServiceId,
     entity_lock: Annotated[str | None, Header()] = None,
@@ -108,7 +108,7 @@ async def create_service_id(
 
 @router.get("/v1/serviceids/", tags=["service IDs"])
 @router.get("/v1/serviceids", include_in_schema=False)
-async def list_service_ids(
+def list_service_ids(
     request: Request,
     account_id: str | None = None,
     name: Annotated[str | None, Query(max_length=1024)] = None,
@@ -139,7 +139,7 @@ async def list_service_ids(
 
 
 @router.get("/v1/serviceids/{sid}", tags=["service IDs"])
-async def get_service_id(request: Request, sid: str) -> Response:
+def get_service_id(request: Request, sid: str) -> Response:
     caller = caller_of(request)
     found = web.owned_service_id(web.store(request), caller, sid)
     access.require(caller, "iam-identity.serviceid.get", found)
@@ -147,7 +147,7 @@ async def get_service_id(request: Request, sid: str) -> Response:
 
 
 @router.put("/v1/serviceids/{sid}", tags=["service IDs"])
-async def update_service_id(
+def update_service_id(
     request: Request,
     sid: str,
     body: UpdateServiceId,
@@ -169,7 +169,7 @@ async def update_service_id(
 
 
 @router.delete("/v1/serviceids/{sid}", status_code=204, tags=["service IDs"])
-async def delete_service_id(request: Request, sid: str) -> Response:
+def delete_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
     caller = caller_of(request)
     access.require(
@@ -180,7 +180,7 @@ async def delete_service_id(request: Request, sid: str) -> Response:
 
 
 @router.post("/v1/serviceids/{sid}/lock", status_code=204, tags=["service IDs"])
-async def lock_service_id(request: Request, sid: str) -> Response:
+def lock_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
     caller = caller_of(request)
     access.require(caller, "iam-identity.serviceid.lock", web.owned_service_id(store, caller, sid))
@@ -189,7 +189,7 @@ async def lock_service_id(request: Request, sid: str) -> Response:
 
 
 @router.delete("/v1/serviceids/{sid}/lock", status_code=204, tags=["service IDs"])
-async def unlock_service_id(request: Request, sid: str) -> Response:
+def unlock_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
     caller = caller_of(request)
     access.require(caller, "iam-identity.serviceid.lock", web.owned_service_id(store, caller, sid))

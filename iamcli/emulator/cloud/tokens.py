@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from .. import web
@@ -36,6 +35,11 @@ _TOKEN_FORM = web.form_body_schema(
 @router.post("/identity/token", openapi_extra=_TOKEN_FORM, tags=["token"])
 async def token(request: Request) -> Response:
     form = await web.read_form(request)
+    password = form.get("grant_type") == "password"
+    return await web.off_loop(request, _grant, request, form, password=password)
+
+
+def _grant(request: Request, form: dict[str, str]) -> Response:
     _check_response_type(form.get("response_type", "cloud_iam"))
     client = basic_client(request.headers.get("authorization"))
     if client is not None and not is_cli_client(client):
@@ -44,7 +48,7 @@ async def token(request: Request) -> Response:
     tokens = web.tokens(request)
     grant = form.get("grant_type", "")
     if grant in profile_grants.GRANTS:
-        body = await run_in_threadpool(profile_grants.grant, request, form, cli=cli)
+        body = profile_grants.grant(request, form, cli=cli)  # already off the event loop
         return web.json_response(body)
     api_key_id = None
     identity: Identity
@@ -71,7 +75,7 @@ async def token(request: Request) -> Response:
     elif grant == "password":
         if not cli:
             raise Problem(400, "No authorization header found", code="BXNIM0308E")
-        user = web.store(request).check_password(form.get("username", ""), form.get("password", ""))
+        user = web.check_password(request, form, locked_status=403)
         if user is None:
             raise Problem(
                 400, "The credentials you entered for the user are incorrect", code="BXNIM0602E"
@@ -126,6 +130,8 @@ def _check_response_type(value: str) -> None:
         )
 
 
+# The key set and the discovery document are built from memory: served on the event loop,
+# without a thread hop.
 @router.get("/identity/keys", tags=["token"])
 async def keys(request: Request) -> Response:
     return web.json_response(web.signer(request).jwks())

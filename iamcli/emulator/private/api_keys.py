@@ -71,7 +71,7 @@ def _bound_owner(store: Store, caller: Caller, bound_to: str) -> Identity:
 
 @router.post("/iam-token/apikeys/", status_code=201, tags=["private API keys"])
 @router.post("/iam-token/apikeys", include_in_schema=False)
-async def create_api_key(request: Request, body: PrivateCreateApiKey) -> Response:
+def create_api_key(request: Request, body: PrivateCreateApiKey) -> Response:
     caller = caller_of(request)
     store = web.store(request)
     owner = _bound_owner(store, caller, body.boundTo)
@@ -90,7 +90,7 @@ async def create_api_key(request: Request, body: PrivateCreateApiKey) -> Respons
 
 @router.get("/iam-token/apikeys/", tags=["private API keys"])
 @router.get("/iam-token/apikeys", include_in_schema=False)
-async def list_api_keys(
+def list_api_keys(
     request: Request,
     boundTo: str | None = None,
     current_page: CurrentPage = 1,
@@ -113,7 +113,7 @@ async def list_api_keys(
 
 
 @router.get("/iam-token/apikeys/{kid}", tags=["private API keys"])
-async def get_api_key(request: Request, kid: str) -> Response:
+def get_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
     caller = caller_of(request)
     found = web.owned_api_key(store, caller, kid)
@@ -122,7 +122,7 @@ async def get_api_key(request: Request, kid: str) -> Response:
 
 
 @router.put("/iam-token/apikeys/{kid}", tags=["private API keys"])
-async def update_api_key(
+def update_api_key(
     request: Request,
     kid: str,
     body: PrivateUpdateApiKey,
@@ -138,7 +138,7 @@ async def update_api_key(
 
 
 @router.delete("/iam-token/apikeys/{kid}", status_code=204, tags=["private API keys"])
-async def delete_api_key(request: Request, kid: str) -> Response:
+def delete_api_key(request: Request, kid: str) -> Response:
     store = web.store(request)
     caller = caller_of(request)
     access.require(caller, "iam-identity.apikey.delete", web.owned_api_key(store, caller, kid))

@@ -64,7 +64,7 @@ def _namespace(bound_to: str | None) -> str:
 
 @router.post("/iam-token/serviceids/", status_code=201, tags=["private service IDs"])
 @router.post("/iam-token/serviceids", include_in_schema=False)
-async def create_service_id(request: Request, body: PrivateCreateServiceId) -> Response:
+def create_service_id(request: Request, body: PrivateCreateServiceId) -> Response:
     caller = caller_of(request)
     store = web.store(request)
     access.require(caller, "iam-identity.serviceid.create", caller.identity)
@@ -81,7 +81,7 @@ async def create_service_id(request: Request, body: PrivateCreateServiceId) -> R
 
 @router.get("/iam-token/serviceids/", tags=["private service IDs"])
 @router.get("/iam-token/serviceids", include_in_schema=False)
-async def list_service_ids(
+def list_service_ids(
     request: Request,
     boundTo: str | None = None,
     current_page: CurrentPage = 1,
@@ -102,7 +102,7 @@ async def list_service_ids(
 
 
 @router.get("/iam-token/serviceids/{sid}", tags=["private service IDs"])
-async def get_service_id(request: Request, sid: str) -> Response:
+def get_service_id(request: Request, sid: str) -> Response:
     caller = caller_of(request)
     found = web.owned_service_id(web.store(request), caller, sid)
     access.require(caller, "iam-identity.serviceid.get", found)
@@ -110,7 +110,7 @@ async def get_service_id(request: Request, sid: str) -> Response:
 
 
 @router.put("/iam-token/serviceids/{sid}", tags=["private service IDs"])
-async def update_service_id(
+def update_service_id(
     request: Request,
     sid: str,
     body: PrivateUpdateServiceId,
@@ -128,7 +128,7 @@ async def update_service_id(
 
 
 @router.delete("/iam-token/serviceids/{sid}", status_code=204, tags=["private service IDs"])
-async def delete_service_id(request: Request, sid: str) -> Response:
+def delete_service_id(request: Request, sid: str) -> Response:
     store = web.store(request)
     caller = caller_of(request)
     access.require(

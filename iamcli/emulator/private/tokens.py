@@ -47,6 +47,10 @@ _PASSWORD_FORM = web.form_body_schema(
 @router.post("/iam-token/oidc/token", openapi_extra=_TOKEN_FORM, tags=["private tokens"])
 async def token(request: Request) -> Response:
     form = await web.read_form(request)
+    return await web.off_loop(request, _grant, request, form)
+
+
+def _grant(request: Request, form: dict[str, str]) -> Response:
     tokens = web.tokens(request)
     grant = form.get("grant_type", "")
     identity: Identity
@@ -101,6 +105,10 @@ async def introspect(request: Request) -> Response:
         form = await web.read_form(request)
     except Problem:
         return web.json_response({"active": False})
+    return await web.off_loop(request, _introspect, request, form)
+
+
+def _introspect(request: Request, form: dict[str, str]) -> Response:
     tokens = web.tokens(request)
     if form.get("token"):
         try:
@@ -133,6 +141,7 @@ async def introspect(request: Request) -> Response:
     return web.json_response({"active": False})
 
 
+# Built from memory: served on the event loop, without a thread hop.
 @router.get("/iam-token/oidc/keys", tags=["private tokens"])
 async def keys(request: Request) -> Response:
     return web.json_response(web.signer(request).jwks())
@@ -144,10 +153,15 @@ async def keys(request: Request) -> Response:
 async def identity_token(request: Request) -> Response:
     """A user's password (or refresh token) for an opaque access token and an ID token."""
     form = await web.read_form(request, code="invalid_request")
+    password = form.get("grant_type") == "password"
+    return await web.off_loop(request, _identity_token, request, form, password=password)
+
+
+def _identity_token(request: Request, form: dict[str, str]) -> Response:
     store, tokens = web.store(request), web.tokens(request)
     grant = form.get("grant_type", "")
     if grant == "password":
-        user = store.check_password(form.get("username", ""), form.get("password", ""))
+        user = web.check_password(request, form, locked_status=401, code="invalid_grant")
         if user is None:
             raise Problem(401, "The user name or password is incorrect", code="invalid_grant")
     elif grant == "refresh_token":

@@ -17,6 +17,7 @@ from __future__ import annotations
 from .account_settings import AccountSettings, AccountSettingsStore, Preference
 from .accounts import AccountStore
 from .grants import GrantStore
+from .passwords import LoginLocked
 from .policies import CustomRoleRow, PolicyRow, PolicyStore
 from .profiles import ProfileStore
 from .records import (
@@ -38,16 +39,19 @@ from .records import (
 )
 from .service_ids import ServiceIdStore
 from .serviceid_groups import ServiceIdGroup, ServiceIdGroupStore
+from .templates import Assignment, Template, TemplateStore
 
 __all__ = [
     "AccountSettings",
     "ApiKey",
+    "Assignment",
     "Bootstrap",
     "Conflict",
     "CustomRoleRow",
     "Identity",
     "Invalid",
     "Locked",
+    "LoginLocked",
     "NotFound",
     "Page",
     "PolicyRow",
@@ -59,6 +63,7 @@ __all__ = [
     "StaleVersion",
     "Store",
     "StoreError",
+    "Template",
     "User",
     "digest",
 ]
@@ -72,5 +77,6 @@ class Store(
     AccountSettingsStore,
     ProfileStore,
     PolicyStore,
+    TemplateStore,
 ):
     """All emulator state. Safe to share between threads; one instance per process."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
+import sqlite3
 
 from .. import formats
 from .api_keys import ApiKeyStore
+from .passwords import PasswordStore, hash_password
 from .records import (
     Bootstrap,
     Identity,
@@ -20,21 +20,7 @@ from .records import (
 )
 
 
-def _hash_password(password: str, salt: bytes | None = None) -> str:
-    salt = salt or secrets.token_bytes(16)
-    hashed = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${hashed.hex()}"
-
-
-def _check_password(password: str, stored: str) -> bool:
-    try:
-        _, salt_hex, _ = stored.split("$")
-    except ValueError:
-        return False
-    return hmac.compare_digest(_hash_password(password, bytes.fromhex(salt_hex)), stored)
-
-
-class AccountStore(ApiKeyStore):
+class AccountStore(ApiKeyStore, PasswordStore):
     def bootstrap(
         self,
         *,
@@ -62,10 +48,12 @@ class AccountStore(ApiKeyStore):
                     "SELECT account_id FROM api_keys WHERE key_hash = ?", (digest(seed_apikey),)
                 ).fetchone()
                 if row is not None:
+                    self._set_admin_password(db, row["account_id"], password)
                     return Bootstrap(row["account_id"], None, None, username)
             if account_id is None:
                 row = db.execute("SELECT id FROM accounts ORDER BY created_at LIMIT 1").fetchone()
                 if row is not None and seed_apikey is None:
+                    self._set_admin_password(db, row["id"], password)
                     return Bootstrap(row["id"], None, None, username)
                 account_id = row["id"] if row is not None else formats.new_account_id()
             t = formats.now()
@@ -95,17 +83,13 @@ class AccountStore(ApiKeyStore):
                         f"{username}@example.com",
                         username.capitalize(),
                         "Administrator",
-                        _hash_password(password),
+                        hash_password(password),
                         t,
                     ),
                 )
             else:
                 iam_id, username = user["iam_id"], user["username"]
-                if password is not None:
-                    db.execute(
-                        "UPDATE users SET password_hash = ? WHERE iam_id = ?",
-                        (_hash_password(password), iam_id),
-                    )
+                self._set_admin_password(db, account_id, password)
             has_key = db.execute(
                 "SELECT 1 FROM api_keys WHERE iam_id = ? LIMIT 1", (iam_id,)
             ).fetchone()
@@ -131,6 +115,24 @@ class AccountStore(ApiKeyStore):
             )
         return Bootstrap(account_id, None if seed_apikey else value, created_password, username)
 
+    @staticmethod
+    def _set_admin_password(db: sqlite3.Connection, account_id: str, password: str | None) -> None:
+        """A restart with --admin-password sets it, whatever else the database holds."""
+        if password is None:
+            return
+        user = db.execute(
+            "SELECT iam_id, username FROM users WHERE account_id = ? ORDER BY created_at",
+            (account_id,),
+        ).fetchone()
+        if user is None:
+            return
+        db.execute(
+            "UPDATE users SET password_hash = ? WHERE iam_id = ?",
+            (hash_password(password), user["iam_id"]),
+        )
+        # A new password lifts a lockout, as a reset does for an IBMid.
+        db.execute("DELETE FROM login_failures WHERE name_hash = ?", (digest(user["username"]),))
+
     # -- identities --------------------------------------------------------------------------
 
     def account_exists(self, account_id: str) -> bool:
@@ -149,14 +151,6 @@ class AccountStore(ApiKeyStore):
     def user_by_name(self, username: str) -> User | None:
         row = self._one("SELECT * FROM users WHERE username = ?", (username,))
         return None if row is None else user_from_row(row)
-
-    def check_password(self, username: str, password: str) -> User | None:
-        row = self._one("SELECT * FROM users WHERE username = ?", (username,))
-        if row is None or row["password_hash"] is None:
-            # Spend the same time as a real check so that timing does not reveal user names.
-            _check_password(password, _hash_password("x"))
-            return None
-        return user_from_row(row) if _check_password(password, row["password_hash"]) else None
 
     def identity(self, iam_id: str) -> Identity | None:
         if iam_id.startswith("iam-Profile-"):

@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS access_tokens (
     issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS access_tokens_expiry ON access_tokens(expires_at);
 CREATE INDEX IF NOT EXISTS access_tokens_owner ON access_tokens(iam_id);
+CREATE TABLE IF NOT EXISTS login_failures (
+    name_hash BLOB PRIMARY KEY, failures INTEGER NOT NULL, locked_until INTEGER NOT NULL,
+    last_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS signing_keys (
     kid TEXT PRIMARY KEY, private_pem TEXT NOT NULL, created_at INTEGER NOT NULL);
 """
