@@ -76,13 +76,9 @@ class ComputeCredential:
         }
 
 
-def wanted(*, cr_token: str | None, trusted_profile: str | None, vpc_cri: bool) -> bool:
-    """Whether a login without an API key or user name is a compute-resource login."""
-    if cr_token is not None or trusted_profile is not None or vpc_cri:
-        return True
-    return bool(
-        os.environ.get(CR_TOKEN_ENV, "").strip() or os.environ.get(CR_PROFILE_ENV, "").strip()
-    )
+def in_environment() -> bool:
+    """Whether IBM's variables ask for a compute-resource login (when no flag says how)."""
+    return any(os.environ.get(v, "").strip() for v in (CR_TOKEN_ENV, CR_PROFILE_ENV))
 
 
 def for_login(

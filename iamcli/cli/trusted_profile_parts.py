@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
@@ -24,6 +24,9 @@ from .trusted_profile_views import (
 )
 from .trusted_profiles import TrustedProfileRef, profile_api
 from .views import confirm
+
+if TYPE_CHECKING:
+    from ..trusted_profile_models import ClaimRule, ProfileIdentity
 
 RuleRef = Annotated[str, typer.Argument(metavar="(RULE_NAME|RULE_ID)", help="Claim rule.")]
 LinkRef = Annotated[str, typer.Argument(metavar="(LINK_NAME|LINK_ID)", help="Link.")]
@@ -66,16 +69,28 @@ IdentifierOpt = Annotated[
 IdTypeOpt = Annotated[str, typer.Option("--id-type", metavar="USER|SERVICEID|CRN")]
 
 
-def _list(run: Run, items: list[object], columns: list[str], row: object, ids: bool) -> None:
+class _Listed(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+L = TypeVar("L", bound=_Listed)
+
+
+def _list(
+    run: Run, items: Sequence[L], columns: list[str], row: Callable[[L], list[str]], ids: bool
+) -> None:
     if ids:
         for item in items:
-            run.out.line(getattr(item, "id"))  # noqa: B009
+            run.out.line(item.id)
         return
     if run.json:
-        run.out.json_stream_list(None, (getattr(i, "to_json")() for i in items))  # noqa: B009
+        run.out.json_stream_list(None, (i.to_json() for i in items))
         return
     run.out.ok()
-    run.out.table(columns, (row(i) for i in items))  # type: ignore[operator]
+    run.out.table(columns, (row(i) for i in items))
 
 
 def _delete(run: Run, label: str, profile: str, force: bool, delete: Callable[[], None]) -> None:
@@ -128,10 +143,7 @@ def trusted_profile_rule_create(
     _show_rule(run, rule)
 
 
-def _show_rule(run: Run, rule: object) -> None:
-    from ..trusted_profile_models import ClaimRule
-
-    assert isinstance(rule, ClaimRule)
+def _show_rule(run: Run, rule: ClaimRule) -> None:
     if run.json:
         run.out.json_value(rule.to_json())
     else:
@@ -207,7 +219,7 @@ def trusted_profile_rules(run: Run, ref: TrustedProfileRef, ids: IdsOnlyOpt = Fa
     profile = resolve_profile(api, ref)
     if not ids:
         run.out.status(f"Getting claim rules of trusted profile {profile.name}...")
-    _list(run, list(api.rules(profile.id)), RULE_COLUMNS, rule_row, ids)
+    _list(run, api.rules(profile.id), RULE_COLUMNS, rule_row, ids)
 
 
 # -- links ---------------------------------------------------------------------------------------
@@ -294,7 +306,7 @@ def trusted_profile_links(run: Run, ref: TrustedProfileRef, ids: IdsOnlyOpt = Fa
     profile = resolve_profile(api, ref)
     if not ids:
         run.out.status(f"Getting links of trusted profile {profile.name}...")
-    _list(run, list(api.links(profile.id)), LINK_COLUMNS, link_row, ids)
+    _list(run, api.links(profile.id), LINK_COLUMNS, link_row, ids)
 
 
 # -- identities ----------------------------------------------------------------------------------
@@ -351,10 +363,7 @@ def trusted_profile_identity_create(
     _show_identity(run, added)
 
 
-def _show_identity(run: Run, identity: object) -> None:
-    from ..trusted_profile_models import ProfileIdentity
-
-    assert isinstance(identity, ProfileIdentity)
+def _show_identity(run: Run, identity: ProfileIdentity) -> None:
     if run.json:
         run.out.json_value(identity.to_json())
     else:

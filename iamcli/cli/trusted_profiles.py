@@ -19,6 +19,8 @@ from .views import confirm, primed
 
 if TYPE_CHECKING:
     from ..flavors.cloud_profiles import TrustedProfileApi
+    from ..services.assume import Assumed
+    from ..trusted_profile_models import TrustedProfile
 
 TrustedProfileRef = Annotated[
     str, typer.Argument(metavar="(NAME|ID)", help="Trusted profile name, ID or CRN.")
@@ -56,10 +58,7 @@ def trusted_profile_create(
     _show(run, created)
 
 
-def _show(run: Run, profile: object) -> None:
-    from ..trusted_profile_models import TrustedProfile
-
-    assert isinstance(profile, TrustedProfile)
+def _show(run: Run, profile: TrustedProfile) -> None:
     if run.json:
         run.out.json_value(profile.to_json())
     else:
@@ -208,10 +207,7 @@ def trusted_profile_assume(
     _assumed_record(run, result)
 
 
-def _assumed_record(run: Run, a: object) -> None:
-    from ..services.assume import Assumed
-
-    assert isinstance(a, Assumed)
+def _assumed_record(run: Run, a: Assumed) -> None:
     if run.json:
         run.out.json_value(a.to_json())
     else:

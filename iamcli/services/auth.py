@@ -162,8 +162,13 @@ def _credential(
         req.apikey is None
         and req.username is None
         and env_api_key_name() is None
-        and compute_resource.wanted(cr_token=None, trusted_profile=None, vpc_cri=False)
+        and compute_resource.in_environment()
     ):
+        if env_api_key_name() is not None:
+            out.warn(
+                f"{env_api_key_name()} is set: the commands of this profile will use that key, "
+                "not the trusted profile, until it is unset"
+            )
         compute = compute_resource.for_login(
             cr_token=req.cr_token, trusted_profile=req.trusted_profile, vpc_cri=req.vpc_cri, out=out
         )
