@@ -1,6 +1,5 @@
-"""A trusted profile's claim rules, links and identities: `trusted-profile-rule-create`,
-`-rule-update`, `-rule-delete`, `-rules`, `-link-create`, `-link-delete`, `-links`,
-`-identity-create`, `-identity-delete`, `-identity`, `-identities`."""
+"""A trusted profile's claim rules and links: `trusted-profile-rule-create`, `-rule-update`,
+`-rule-delete`, `-rules`, `-link-create`, `-link-delete`, `-links`."""
 
 from __future__ import annotations
 
@@ -12,11 +11,8 @@ import typer
 from ..errors import UsageError
 from .params import ForceOpt, Run, command
 from .trusted_profile_views import (
-    IDENTITY_COLUMNS,
     LINK_COLUMNS,
     RULE_COLUMNS,
-    identity_record,
-    identity_row,
     link_record,
     link_row,
     rule_record,
@@ -26,7 +22,7 @@ from .trusted_profiles import TrustedProfileRef, profile_api
 from .views import confirm
 
 if TYPE_CHECKING:
-    from ..trusted_profile_models import ClaimRule, ProfileIdentity
+    from ..trusted_profile_models import ClaimRule
 
 RuleRef = Annotated[str, typer.Argument(metavar="(RULE_NAME|RULE_ID)", help="Claim rule.")]
 LinkRef = Annotated[str, typer.Argument(metavar="(LINK_NAME|LINK_ID)", help="Link.")]
@@ -58,15 +54,6 @@ CrTypeOpt = Annotated[
     ),
 ]
 IdsOnlyOpt = Annotated[bool, typer.Option("--id", help="Print only the IDs, one a line.")]
-IdentifierOpt = Annotated[
-    str,
-    typer.Option(
-        "--id",
-        metavar="IDENTIFIER",
-        help="IAM ID of a user, service ID (or its name), or CRN of a service instance.",
-    ),
-]
-IdTypeOpt = Annotated[str, typer.Option("--id-type", metavar="USER|SERVICEID|CRN")]
 
 
 class _Listed(Protocol):
@@ -93,7 +80,9 @@ def _list(
     run.out.table(columns, (row(i) for i in items))
 
 
-def _delete(run: Run, label: str, profile: str, force: bool, delete: Callable[[], None]) -> None:
+def delete_part(
+    run: Run, label: str, profile: str, force: bool, delete: Callable[[], None]
+) -> None:
     if not confirm(f"Delete {label} of trusted profile {profile}?", force=force, action="delete"):
         run.out.status("Not deleted.")
         return
@@ -207,7 +196,7 @@ def trusted_profile_rule_delete(
     profile = resolve_profile(api, ref)
     current = find_rule(api, profile, rule_ref)
     label = f"claim rule {current.name or current.id}"
-    _delete(run, label, profile.name, force, lambda: api.delete_rule(profile.id, current.id))
+    delete_part(run, label, profile.name, force, lambda: api.delete_rule(profile.id, current.id))
 
 
 @command
@@ -294,7 +283,7 @@ def trusted_profile_link_delete(
     profile = resolve_profile(api, ref)
     link = find_link(api, profile, link_ref)
     label = f"link {link.name or link.id}"
-    _delete(run, label, profile.name, force, lambda: api.delete_link(profile.id, link.id))
+    delete_part(run, label, profile.name, force, lambda: api.delete_link(profile.id, link.id))
 
 
 @command
@@ -307,112 +296,3 @@ def trusted_profile_links(run: Run, ref: TrustedProfileRef, ids: IdsOnlyOpt = Fa
     if not ids:
         run.out.status(f"Getting links of trusted profile {profile.name}...")
     _list(run, api.links(profile.id), LINK_COLUMNS, link_row, ids)
-
-
-# -- identities ----------------------------------------------------------------------------------
-
-
-def _identifier(run: Run, kind: str, identifier: str) -> str:
-    """A service ID may be named by its name; everything else is sent as given."""
-    from ..services.identities import resolve_service_id
-    from ..services.trusted_profiles import is_service_id
-
-    identifier = identifier.strip()
-    if not identifier:
-        raise UsageError("--id must not be empty")
-    if kind == "serviceid" and not is_service_id(identifier):
-        return resolve_service_id(run.session.flavor(), identifier).id
-    return identifier
-
-
-@command
-def trusted_profile_identity_create(
-    run: Run,
-    ref: TrustedProfileRef,
-    identifier: IdentifierOpt,
-    id_type: IdTypeOpt,
-    description: Annotated[str | None, typer.Option("--description", metavar="DESCRIPTION")] = None,
-    accounts: Annotated[
-        str | None,
-        typer.Option(
-            "--accounts",
-            metavar="ACCOUNT,...",
-            help="Accounts a USER may assume it from [default: the current account].",
-        ),
-    ] = None,
-) -> None:
-    """Let an identity assume the trusted profile (trusted-profile-assume)."""
-    from ..services.trusted_profiles import identity_type, resolve_profile
-
-    kind = identity_type(id_type)
-    account_list = tuple(a.strip() for a in (accounts or "").split(",") if a.strip())
-    if account_list and kind != "user":
-        raise UsageError("--accounts is for USER identities only")
-    api = profile_api(run)
-    profile = resolve_profile(api, ref)
-    value = _identifier(run, kind, identifier)
-    if kind == "user" and not account_list and api.account_id:
-        # IBM scopes a user identity to the accounts it may assume from; with none named, the
-        # profile's own (the narrowest choice; IBM's default is not documented).
-        account_list = (api.account_id,)
-    run.out.status(f"Adding {kind} identity {value} to trusted profile {profile.name}...")
-    added = api.add_identity(
-        profile.id, kind, value, accounts=account_list, description=description
-    )
-    run.out.ok()
-    _show_identity(run, added)
-
-
-def _show_identity(run: Run, identity: ProfileIdentity) -> None:
-    if run.json:
-        run.out.json_value(identity.to_json())
-    else:
-        run.out.record(identity_record(identity))
-
-
-@command
-def trusted_profile_identity(
-    run: Run, ref: TrustedProfileRef, identifier: IdentifierOpt, id_type: IdTypeOpt
-) -> None:
-    """Show one identity that may assume the trusted profile."""
-    from ..services.trusted_profiles import identity_type, resolve_profile
-
-    kind = identity_type(id_type)
-    api = profile_api(run)
-    profile = resolve_profile(api, ref)
-    _show_identity(run, api.identity(profile.id, kind, _identifier(run, kind, identifier)))
-
-
-@command
-def trusted_profile_identity_delete(
-    run: Run,
-    ref: TrustedProfileRef,
-    identifier: IdentifierOpt,
-    id_type: IdTypeOpt,
-    force: ForceOpt = False,
-) -> None:
-    """Stop an identity from assuming the trusted profile."""
-    from ..services.trusted_profiles import identity_type, resolve_profile
-
-    kind = identity_type(id_type)
-    api = profile_api(run)
-    profile = resolve_profile(api, ref)
-    value = _identifier(run, kind, identifier)
-    label = f"{kind} identity {value}"
-    _delete(run, label, profile.name, force, lambda: api.delete_identity(profile.id, kind, value))
-
-
-@command
-def trusted_profile_identities(run: Run, ref: TrustedProfileRef) -> None:
-    """List the identities that may assume a trusted profile."""
-    from ..services.trusted_profiles import resolve_profile
-
-    api = profile_api(run)
-    profile = resolve_profile(api, ref)
-    run.out.status(f"Getting identities of trusted profile {profile.name}...")
-    found = api.identities(profile.id)
-    if run.json:
-        run.out.json_stream_list(None, (i.to_json() for i in found))
-        return
-    run.out.ok()
-    run.out.table(IDENTITY_COLUMNS, (identity_row(i) for i in found))
