@@ -135,17 +135,11 @@ def _from_value(value: str, source: str) -> tuple[str, str | None, str]:
 
 
 def read_token_file(path: str) -> str:
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(_MAX_TOKEN_FILE + 1)
-    except OSError as exc:
-        raise UsageError(f"cannot read the token file {path}: {exc.strerror or exc}") from None
-    if len(raw) > _MAX_TOKEN_FILE:
-        raise UsageError(f"{path} is too large to be a compute-resource token")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not a text file; expected a compute-resource token") from None
+    from .keyfile import read_small_text
+
+    text = read_small_text(
+        path, limit=_MAX_TOKEN_FILE, kind="token file", expected="a compute-resource token"
+    )
     return _checked(text, path)
 
 
