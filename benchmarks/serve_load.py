@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import ctypes
 import json
 import os
@@ -45,6 +46,7 @@ LUA = HERE / "serve_load.lua"
 CONNECTIONS = 16
 SEED = "serve-load-admin-key-" + "k" * 24
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
+ASSUME_GRANT = "urn:ibm:params:oauth:grant-type:assume"
 FORM = "application/x-www-form-urlencoded"
 START_TIMEOUT = 60.0
 
@@ -293,6 +295,26 @@ def cases(url: str) -> list[Case]:
         keys = c.get("/v1/apikeys", headers={"Authorization": auth})
         keys.raise_for_status()
         key_id = keys.json()["apikeys"][0]["id"]
+        policy = _policy_subject(c, auth, jwt_account(token))
+        profile_id = _assumable_profile(c, auth, token)
+    assume = {"grant_type": ASSUME_GRANT, "access_token": token, "profile_id": profile_id}
+    checks = (
+        [
+            # A service ID that holds a Viewer policy reading another service ID: the access check
+            # goes all the way to the account's policies (the admin's own key above does not).
+            Case(
+                "GET /v1/serviceids/{id} (service ID, via a policy)",
+                "GET",
+                f"/v1/serviceids/{policy[1]}",
+                None,
+                f"Bearer {policy[0]}",
+                min_rps=2000,
+                max_p99_ms=25,
+            )
+        ]
+        if policy is not None
+        else []
+    )
     return [
         Case(
             "POST /identity/token (API key grant)",
@@ -301,6 +323,16 @@ def cases(url: str) -> list[Case]:
             urlencode({"grant_type": APIKEY_GRANT, "apikey": SEED}),
             None,
             min_rps=1000,
+            max_p99_ms=50,
+        ),
+        Case(
+            "POST /identity/token (assume grant)",
+            "POST",
+            "/identity/token",
+            urlencode(assume),
+            None,
+            # A bearer check and a signature: about the cost of two requests above.
+            min_rps=500,
             max_p99_ms=50,
         ),
         Case(
@@ -321,7 +353,71 @@ def cases(url: str) -> list[Case]:
             min_rps=2000,
             max_p99_ms=25,
         ),
+        *checks,
     ]
+
+
+def jwt_account(token: str) -> str:
+    import base64
+
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["account"]["bss"])
+
+
+def _assumable_profile(c: httpx.Client, auth: str, token: str) -> str:
+    """The ID of a trusted profile that the token's user may assume."""
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    headers = {"Authorization": auth}
+    made = c.post(
+        "/v1/profiles",
+        headers=headers,
+        json={"name": "load", "account_id": claims["account"]["bss"]},
+    )
+    made.raise_for_status()
+    profile_id = str(made.json()["id"])
+    trust = {"identifier": claims["iam_id"], "type": "user"}
+    c.post(
+        f"/v1/profiles/{profile_id}/identities/user", headers=headers, json=trust
+    ).raise_for_status()
+    return profile_id
+
+
+def _policy_subject(c: httpx.Client, auth: str, account: str) -> tuple[str, str] | None:
+    """(token of a service ID with Viewer on IAM Identity, another service ID's ID), or None
+    for a server without access policies."""
+    headers = {"Authorization": auth}
+    made = [
+        c.post("/v1/serviceids/", headers=headers, json={"account_id": account, "name": n})
+        for n in ("bench-reader", "bench-target")
+    ]
+    reader, target = (r.json() for r in made)
+    grant = c.post(
+        "/v1/policies",
+        headers=headers,
+        json={
+            "type": "access",
+            "subjects": [{"attributes": [{"name": "iam_id", "value": reader["iam_id"]}]}],
+            "roles": [{"role_id": "crn:v1:bluemix:public:iam::::role:Viewer"}],
+            "resources": [
+                {
+                    "attributes": [
+                        {"name": "accountId", "value": account},
+                        {"name": "serviceName", "value": "iam-identity"},
+                    ]
+                }
+            ],
+        },
+    )
+    if grant.status_code == 404:
+        return None
+    grant.raise_for_status()
+    key = c.post("/v1/apikeys", headers=headers, json={"name": "k", "iam_id": reader["iam_id"]})
+    key.raise_for_status()
+    r = c.post("/identity/token", data={"grant_type": APIKEY_GRANT, "apikey": key.json()["apikey"]})
+    r.raise_for_status()
+    return r.json()["access_token"], target["id"]
 
 
 def verdict(case: Case, result: Result) -> tuple[bool, str]:

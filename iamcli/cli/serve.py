@@ -14,6 +14,10 @@ The public-cloud family (/identity/token, /v1/serviceids, /v1/apikeys) and the p
 it creates an account and an administrator and prints the administrator's API key once on
 stderr; --seed-apikey makes that key exactly KEY, so scripts know it in advance.
 
+--user NAME adds a member user to the account (repeatable), so that access policies can be
+tried with two people: a new user's API key is printed once on stderr, or is the content of
+KEYFILE with --user NAME:@KEYFILE. Every route obeys the account's access policies.
+
 With a database file it runs one worker process per CPU core (--workers); the first-start
 output above happens once, before the workers start.
 
@@ -33,6 +37,25 @@ VPCInstanceAuthenticator pointed at it gets the token of a profile linked to the
 rules it meets; attributes: name, resource, resource_group_id, resource_group_name,
 instance_group_name, region, zone, subnet_id, vpc_id.
 """
+
+
+def _member(spec: str) -> tuple[str, str | None]:
+    """NAME, or NAME:@KEYFILE whose content (stripped) is the user's API key."""
+    name, sep, source = spec.partition(":")
+    if not name:
+        raise UsageError(f"--user {spec[:100]!r}: expected NAME or NAME:@KEYFILE")
+    if not sep:
+        return name, None
+    if not source.startswith("@") or len(source) < 2:
+        raise UsageError(f"--user {spec[:100]!r}: the key must be given as @KEYFILE")
+    try:
+        with open(source[1:], encoding="utf-8") as f:
+            key = f.read(4096).strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--user {name}: cannot read {source[1:]}: {exc}") from exc
+    if not key:
+        raise UsageError(f"--user {name}: {source[1:]} is empty")
+    return name, key
 
 
 def serve(
@@ -67,6 +90,15 @@ def serve(
             metavar="ID",
             help="Make account ID (created when missing) a child of the seeded account, which "
             "becomes an enterprise for account settings templates. Repeatable.",
+        ),
+    ] = None,
+    users: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--user",
+            metavar="NAME[:@KEYFILE]",
+            help="A member user besides the administrator (repeatable). A new user's API key "
+            "is printed once on stderr, or is the content of KEYFILE (idempotent).",
         ),
     ] = None,
     admin_password: Annotated[
@@ -236,6 +268,7 @@ def serve(
         tls_dir=tls_dir,
         workers=workers if workers is not None else default_workers(db),
         child_accounts=tuple(child_accounts or ()),
+        users=tuple(_member(spec) for spec in users or ()),
     )
     try:
         run_server(settings, options)

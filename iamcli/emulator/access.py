@@ -16,7 +16,11 @@ ADMINISTRATOR = "crn:v1:bluemix:public:iam::::role:Administrator"
 
 def service_id_resource(s: ServiceId) -> authz.Resource:
     return authz.Resource(
-        s.account_id, resource_type="serviceid", resource=s.id, created_by=s.created_by
+        s.account_id,
+        resource_type="serviceid",
+        resource=s.id,
+        created_by=s.created_by,
+        attributes={"namespaceId": s.namespace},
     )
 
 
@@ -25,7 +29,11 @@ def identity_resource(owner: Identity) -> authz.Resource:
     if isinstance(owner, ServiceId):
         r = service_id_resource(owner)
         return authz.Resource(
-            r.account_id, resource_type="serviceid", resource=r.resource, owner_iam_id=owner.iam_id
+            r.account_id,
+            resource_type="serviceid",
+            resource=r.resource,
+            owner_iam_id=owner.iam_id,
+            attributes=r.attributes,
         )
     return authz.Resource(owner.account_id, owner_iam_id=owner.iam_id)
 

@@ -32,6 +32,7 @@ _DESCRIPTIONS = {
     415: "The request body is not JSON",
 }
 _CHANGE = (400, 401, 403, 404, 409, 412, 413, 415)
+_PAP = "/iam-pap/v1/scopes/{scope}/service_ids/{service_id}/policies"
 _SETTINGS = "/v1/accounts/{account_id}/settings/identity"
 _PREFERENCES = "/v1/preferences/accounts/{account_id}/identities/{iam_id}"
 _PREFERENCE = _PREFERENCES + "/{service}/{preference_id}"
@@ -130,6 +131,20 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("get", "/v2/roles/{role_id}"): (schemas.CustomRole, (401, 403, 404)),
     ("put", "/v2/roles/{role_id}"): (schemas.CustomRole, _CHANGE),
     ("delete", "/v2/roles/{role_id}"): (None, (401, 403, 404)),
+    # iam-pap's service-ID policies (private/policies.py)
+    ("post", _PAP): (schemas.PrivatePolicy, (400, 401, 403, 404, 413, 415)),
+    ("get", _PAP): (schemas.PrivatePolicyList, (401, 403, 404)),
+    ("get", _PAP + "/{policy_id}"): (schemas.PrivatePolicy, (401, 403, 404)),
+    ("put", _PAP + "/{policy_id}"): (schemas.PrivatePolicy, _CHANGE),
+    ("delete", _PAP + "/{policy_id}"): (None, (401, 403, 404)),
+    # The PDP (cloud/pdp.py)
+    ("post", "/v2/authz"): (schemas.AuthzResponses, (400, 401, 413, 415)),
+    ("post", "/v2/authz/bulk"): (schemas.AuthzBulk, (400, 401, 413, 415)),
+    # User Management (cloud/users.py)
+    ("post", "/v2/accounts/{account_id}/users"): (schemas.InvitedUsers, (400, 401, 403, 413, 415)),
+    ("get", "/v2/accounts/{account_id}/users"): (schemas.UserList, (401, 403)),
+    ("get", "/v2/accounts/{account_id}/users/{iam_id}"): (schemas.UserProfile, (401, 403, 404)),
+    ("delete", "/v2/accounts/{account_id}/users/{iam_id}"): (None, (400, 401, 403, 404)),
 }
 _UNAUTHENTICATED = ("/identity/", "/iam-token/oidc/", "/idprovider/", "/instance_identity/")
 

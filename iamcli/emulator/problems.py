@@ -102,7 +102,7 @@ def family_of(path: str) -> str:
         return "policy"
     if path.startswith("/v1/"):
         return "identity"
-    if path.startswith("/iam-token/"):
+    if path.startswith(("/iam-token/", "/iam-pap/")):
         return "private"
     if path.startswith("/idprovider/"):
         return "oauth"

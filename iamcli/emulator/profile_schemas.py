@@ -46,6 +46,11 @@ class ProfileClaimRule(BaseModel):
     conditions: list[RuleConditionBody]
 
 
+class AssumableProfiles(BaseModel):
+    count: int
+    profiles: list[TrustedProfile]
+
+
 class ProfileClaimRuleList(BaseModel):
     rules: list[ProfileClaimRule]
 
@@ -118,6 +123,7 @@ def error_model(path: str) -> type[BaseModel] | None:
 MODELS: list[type[BaseModel]] = [
     TrustedProfile,
     TrustedProfilesList,
+    AssumableProfiles,
     ProfileClaimRule,
     ProfileClaimRuleList,
     ProfileLink,
@@ -155,6 +161,7 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("post", _PROFILE + "/identities/{identity_type}"): (ProfileIdentity, _CHANGE),
     ("get", _IDENTITY): (ProfileIdentity, (400, *_READ)),
     ("delete", _IDENTITY): (None, (400, 401, 403, 404, 409)),
+    ("post", "/identity/profiles"): (AssumableProfiles, (400, 413)),
     ("put", "/instance_identity/v1/token"): (InstanceToken, (400, 404)),
     ("put", "/identity/v1/token"): (InstanceToken, (400, 404)),
     ("post", "/instance_identity/v1/iam_token"): (InstanceToken, (400, 401, 403, 404, 409)),

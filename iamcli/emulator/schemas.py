@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import SkipJsonSchema
 
 # -- errors, one shape per family (problems.py) ----------------------------------------------
@@ -353,6 +353,21 @@ class UserList(_Open):
     resources: list[UserProfile]
 
 
+class PrivatePolicy(_Open):
+    id: str
+    type: str
+    subjects: list[dict[str, Any]]
+    resources: list[dict[str, Any]]
+    roles: list[dict[str, Any]]
+    createdAt: str
+    modifiedAt: str
+    version: str
+
+
+class PrivatePolicyList(RootModel[list[PrivatePolicy]]):
+    pass
+
+
 class AuthzResponses(_Open):
     responses: list[dict[str, Any]]
 
@@ -509,11 +524,12 @@ def all_models() -> list[type[BaseModel]]:
     models += [PrivateServiceId, PrivateApiKey, PrivateServiceIdList, PrivateApiKeyList]
     models += [V1Policy, V2Policy, V1PolicyList, V2PolicyList, Role, CustomRole, RoleList]
     models += [InvitedUsers, UserProfile, UserList, AuthzResponses, AuthzBulk]
+    models += [PrivatePolicy, PrivatePolicyList]
     models += [ServiceIdGroup, ServiceIdGroupList, AccountSettings, EffectiveAccountSettings]
     models += [IdentityPreference, IdentityPreferenceList]
+    models += [AccountSettingsTemplate, AccountSettingsTemplateList]
+    models += [TemplateAssignment, TemplateAssignmentList]
     from . import profile_schemas  # it builds on the models above
 
     models += profile_schemas.MODELS
-    models += [AccountSettingsTemplate, AccountSettingsTemplateList]
-    models += [TemplateAssignment, TemplateAssignmentList]
     return models

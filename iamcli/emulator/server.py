@@ -32,6 +32,8 @@ class ServeOptions:
     workers: int = 1
     # Accounts made children of the seeded account (an enterprise), for enterprise templates.
     child_accounts: tuple[str, ...] = ()
+    # Member users to make sure of: (name, API key value or None for a generated one).
+    users: tuple[tuple[str, str | None], ...] = ()
 
 
 def is_loopback(host: str) -> bool:
@@ -71,6 +73,12 @@ def prepare(settings: Settings, options: ServeOptions, err: TextIO) -> Store:
         err.write(f"Administrator password (shown once): {boot.created_password}\n")
     for child in options.child_accounts:
         store.add_child_account(boot.account_id, child)
+    for name, key in options.users:
+        user, value, created = store.add_member(boot.account_id, name, key=key)
+        if created:
+            err.write(f"Created user {name} ({user.iam_id}) in account {boot.account_id}.\n")
+        if value:
+            err.write(f"User {name} API key (shown once, keep it safe): {value}\n")
     return store
 
 

@@ -231,6 +231,7 @@ def test_every_operation_answers_as_documented(server: Running, auth: dict[str, 
 
     walk_account_identity(walk, account)
     walk_templates(walk, account, server)
+    walk_access(walk, account)
 
     walk.client.close()
     assert walk.done >= set(openapi.CONTRACT), set(openapi.CONTRACT) - walk.done
@@ -373,6 +374,8 @@ def walk_vpc_metadata(walk: Walk, server: Running) -> None:
             json={"trusted_profile": {"id": profile["id"]}},
         )
         walk("POST", iam, 401, params=query, headers=flavor)
+    walk("POST", "/identity/profiles", 200, data={"access_token": server.token()})
+    walk("POST", "/identity/profiles", 400, data={})
     walk("DELETE", "/v1/profiles/{profile_id}", 204, path=pid)
 
 
@@ -427,3 +430,105 @@ def walk_templates(walk: Walk, account: str, server: Running) -> None:
     walk("GET", assignments + "{assignment_id}", 404, path=aid)
     walk("DELETE", version, 204, path=v1)
     walk("DELETE", one, 204, path=tid)
+
+
+def walk_access(walk: Walk, account: str) -> None:
+    """The Policy Management API, roles, users, the PDP and iam-pap's service-ID policies."""
+    viewer = "crn:v1:bluemix:public:iam::::role:Viewer"
+    resource = [{"name": "accountId", "value": account}, {"name": "serviceName", "value": "x"}]
+    v1 = {
+        "type": "access",
+        "subjects": [{"attributes": [{"name": "iam_id", "value": "IBMid-walk"}]}],
+        "roles": [{"role_id": viewer}],
+        "resources": [{"attributes": resource}],
+    }
+    policies = "/v1/policies"
+    made = walk("POST", policies, 201, json=v1)
+    walk("POST", policies, 400, json={**v1, "type": "nope"})
+    walk("GET", policies, 200, params={"account_id": account, "limit": 1})
+    walk("GET", policies, 400)
+    pid = {"policy_id": made["id"]}
+    one = policies + "/{policy_id}"
+    walk("GET", one, 200, path=pid)
+    walk("PUT", one, 412, path=pid, json=v1, headers={"If-Match": "1-stale"})
+    replaced = walk("PUT", one, 200, path=pid, json=v1, headers={"If-Match": "*"})
+    walk("DELETE", one, 204, path=pid)
+    walk("PATCH", one, 200, path=pid, json={"state": "active"}, headers={"If-Match": "*"})
+    walk("GET", one, 404, path={"policy_id": "none"})
+    assert replaced["id"] == made["id"]
+
+    v2 = {
+        "type": "access",
+        "control": {"grant": {"roles": [{"role_id": viewer}]}},
+        "subject": {
+            "attributes": [{"key": "iam_id", "operator": "stringEquals", "value": "IBMid-walk"}]
+        },
+        "resource": {
+            "attributes": [
+                {"key": a["name"], "operator": "stringMatch", "value": a["value"]} for a in resource
+            ]
+        },
+        "pattern": "time-based-conditions:once",
+        "rule": {
+            "key": "{{environment.attributes.current_date_time}}",
+            "operator": "dateTimeGreaterThanOrEquals",
+            "value": "2020-01-01T00:00:00+00:00",
+        },
+    }
+    made = walk("POST", "/v2/policies", 201, json=v2)
+    walk("GET", "/v2/policies", 200, params={"account_id": account, "format": "display"})
+    two = "/v2/policies/{policy_id}"
+    pid = {"policy_id": made["id"]}
+    walk("GET", two, 200, path=pid, params={"format": "display"})
+    walk("PUT", two, 200, path=pid, json=v2, headers={"If-Match": "*"})
+    walk("DELETE", two, 204, path=pid)
+
+    roles = "/v2/roles"
+    role = {
+        "name": "Walker",
+        "display_name": "Walker",
+        "account_id": account,
+        "service_name": "library",
+        "actions": ["library.books.read"],
+    }
+    made = walk("POST", roles, 201, json=role)
+    walk("POST", roles, 409, json=role)
+    walk("GET", roles, 200, params={"account_id": account, "service_name": "library"})
+    rid = {"role_id": made["id"]}
+    walk("GET", roles + "/{role_id}", 200, path=rid)
+    walk("PUT", roles + "/{role_id}", 200, path=rid, json=role, headers={"If-Match": "*"})
+    walk("DELETE", roles + "/{role_id}", 204, path=rid)
+
+    users = "/v2/accounts/{account_id}/users"
+    acct = {"account_id": account}
+    invited = walk("POST", users, 202, path=acct, json={"users": [{"email": "w@example.com"}]})
+    walk("GET", users, 200, path=acct)
+    who = {"account_id": account, "iam_id": invited["resources"][0]["id"]}
+    walk("GET", users + "/{iam_id}", 200, path=who)
+    walk("DELETE", users + "/{iam_id}", 204, path=who)
+
+    bearer = walk.client.headers["Authorization"].split()[1]
+    iam_id = jwt.decode(bearer, options={"verify_signature": False})["iam_id"]
+    ask = [
+        {
+            "subject": {"attributes": {"id": iam_id}},
+            "action": "library.books.read",
+            "resource": {"crn": f"crn:v1:bluemix:public:library::a/{account}:::"},
+        }
+    ]
+    walk("POST", "/v2/authz", 200, json=ask)
+    walk("POST", "/v2/authz/bulk", 200, json=ask)
+
+    sid = walk("POST", "/v1/serviceids/", 201, json={"account_id": account, "name": "pap"})
+    pap = "/iam-pap/v1/scopes/{scope}/service_ids/{service_id}/policies"
+    where = {"scope": account, "service_id": sid["id"]}
+    body = {
+        "resources": [{"serviceName": "idmgmt"}],
+        "roles": [{"id": "crn:v1:icp:private:iam::::role:Viewer"}],
+    }
+    made = walk("POST", pap, 201, path=where, json=body)
+    walk("GET", pap, 200, path=where)
+    one = {**where, "policy_id": made["id"]}
+    walk("GET", pap + "/{policy_id}", 200, path=one)
+    walk("PUT", pap + "/{policy_id}", 200, path=one, json=body)
+    walk("DELETE", pap + "/{policy_id}", 204, path=one)

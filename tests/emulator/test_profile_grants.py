@@ -535,3 +535,18 @@ def test_a_profile_gets_no_api_keys(world: World) -> None:
         r = c.post("/iam-token/apikeys/", json={"name": "k", "boundTo": "self"}, headers=as_profile)
         assert r.status_code in (400, 401, 403), r.text
     assert world.server.store.list_api_keys(world.server.account_id, iam_id=p["iam_id"]).items == []
+
+
+def test_profiles_an_identity_can_assume(world: World) -> None:
+    me = world.admin_iam_id()
+    trusted = world.profile("can-assume")
+    world.profile("cannot-assume")
+    world.post(f"/v1/profiles/{trusted['id']}/identities/user", {"identifier": me, "type": "user"})
+    with world.server.client() as c:
+        r = c.post("/identity/profiles", data={"access_token": world.server.token()})
+        assert r.status_code == 200, r.text
+        names = [p["name"] for p in r.json()["profiles"]]
+        assert "can-assume" in names and "cannot-assume" not in names
+        assert r.json()["count"] == len(names)
+        assert c.post("/identity/profiles", data={"access_token": "x"}).status_code == 400
+        assert c.post("/identity/profiles", data={}).status_code == 400

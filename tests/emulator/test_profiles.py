@@ -335,7 +335,10 @@ def test_identities_through_ibm_sdk(
         iam.set_profile_identity, profile_id=pid, identity_type="crn", identifier=me, type="user"
     )
     assert mismatch == 400
+    iam.set_profile_identities(profile_id=pid, if_match="*", identities=[robot])
     iam.delete_service_id(id=sid["id"])
+    # A deleted service ID is no longer trusted.
+    assert iam.get_profile_identities(profile_id=pid).get_result()["identities"] == []
 
 
 def test_ibm_sdk_error_cases(emulator: Emulator, iam: IamIdentityV1) -> None:
@@ -380,19 +383,56 @@ def test_ibm_sdk_error_cases(emulator: Emulator, iam: IamIdentityV1) -> None:
 
 
 def test_another_accounts_profiles_are_out_of_reach(
-    emulator: Emulator, profile: dict[str, str]
+    emulator: Emulator, iam: IamIdentityV1, profile: dict[str, str]
 ) -> None:
-    bob = identity_service(emulator, emulator.b.apikey)
     pid = profile["id"]
-    assert status_of(bob.get_profile, profile_id=pid) == 403
-    assert status_of(bob.update_profile, profile_id=pid, if_match="*", name="mine") == 403
-    assert status_of(bob.delete_profile, profile_id=pid) == 403
-    assert status_of(bob.list_claim_rules, profile_id=pid) == 403
-    assert status_of(bob.get_profile_identities, profile_id=pid) == 403
-    assert status_of(bob.set_profile_identities, profile_id=pid, if_match="*", identities=[]) == 403
-    assert status_of(bob.list_profiles, account_id=emulator.a.account_id) == 403
-    assert status_of(bob.create_profile, name="x", account_id=emulator.a.account_id) == 403
-    assert emulator.store.profile(pid) is not None
+    me = admin_iam_id(emulator)
+    cond = [{"claim": "namespace", "operator": "EQUALS", "value": '"default"'}]
+    rule = iam.create_claim_rule(
+        profile_id=pid, type="Profile-CR", cr_type="IKS_SA", conditions=cond
+    ).get_result()
+    crn = fake_cr(emulator.a.account_id)
+    link = iam.create_link(profile_id=pid, cr_type="VSI", link={"crn": crn}).get_result()
+    iam.set_profile_identity(profile_id=pid, identity_type="user", identifier=me, type="user")
+    one = f"/v1/profiles/{pid}"
+    rule_body = {"type": "Profile-CR", "cr_type": "VSI", "conditions": cond}
+    identity = {"identifier": me, "type": "user"}
+    attempts: list[tuple[str, str, dict[str, object]]] = [
+        ("GET", one, {}),
+        ("PUT", one, {"json": {"name": "mine"}, "headers": {"If-Match": "*"}}),
+        ("DELETE", one, {}),
+        ("GET", "/v1/profiles", {"params": {"account_id": emulator.a.account_id}}),
+        ("POST", "/v1/profiles", {"json": {"name": "x", "account_id": emulator.a.account_id}}),
+        ("GET", one + "/rules", {}),
+        ("POST", one + "/rules", {"json": rule_body}),
+        ("GET", f"{one}/rules/{rule['id']}", {}),
+        ("PUT", f"{one}/rules/{rule['id']}", {"json": rule_body, "headers": {"If-Match": "*"}}),
+        ("DELETE", f"{one}/rules/{rule['id']}", {}),
+        ("GET", one + "/links", {}),
+        ("POST", one + "/links", {"json": {"cr_type": "VSI", "link": {"crn": crn}}}),
+        ("GET", f"{one}/links/{link['id']}", {}),
+        ("DELETE", f"{one}/links/{link['id']}", {}),
+        ("DELETE", one + "/links", {"params": {"type": "VSI", "crn": crn}}),
+        ("GET", one + "/identities", {}),
+        ("PUT", one + "/identities", {"json": {"identities": []}, "headers": {"If-Match": "*"}}),
+        ("POST", one + "/identities/user", {"json": identity}),
+        ("GET", f"{one}/identities/user/{me}", {}),
+        ("DELETE", f"{one}/identities/user/{me}", {}),
+    ]
+    before = emulator.store.profile(pid)
+    bob = {"Authorization": f"Bearer {emulator.token(emulator.b.apikey)}"}
+    with emulator.client() as c:
+        for method, path, kwargs in attempts:
+            headers = {**bob, **kwargs.pop("headers", {})}  # type: ignore[dict-item]
+            r = c.request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]
+            assert r.status_code == 403, (method, path, r.text)
+            assert r.json()["status_code"] == "403"
+    # Nothing changed.
+    assert iam.get_claim_rule(profile_id=pid, rule_id=rule["id"]).get_status_code() == 200
+    assert iam.get_link(profile_id=pid, link_id=link["id"]).get_status_code() == 200
+    ids = iam.get_profile_identities(profile_id=pid).get_result()["identities"]
+    assert [i["iam_id"] for i in ids] == [me]
+    assert emulator.store.profile(pid) == before
 
 
 def test_profiles_need_a_valid_token(emulator: Emulator, profile: dict[str, str]) -> None:

@@ -305,3 +305,45 @@ def test_workers_play_the_vpc_instance(tmp_path: Path) -> None:
             )
         assert got == {profile["iam_id"]}
         assert server.stop() == 0
+
+
+def test_member_users_get_a_key_once_or_from_a_file(tmp_path: Path) -> None:
+    db = str(tmp_path / "members.db")
+    keyfile = tmp_path / "carol.key"
+    carol_key = "carol-known-key-" + "c" * 30
+    keyfile.write_text(carol_key + "\n")
+    args = ("--db", db, "--seed-apikey", SEED, "--user", "bob", "--user", f"carol:@{keyfile}")
+    with serve_process(*args) as first:
+        printed = wait_for_log(first.stderr_lines, r"User bob API key \(shown once")
+        bob_key = printed.rsplit(" ", 1)[1].strip()
+        assert carol_key not in "".join(first.stderr_lines)
+        for key in (bob_key, carol_key):
+            token = mint(first.url, key).json()["access_token"]
+            claims = jwt.decode(token, options={"verify_signature": False})
+            assert claims["iam_id"].startswith("IBMid-") and claims["account"]["bss"]
+            # A member holds API keys of its own, and only of its own.
+            mine = httpx.post(
+                f"{first.url}/v1/apikeys",
+                timeout=10,
+                headers={"Authorization": f"Bearer {token}"},
+                json={"name": "second", "iam_id": claims["iam_id"]},
+            )
+            assert mine.status_code == 201
+        first.stop()
+    with serve_process(*args) as second:
+        assert mint(second.url, bob_key).status_code == 200
+        assert mint(second.url, carol_key).status_code == 200
+        assert not any("shown once" in line for line in second.stderr_lines)
+        second.stop()
+
+
+@pytest.mark.parametrize("spec", ["", ":@x", "dave:key", "dave:@/nonexistent/key"])
+def test_a_bad_user_option_is_a_usage_error(spec: str, tmp_path: Path) -> None:
+    r = subprocess.run(
+        [*iamcli_command(), "serve", "--db", str(tmp_path / "x.db"), "--user", spec],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2, r.stderr
+    assert "--user" in r.stderr and "Traceback" not in r.stderr

@@ -240,9 +240,22 @@ def _role_actions(name: str, service: str | None) -> tuple[str, ...]:
     return _generic_actions(name, service or "*")
 
 
+# The private family's roles (reference/icp-iam.md §1, §7.4): the cluster administrator holds
+# what Administrator does, the auditor what Viewer does (our mapping; ICP's is unconfirmed).
+ICP = "crn:v1:icp:private:iam::::role:"
+ICP_ROLES = {
+    "ClusterAdministrator": "Administrator",
+    "Administrator": "Administrator",
+    "Operator": "Operator",
+    "Editor": "Editor",
+    "Viewer": "Viewer",
+    "Auditor": "Viewer",
+}
+
 _BY_CRN: dict[str, str] = {
     **{PLATFORM + n: n for n in SYSTEM_ROLE_NAMES},
     **{SERVICE + n: n for n in SERVICE_ROLE_NAMES},
+    **{ICP + n: platform for n, platform in ICP_ROLES.items()},
 }
 _IDENTITY_BY_CRN = {r.crn: r for r in IDENTITY_SERVICE_ROLES}
 
@@ -252,6 +265,8 @@ def is_builtin(crn: str) -> bool:
 
 
 def builtin_display_name(crn: str) -> str | None:
+    if crn.startswith(ICP) and crn in _BY_CRN:
+        return crn.removeprefix(ICP)
     if crn in _BY_CRN:
         return _BY_CRN[crn]
     role = _IDENTITY_BY_CRN.get(crn)

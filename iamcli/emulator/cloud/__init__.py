@@ -7,7 +7,9 @@ from starlette.routing import BaseRoute
 from . import (
     account_settings,
     api_keys,
+    pdp,
     policies,
+    profile_grants,
     profile_trust,
     profiles,
     roles,
@@ -15,6 +17,7 @@ from . import (
     serviceid_groups,
     templates,
     tokens,
+    users,
     vpc_metadata,
 )
 
@@ -24,10 +27,13 @@ routes: list[BaseRoute] = [
     *api_keys.router.routes,
     *policies.router.routes,
     *roles.router.routes,
+    *users.router.routes,
+    *pdp.router.routes,
     *serviceid_groups.router.routes,
     *account_settings.router.routes,
+    *templates.router.routes,
     *profiles.router.routes,
     *profile_trust.router.routes,
+    *profile_grants.router.routes,
     *vpc_metadata.router.routes,
-    *templates.router.routes,
 ]

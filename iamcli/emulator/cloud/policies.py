@@ -65,7 +65,7 @@ def _who(request: Request) -> tuple[Store, Caller, authz.Subject]:
     return web.store(request), caller, authz.subject_of(caller)
 
 
-def _readable(subject: authz.Subject, row: PolicyRow) -> bool:
+def readable(subject: authz.Subject, row: PolicyRow) -> bool:
     if bodies.subject_iam_id(row.body) == subject.iam_id:
         return True
     return authz.decide(subject, "iam.policy.read", bodies.target_of(row.body)).permitted
@@ -77,12 +77,12 @@ def _found(store: Store, subject: authz.Subject, pid: str) -> PolicyRow:
         raise not_found(pid)
     if row.account_id != subject.account_id:
         raise Problem(403, "You are not allowed to access this account's policies")
-    if not _readable(subject, row):
+    if not readable(subject, row):
         raise Problem(403, "You are not allowed to view this policy")
     return row
 
 
-def _may_change(store: Store, subject: authz.Subject, action: str, body: dict[str, Any]) -> None:
+def may_change(store: Store, subject: authz.Subject, action: str, body: dict[str, Any]) -> None:
     target = bodies.target_of(body)
     authz.require(
         subject,
@@ -183,7 +183,7 @@ def _listing(
         rows = [
             r
             for r in store.list_policies(account_id, state=state or "active")
-            if _matches(r, filters) and _readable(subject, r)
+            if _matches(r, filters) and readable(subject, r)
         ]
     column = _SORT_COLUMNS.get(field, field)
     rows.sort(key=lambda r: str(getattr(r, column)).zfill(20), reverse=descending)
@@ -271,14 +271,21 @@ def list_v2_policies(
 # -- v1 --------------------------------------------------------------------------------------
 
 
-def _create(request: Request, api: str, raw: dict[str, Any]) -> PolicyRow:
-    store, caller, subject = _who(request)
+def create_policy_body(
+    store: Store, subject: authz.Subject, api: str, raw: dict[str, Any]
+) -> PolicyRow:
+    """Validate RAW as a policy of API (v1 or v2), check SUBJECT may grant it, store it."""
     validate = bodies.v1_body if api == "v1" else bodies.v2_body
-    body = validate(store, caller.account_id, raw)
-    _may_change(store, subject, "iam.policy.create", body)
+    body = validate(store, subject.account_id, raw)
+    may_change(store, subject, "iam.policy.create", body)
     return store.create_policy(
-        account_id=caller.account_id, api=api, body=body, created_by=caller.iam_id
+        account_id=subject.account_id, api=api, body=body, created_by=subject.iam_id
     )
+
+
+def _create(request: Request, api: str, raw: dict[str, Any]) -> PolicyRow:
+    store, _, subject = _who(request)
+    return create_policy_body(store, subject, api, raw)
 
 
 @router.post("/v1/policies", status_code=201, tags=["policies"])
@@ -305,8 +312,8 @@ def _replace(
         raise bodies.invalid("This is a v2 policy: replace it through /v2/policies")
     validate = bodies.v1_body if api == "v1" else bodies.v2_body
     body = validate(store, caller.account_id, raw, current_type=row.type)
-    _may_change(store, subject, "iam.policy.update", row.body)
-    _may_change(store, subject, "iam.policy.update", body)
+    may_change(store, subject, "iam.policy.update", row.body)
+    may_change(store, subject, "iam.policy.update", body)
     return store.replace_policy(
         policy_id, if_match=tag, api=api, body=body, modified_by=caller.iam_id
     )
@@ -329,7 +336,7 @@ def _delete(request: Request, policy_id: str) -> None:
     row = _found(store, subject, policy_id)
     if row.state == "deleted":
         raise not_found(policy_id)
-    _may_change(store, subject, "iam.policy.delete", row.body)
+    may_change(store, subject, "iam.policy.delete", row.body)
     store.set_policy_state(policy_id, "deleted", if_match=None, modified_by=caller.iam_id)
 
 
@@ -352,7 +359,7 @@ def update_policy_state(
         raise bodies.invalid("Invalid body: 'state' must be active or deleted")
     store, caller, subject = _who(request)
     row = _found(store, subject, policy_id)
-    _may_change(store, subject, "iam.policy.update", row.body)
+    may_change(store, subject, "iam.policy.update", row.body)
     row = store.set_policy_state(policy_id, state, if_match=tag, modified_by=caller.iam_id)
     return web.json_response(bodies.v1_json(store, web.base_url(request), row), headers=_etag(row))
 

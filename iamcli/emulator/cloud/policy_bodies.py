@@ -325,7 +325,7 @@ def _role_json(store: Store, role_id: str) -> dict[str, Any]:
 
 def v1_json(store: Store, base: str, row: PolicyRow) -> dict[str, Any]:
     """A policy as the v1 API answers: itself, or IBM's placeholder for a v2 policy."""
-    if row.api == "v2":
+    if row.api != "v1":
         return {
             "type": row.type,
             "subjects": [{"attributes": [{"name": "iam_id", "value": "unsupported version"}]}],

@@ -19,19 +19,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import Request
+from fastapi import APIRouter, Request
+from starlette.responses import Response
 
 from .. import formats, web
 from ..compute_resources import UntrustedToken, Verifier
 from ..problems import Problem
 from ..profile_match import ComputeResource, link_trusts, rule_trusts
 from ..store import Profile, ServiceId, Store, User
+from ..store.profiles import ProfileIdentity
 from ..tokens import Caller
 from . import delegated
+from .profiles import profile_json
 
 ASSUME_GRANT = "urn:ibm:params:oauth:grant-type:assume"
 CR_TOKEN_GRANT = "urn:ibm:params:oauth:grant-type:cr-token"
 GRANTS = (ASSUME_GRANT, CR_TOKEN_GRANT)
+
+router = APIRouter()
+_PROFILES_FORM = web.form_body_schema(
+    {"access_token": "an access token of the identity that would assume"}, ["access_token"]
+)
 
 
 def _missing(field: str) -> Problem:
@@ -106,7 +114,7 @@ def _assume(request: Request, form: dict[str, str], issuer: str, cli: bool) -> d
         if not cli:
             raise Problem(400, "No authorization header found", code="BXNIM0308E")
         identity, grant = tokens.identity_for_refresh_token(form["refresh_token"], client_id="bx")
-        caller = Caller(identity, grant.account_id, {})
+        caller = Caller(identity, grant.account_id, {}, tokens.engine)
     else:
         raise _missing("access_token")
     profile = named_profile(
@@ -125,14 +133,37 @@ def _assume(request: Request, form: dict[str, str], issuer: str, cli: bool) -> d
 
 
 def _trusted_identity(store: Store, profile: Profile, caller: Caller) -> bool:
-    for entry in store.trusts(profile.id, caller.iam_id):
-        if entry.type == "user":
-            allowed = entry.accounts or (profile.account_id,)
-            if caller.account_id in allowed:
-                return True
-        elif entry.type == "serviceid":
-            return True
-    return False
+    return any(_admits(profile, e, caller) for e in store.trusts(profile.id, caller.iam_id))
+
+
+def _admits(profile: Profile, entry: ProfileIdentity, caller: Caller) -> bool:
+    if entry.iam_id != caller.iam_id or isinstance(caller.identity, Profile):
+        return False
+    if entry.type == "user":
+        return caller.account_id in (entry.accounts or (profile.account_id,))
+    return entry.type == "serviceid"
+
+
+@router.post("/identity/profiles", openapi_extra=_PROFILES_FORM, tags=["token"])
+async def assumable_profiles(request: Request) -> Response:
+    """The profiles the bearer of `access_token` may assume, in every account (§2.5)."""
+    form = await web.read_form(request)
+    return web.json_response(await web.off_loop(request, _assumable, request, form))
+
+
+def _assumable(request: Request, form: dict[str, str]) -> dict[str, Any]:
+    if not form.get("access_token"):
+        raise _missing("access_token")
+    try:
+        caller = web.tokens(request).caller("Bearer " + form["access_token"])
+    except Problem:
+        raise Problem(400, "Provided access token is invalid", code="BXNIM0407E") from None
+    found = [
+        profile_json(p)
+        for p, entry in web.store(request).profiles_trusting(caller.iam_id)
+        if _admits(p, entry, caller)
+    ]
+    return {"count": len(found), "profiles": found}
 
 
 def _authn_of(identity: User | ServiceId) -> dict[str, Any]:

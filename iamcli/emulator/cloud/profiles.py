@@ -17,8 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from .. import formats, web
-from ..authz import Resource, Subject, decide, require
-from ..authz import subject_of as authz_subject_of
+from ..authz import Resource, decide, require, subject_of
 from ..problems import Problem
 from ..store import Profile, Store, User
 from ..store.profiles import ProfileIdentity, account_of_crn
@@ -59,11 +58,6 @@ class SetIdentities(BaseModel):
 
 
 # -- shared with profile_trust.py and the token grants ---------------------------------------
-
-
-def subject_of(caller: Caller) -> Subject:
-    # The engine's own: it carries the server's decision engine (policies, the owner).
-    return authz_subject_of(caller)
 
 
 def profile_resource(account_id: str, profile_id: str | None = None) -> Resource:

@@ -48,8 +48,7 @@ def _grant(request: Request, form: dict[str, str]) -> Response:
     tokens = web.tokens(request)
     grant = form.get("grant_type", "")
     if grant in profile_grants.GRANTS:
-        body = profile_grants.grant(request, form, cli=cli)  # already off the event loop
-        return web.json_response(body)
+        return web.json_response(profile_grants.grant(request, form, cli=cli))
     api_key_id = None
     identity: Identity
     if grant == APIKEY_GRANT:

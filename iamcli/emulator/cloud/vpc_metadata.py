@@ -15,7 +15,9 @@ the server warns when it listens beyond loopback with an instance configured.
 Choices where IBM's behaviour is UNCONFIRMED: with no trusted_profile the instance's default
 profile is the oldest profile linked to it (IBM keeps a default per instance), else the only
 profile whose rules it meets; errors use the VPC API's shape `{"errors": [{"code", "message"}],
-"trace"}` with codes of our choosing.
+"trace"}` with codes of our choosing; both token operations answer 201 (IBM's SDKs take any
+2xx). A body is read as JSON whatever its Content-Type, as IBM's own `curl -d '{}'` examples send
+it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from .. import formats, web
@@ -167,7 +168,7 @@ async def instance_identity_token(request: Request) -> Response:
         "exp": iat + lifetime,
         "iss": web.base_url(request) + "/instance_identity",
     }
-    token = await run_in_threadpool(web.signer(request).sign, claims)
+    token = await web.off_loop(request, web.signer(request).sign, claims)
     return web.json_response(_token_body(token, iat, iat + lifetime), 201)
 
 
@@ -177,28 +178,32 @@ async def instance_iam_token(request: Request) -> Response:
     instance = _instance(request)
     if isinstance(instance, Response):
         return instance
+    body = await _json_body(request) or {}
+    wanted = body.get("trusted_profile")
+    if body.get("_invalid") or (wanted is not None and not isinstance(wanted, dict)):
+        return _error(400, "invalid_request", "The body is not a trusted_profile request", request)
+    try:
+        answer = await web.off_loop(request, _profile_token, request, instance, wanted or {})
+    except Problem as problem:
+        code = {401: "invalid_token", 403: "forbidden"}.get(problem.status, "invalid_request")
+        return _error(problem.status, code, problem.message, request)
+    return web.json_response(answer, 201)
+
+
+def _check_identity_token(request: Request, instance: VpcInstance) -> None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     try:
         claims = web.signer(request).verify(token.strip()) if scheme.lower() == "bearer" else {}
     except InvalidToken:
         claims = {}
     if claims.get("token_type") != IDENTITY_TOKEN_TYPE or claims.get("sub") != instance.crn:
-        return _error(401, "invalid_token", "An instance identity token is required", request)
-    body = await _json_body(request) or {}
-    wanted = body.get("trusted_profile")
-    if body.get("_invalid") or (wanted is not None and not isinstance(wanted, dict)):
-        return _error(400, "invalid_request", "The body is not a trusted_profile request", request)
-    try:
-        answer = await run_in_threadpool(_profile_token, request, instance, wanted or {})
-    except Problem as problem:
-        code = "forbidden" if problem.status == 403 else "invalid_request"
-        return _error(problem.status, code, problem.message, request)
-    return web.json_response(answer, 201)
+        raise Problem(401, "An instance identity token is required")
 
 
 def _profile_token(
     request: Request, instance: VpcInstance, wanted: dict[str, Any]
 ) -> dict[str, Any]:
+    _check_identity_token(request, instance)
     store = web.store(request)
     resource = instance.resource()
     fields = {k: wanted.get(k) for k in ("id", "crn", "name")}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import api_keys, service_ids, tokens
+from . import api_keys, policies, service_ids, tokens
 
 routes: list[BaseRoute] = [
     *tokens.router.routes,
     *service_ids.router.routes,
     *api_keys.router.routes,
+    *policies.router.routes,
 ]

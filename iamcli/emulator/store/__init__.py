@@ -75,8 +75,8 @@ class Store(
     GrantStore,
     ServiceIdGroupStore,
     AccountSettingsStore,
+    TemplateStore,
     ProfileStore,
     PolicyStore,
-    TemplateStore,
 ):
     """All emulator state. Safe to share between threads; one instance per process."""

@@ -133,6 +133,88 @@ class AccountStore(ApiKeyStore, PasswordStore):
         # A new password lifts a lockout, as a reset does for an IBMid.
         db.execute("DELETE FROM login_failures WHERE name_hash = ?", (digest(user["username"]),))
 
+    # -- member users ------------------------------------------------------------------------
+
+    def add_member(
+        self, account_id: str, username: str, *, email: str | None = None, key: str | None = None
+    ) -> tuple[User, str | None, bool]:
+        """A user of ACCOUNT_ID besides its owner: (user, generated key value, created).
+
+        A new user gets an API key: KEY when given, else a generated one, returned once. An
+        existing user of the account is left alone, except that a KEY it lacks is added (so
+        `serve --user NAME:@FILE` is idempotent and can give an invited user a key)."""
+        if not username or len(username) > 256 or any(c.isspace() for c in username):
+            raise Invalid("a user name must be 1-256 characters without white space")
+        if key is not None and not formats.APIKEY_VALUE_RE.match(key):
+            raise Invalid("an API key must be 32 to 256 characters without white space")
+        t = formats.now()
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is None:
+                raise Invalid(f"account {account_id} does not exist")
+            row = db.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+            created = row is None
+            if row is not None and row["account_id"] != account_id:
+                raise Invalid(f"user name {username} is taken in another account")
+            if row is None:
+                iam_id = formats.new_user_iam_id()
+                local = username.split("@", 1)[0]
+                db.execute(
+                    "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+                    (
+                        iam_id,
+                        account_id,
+                        username,
+                        email or (username if "@" in username else f"{username}@example.com"),
+                        local.capitalize(),
+                        "Member",
+                        t,
+                    ),
+                )
+            else:
+                iam_id = row["iam_id"]
+            value: str | None = None
+            if key is not None:
+                if db.execute(
+                    "SELECT 1 FROM api_keys WHERE key_hash = ?", (digest(key),)
+                ).fetchone():
+                    key = None
+            elif created:
+                value = key = formats.new_api_key_value()
+            if key is not None:
+                self._insert_api_key(
+                    db,
+                    account_id=account_id,
+                    iam_id=iam_id,
+                    owner_kind="user",
+                    name=f"{username}-key",
+                    description="Created by iamcli serve for a member user",
+                    value=key,
+                    store_value=False,
+                    locked=False,
+                    disabled=False,
+                    support_sessions=False,
+                    action_when_leaked="disable",
+                    expires_at=None,
+                    created_by=iam_id,
+                    at=t,
+                )
+        user = self.user(iam_id)
+        assert user is not None
+        return user, value, created
+
+    def users_of(self, account_id: str) -> list[User]:
+        rows = self._all(
+            "SELECT * FROM users WHERE account_id = ? ORDER BY created_at, rowid", (account_id,)
+        )
+        return [user_from_row(r) for r in rows]
+
+    def remove_user(self, iam_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM api_keys WHERE iam_id = ?", (iam_id,))
+            db.execute("DELETE FROM refresh_tokens WHERE iam_id = ?", (iam_id,))
+            db.execute("DELETE FROM access_tokens WHERE iam_id = ?", (iam_id,))
+            db.execute("DELETE FROM users WHERE iam_id = ?", (iam_id,))
+
     # -- identities --------------------------------------------------------------------------
 
     def account_exists(self, account_id: str) -> bool:

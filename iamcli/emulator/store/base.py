@@ -196,6 +196,28 @@ class StoreBase:
         sql = f"SELECT * FROM {table} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ? OFFSET ?"
         return self._all(sql, [*params, limit + 1, offset])
 
+    def _listing(
+        self,
+        table: str,
+        equal: dict[str, str | None],
+        filter_expr: str | None,
+        sort: str | None,
+        allowed: set[str],
+        descending: bool,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[sqlite3.Row], bool]:
+        """One page of TABLE's rows whose columns equal EQUAL's values (None: any) and meet
+        IBM's FILTER_EXPR; and whether more follow."""
+        where = [f"{column} = ?" for column, value in equal.items() if value is not None]
+        params: list[Any] = [value for value in equal.values() if value is not None]
+        if filter_expr:
+            clause, extra = filter_sql(filter_expr)
+            where.append(clause)
+            params.extend(extra)
+        rows = self._page(table, where, params, sort, allowed, descending, offset, limit)
+        return rows[:limit], len(rows) > limit
+
     # -- signing keys ------------------------------------------------------------------------
 
     def signing_keys(self) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import formats
-from .base import StoreBase, filter_sql
+from .base import StoreBase
 from .records import (
     Conflict,
     Invalid,
@@ -211,16 +211,11 @@ class ProfileStore(StoreBase):
         offset: int = 0,
         limit: int = 20,
     ) -> Page:
-        where, params = ["account_id = ?"], [account_id]
-        if name is not None:
-            where.append("name = ?")
-            params.append(name)
-        if filter_expr:
-            clause, extra = filter_sql(filter_expr)
-            where.append(clause)
-            params.extend(extra)
-        rows = self._page("profiles", where, params, sort, PROFILE_SORTS, descending, offset, limit)
-        return Page([profile_from_row(r) for r in rows[:limit]], offset, len(rows) > limit)
+        equal = {"account_id": account_id, "name": name}
+        rows, more = self._listing(
+            "profiles", equal, filter_expr, sort, PROFILE_SORTS, descending, offset, limit
+        )
+        return Page([profile_from_row(r) for r in rows], offset, more)
 
     def update_profile(
         self,
@@ -427,6 +422,29 @@ class ProfileStore(StoreBase):
             "SELECT * FROM profile_identities WHERE profile_id = ? AND iam_id = ?", (pid, iam_id)
         )
         return [_identity(r) for r in rows]
+
+    def profiles_trusting(self, iam_id: str) -> list[tuple[Profile, ProfileIdentity]]:
+        """Every profile with an identity of this IAM ID, in any account, oldest first."""
+        rows = self._all(
+            "SELECT p.*, i.type AS i_type, i.identifier AS i_identifier, i.iam_id AS i_iam_id, "
+            "i.accounts AS i_accounts, i.description AS i_description "
+            "FROM profile_identities i JOIN profiles p ON p.id = i.profile_id "
+            "WHERE i.iam_id = ? ORDER BY p.created_at, p.rowid LIMIT 1000",
+            (iam_id,),
+        )
+        return [
+            (
+                profile_from_row(r),
+                ProfileIdentity(
+                    r["i_type"],
+                    r["i_identifier"],
+                    r["i_iam_id"],
+                    None if r["i_accounts"] is None else tuple(json.loads(r["i_accounts"])),
+                    r["i_description"],
+                ),
+            )
+            for r in rows
+        ]
 
     def set_identities(
         self, pid: str, identities: list[ProfileIdentity], *, if_match: str

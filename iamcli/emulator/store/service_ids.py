@@ -138,6 +138,13 @@ class ServiceIdStore(StoreBase):
             db.execute("DELETE FROM api_keys WHERE iam_id = ?", (current.iam_id,))
             db.execute("DELETE FROM refresh_tokens WHERE iam_id = ?", (current.iam_id,))
             db.execute("DELETE FROM access_tokens WHERE iam_id = ?", (current.iam_id,))
+            # No profile trusts a service ID that is gone (a new one never has its IAM ID).
+            db.execute(
+                "UPDATE profiles SET identities_version = identities_version + 1 WHERE id IN "
+                "(SELECT profile_id FROM profile_identities WHERE iam_id = ?)",
+                (current.iam_id,),
+            )
+            db.execute("DELETE FROM profile_identities WHERE iam_id = ?", (current.iam_id,))
             db.execute("DELETE FROM service_ids WHERE id = ?", (sid,))
 
     def set_service_id_locked(self, sid: str, locked: bool) -> ServiceId:
