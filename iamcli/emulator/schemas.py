@@ -135,6 +135,11 @@ class Discovery(BaseModel):
 # -- the Identity API ------------------------------------------------------------------------
 
 
+class Activity(BaseModel):
+    last_authn: str | SkipJsonSchema[None] = None
+    authn_count: int
+
+
 class ApiKey(BaseModel):
     id: str
     entity_tag: str
@@ -155,6 +160,7 @@ class ApiKey(BaseModel):
     apikey: str | SkipJsonSchema[None] = Field(
         None, description="on create; on reads only for a key made with store_value"
     )
+    activity: Activity | SkipJsonSchema[None] = None
 
 
 class ServiceId(BaseModel):
@@ -170,6 +176,7 @@ class ServiceId(BaseModel):
     description: str | SkipJsonSchema[None] = None
     unique_instance_crns: list[str] | SkipJsonSchema[None] = None
     apikey: ApiKey | SkipJsonSchema[None] = Field(None, description="on create, when asked for")
+    activity: Activity | SkipJsonSchema[None] = None
 
 
 class _Paged(BaseModel):
@@ -508,6 +515,37 @@ class TemplateAssignmentList(BaseModel):
     assignments: list[TemplateAssignment]
 
 
+class ReportReference(BaseModel):
+    reference: str
+
+
+class ActivityReport(BaseModel):
+    created_by: str
+    reference: str
+    report_duration: str
+    report_start_time: str
+    report_end_time: str
+    users: list[dict[str, Any]]
+    apikeys: list[dict[str, Any]]
+    serviceids: list[dict[str, Any]]
+    profiles: list[dict[str, Any]]
+
+
+class MfaEnrollment(BaseModel):
+    iam_id: str
+    effective_mfa_type: str
+    id_based_mfa: dict[str, Any]
+    account_based_mfa: dict[str, Any]
+
+
+class MfaReport(BaseModel):
+    created_by: str
+    reference: str
+    report_time: str
+    account_id: str
+    users: list[dict[str, Any]]
+
+
 ERRORS: dict[str, type[BaseModel]] = {
     "token": TokenError,
     "identity": IdentityError,
@@ -532,4 +570,5 @@ def all_models() -> list[type[BaseModel]]:
     from . import profile_schemas  # it builds on the models above
 
     models += profile_schemas.MODELS
+    models += [ReportReference, ActivityReport, MfaEnrollment, MfaReport]
     return models

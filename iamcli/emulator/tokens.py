@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,11 @@ class Minted:
     expires_at: int
 
 
+# How long a process trusts what it read of an account's token lifetimes: a change to the
+# account settings takes effect for new tokens within this many seconds.
+SETTINGS_CACHE_SECONDS = 5.0
+
+
 class Tokens:
     def __init__(
         self,
@@ -62,6 +68,27 @@ class Tokens:
         self.signer = signer
         self.ttl = ttl
         self.refresh_ttl = refresh_ttl
+        self._lifetimes: dict[str, tuple[float, int, int]] = {}
+
+    def lifetimes(self, account_id: str) -> tuple[int, int]:
+        """(access, refresh) token lifetimes for ACCOUNT_ID: the account settings'
+        `system_access_token_expiration_in_seconds` and `..._refresh_...` where set, else the
+        server's --token-ttl and --refresh-token-ttl."""
+        now = time.monotonic()
+        cached = self._lifetimes.get(account_id)
+        if cached is not None and now - cached[0] < SETTINGS_CACHE_SECONDS:
+            return cached[1], cached[2]
+        values = self.store.account_settings(account_id).values
+        access = values["system_access_token_expiration_in_seconds"]
+        refresh = values["system_refresh_token_expiration_in_seconds"]
+        found = (
+            int(access) if str(access).isdigit() else self.ttl,
+            int(refresh) if str(refresh).isdigit() else self.refresh_ttl,
+        )
+        if len(self._lifetimes) > 10_000:
+            self._lifetimes.clear()
+        self._lifetimes[account_id] = (now, *found)
+        return found
 
     # -- minting ---------------------------------------------------------------------------
 
@@ -76,7 +103,7 @@ class Tokens:
         client_id: str,
     ) -> Minted:
         iat = formats.now()
-        exp = iat + self.ttl
+        exp = iat + self.lifetimes(account_id)[0]
         claims = (
             _cloud_claims(identity, account_id)
             if family == "cloud"
@@ -94,7 +121,10 @@ class Tokens:
         )
         if family == "cloud":
             claims.update({"acr": 1, "amr": ["pwd"]})
-        return Minted(self.signer.sign(claims), iat, exp)
+        minted = Minted(self.signer.sign(claims), iat, exp)
+        # For the inactive-identity report and `include_activity` (store/activity.py).
+        self.store.note_authentication(account_id, identity.iam_id)
+        return minted
 
     def new_refresh_token(
         self,
@@ -112,7 +142,7 @@ class Tokens:
                 api_key_id,
                 client_id,
                 grant_type,
-                formats.now() + self.refresh_ttl,
+                formats.now() + self.lifetimes(account_id)[1],
             )
         )
 
@@ -129,6 +159,7 @@ class Tokens:
         identity = self.store.identity(key.iam_id)
         if identity is None:
             raise UNKNOWN_KEY
+        self.store.note_authentication(key.account_id, key.id)
         return identity, key
 
     def identity_for_refresh_token(

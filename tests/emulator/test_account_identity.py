@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 
+import jwt
 import pytest
 from ibm_cloud_sdk_core import ApiException
 from test_ibm_sdks import identity_service as identity
 
-from support import Emulator
+from support import APIKEY_GRANT, Emulator
 
 
 def error_of(info: pytest.ExceptionInfo[ApiException]) -> tuple[int, str]:
@@ -281,3 +282,38 @@ def test_a_preference_takes_one_kind_of_value(emulator: Emulator) -> None:
         both = c.put(url, json={"value_string": "a", "value_list_of_strings": ["b"]})
         neither = c.put(url, json={})
     assert both.status_code == neither.status_code == 400
+
+
+def test_token_lifetime_follows_the_account_setting(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from support import seeded_emulator
+
+    emulator = seeded_emulator(str(tmp_path / "iam.db"), token_ttl=3600)
+    try:
+
+        def lifetime() -> int:
+            with emulator.client() as c:
+                r = c.post(
+                    "/identity/token",
+                    data={"grant_type": APIKEY_GRANT, "apikey": emulator.a.apikey},
+                )
+            body = r.json()
+            return int(body["expiration"]) - int(
+                jwt.decode(body["access_token"], options={"verify_signature": False})["iat"]
+            )
+
+        assert lifetime() == 3600
+        with emulator.client(headers=emulator.auth()) as c:
+            url = f"/v1/accounts/{emulator.a.account_id}/settings/identity"
+            setting = {"system_access_token_expiration_in_seconds": "900"}
+            assert c.put(url, json=setting, headers={"If-Match": "*"}).status_code == 200
+        # The server reads the setting again within a few seconds (tokens.py).
+        emulator.server.app.state.tokens._lifetimes.clear()
+        assert lifetime() == 900
+        # Account B keeps the server's lifetime.
+        with emulator.client() as c:
+            r = c.post(
+                "/identity/token", data={"grant_type": APIKEY_GRANT, "apikey": emulator.b.apikey}
+            )
+        assert r.json()["expires_in"] == 3600
+    finally:
+        emulator.server.stop()

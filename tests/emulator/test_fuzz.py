@@ -232,6 +232,7 @@ def test_every_operation_answers_as_documented(server: Running, auth: dict[str, 
     walk_account_identity(walk, account)
     walk_templates(walk, account, server)
     walk_access(walk, account)
+    walk_reports(walk, account)
 
     walk.client.close()
     assert walk.done >= set(openapi.CONTRACT), set(openapi.CONTRACT) - walk.done
@@ -532,3 +533,22 @@ def walk_access(walk: Walk, account: str) -> None:
     walk("GET", pap + "/{policy_id}", 200, path=one)
     walk("PUT", pap + "/{policy_id}", 200, path=one, json=body)
     walk("DELETE", pap + "/{policy_id}", 204, path=one)
+
+
+def walk_reports(walk: Walk, account: str) -> None:
+    acct = {"account_id": account}
+    activity = "/v1/activity/accounts/{account_id}/report"
+    made = walk("POST", activity, 202, path=acct, params={"type": "inactive", "duration": "24"})
+    walk("POST", activity, 400, path=acct, params={"type": "active"})
+    ref = {**acct, "reference": made["reference"]}
+    walk("GET", activity + "/{reference}", 204, path=ref)
+    walk("GET", activity + "/{reference}", 200, path=ref)
+    walk("GET", activity + "/{reference}", 404, path={**acct, "reference": "nope"})
+    mfa = "/v1/mfa/accounts/{account_id}"
+    bearer = walk.client.headers["Authorization"].split()[1]
+    iam_id = jwt.decode(bearer, options={"verify_signature": False})["iam_id"]
+    walk("GET", mfa + "/status", 200, path=acct, params={"iam_id": iam_id})
+    made = walk("POST", mfa + "/report", 202, path=acct, params={"type": "mfa_status"})
+    ref = {**acct, "reference": made["reference"]}
+    walk("GET", mfa + "/report/{reference}", 204, path=ref)
+    walk("GET", mfa + "/report/{reference}", 200, path=ref)

@@ -12,6 +12,7 @@ from . import (
     profile_grants,
     profile_trust,
     profiles,
+    reports,
     roles,
     service_ids,
     serviceid_groups,
@@ -36,4 +37,5 @@ routes: list[BaseRoute] = [
     *profile_trust.router.routes,
     *profile_grants.router.routes,
     *vpc_metadata.router.routes,
+    *reports.router.routes,
 ]

@@ -12,7 +12,16 @@ from .. import access, formats, web
 from ..problems import Problem
 from ..store import ApiKey, Identity, Store
 from ..tokens import Caller
-from .common import PageSize, caller_of, decode_page_token, etag, list_body, order_desc, own_account
+from .common import (
+    PageSize,
+    activity_json,
+    caller_of,
+    decode_page_token,
+    etag,
+    list_body,
+    order_desc,
+    own_account,
+)
 
 router = APIRouter()
 
@@ -182,12 +191,15 @@ def api_key_details(
 
 
 @router.get("/v1/apikeys/{kid}", tags=["API keys"])
-def get_api_key(request: Request, kid: str) -> Response:
+def get_api_key(request: Request, kid: str, include_activity: bool = False) -> Response:
     store = web.store(request)
     caller = caller_of(request)
     found = web.owned_api_key(store, caller, kid)
     access.require(caller, "iam-identity.apikey.get", found)
-    return web.json_response(_with_value(store, found), headers=etag(found))
+    body = _with_value(store, found)
+    if include_activity:
+        body["activity"] = activity_json(store, found.id)
+    return web.json_response(body, headers=etag(found))
 
 
 @router.put("/v1/apikeys/{kid}", tags=["API keys"])

@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 
 from fastapi import Query, Request
 
-from .. import authz, web
+from .. import authz, formats, web
 from ..problems import Problem
-from ..store import AccountSettings, ApiKey, Page, ServiceId, ServiceIdGroup
+from ..store import AccountSettings, ApiKey, Page, ServiceId, ServiceIdGroup, Store
 from ..tokens import Caller
 
 PageSize = Annotated[int, Query(ge=1, le=100)]
@@ -27,6 +27,14 @@ def caller_of(request: Request) -> Caller:
 
 def subject_of(caller: Caller) -> authz.Subject:
     return authz.subject_of(caller)
+
+
+def activity_json(store: Store, entity_id: str) -> dict[str, Any]:
+    """IBM's `Activity` of an entity (include_activity=true): its last recorded authentication."""
+    seen = store.activity(entity_id)
+    if seen is None:
+        return {"authn_count": 0}
+    return {"last_authn": formats.ibm_time(seen.last_authn), "authn_count": seen.authn_count}
 
 
 def own_account(caller: Caller, account_id: str | None) -> str:

@@ -13,7 +13,16 @@ from .. import access, formats, web
 from ..problems import Problem
 from ..store import ServiceId
 from .api_keys import api_key_json, parse_expiry
-from .common import PageSize, caller_of, decode_page_token, etag, list_body, order_desc, own_account
+from .common import (
+    PageSize,
+    activity_json,
+    caller_of,
+    decode_page_token,
+    etag,
+    list_body,
+    order_desc,
+    own_account,
+)
 
 router = APIRouter()
 
@@ -139,11 +148,14 @@ def list_service_ids(
 
 
 @router.get("/v1/serviceids/{sid}", tags=["service IDs"])
-def get_service_id(request: Request, sid: str) -> Response:
+def get_service_id(request: Request, sid: str, include_activity: bool = False) -> Response:
     caller = caller_of(request)
     found = web.owned_service_id(web.store(request), caller, sid)
     access.require(caller, "iam-identity.serviceid.get", found)
-    return web.json_response(service_id_json(found), headers=etag(found))
+    body = service_id_json(found)
+    if include_activity:
+        body["activity"] = activity_json(web.store(request), found.iam_id)
+    return web.json_response(body, headers=etag(found))
 
 
 @router.put("/v1/serviceids/{sid}", tags=["service IDs"])

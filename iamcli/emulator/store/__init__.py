@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .account_settings import AccountSettings, AccountSettingsStore, Preference
 from .accounts import AccountStore
+from .activity import Activity, ActivityStore
 from .grants import GrantStore
 from .passwords import LoginLocked
 from .policies import CustomRoleRow, PolicyRow, PolicyStore
@@ -43,6 +44,7 @@ from .templates import Assignment, Template, TemplateStore
 
 __all__ = [
     "AccountSettings",
+    "Activity",
     "ApiKey",
     "Assignment",
     "Bootstrap",
@@ -78,5 +80,6 @@ class Store(
     TemplateStore,
     ProfileStore,
     PolicyStore,
+    ActivityStore,
 ):
     """All emulator state. Safe to share between threads; one instance per process."""
