@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..models import Policy, Role
 
-ROLE_COLUMNS = ["Name", "Description", "CRN"]
+ROLE_COLUMNS = ["Name", "CRN", "Description"]
 _LABELS = {
     "serviceName": "Service Name",
     "serviceInstance": "Service Instance",
@@ -51,4 +51,4 @@ def policy_record(p: Policy) -> list[tuple[str, str]]:
 
 
 def role_row(r: Role) -> list[str]:
-    return [r.display_name, r.description or "", r.crn]
+    return [r.display_name, r.crn, r.description or ""]

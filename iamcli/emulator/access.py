@@ -68,6 +68,30 @@ def may(caller: Caller, action: str, entity: ServiceId | ApiKey | Identity) -> b
     return authz.decide(authz.subject_of(caller), action, resource_of(action, entity)).permitted
 
 
+def _restriction(store: Store, account_id: str, setting: str) -> dict[str, str]:
+    value = store.account_settings(account_id).values.get(setting)
+    return {setting: value} if isinstance(value, str) else {}
+
+
+def require_service_id_create(store: Store, caller: Caller) -> None:
+    """Any member creates service IDs, unless the account restricts it (reference §4.2 rule 5)."""
+    restriction = _restriction(store, caller.account_id, "restrict_create_service_id")
+    resource = authz.Resource(caller.account_id, resource_type="serviceid", attributes=restriction)
+    authz.require(authz.subject_of(caller), "iam-identity.serviceid.create", resource)
+
+
+def require_key_create(store: Store, caller: Caller, owner: Identity) -> None:
+    """Creating an API key for OWNER: its user alone (subject to the account's restriction on
+    user API keys), or a role on its service ID."""
+    resource = identity_resource(owner)
+    if not isinstance(owner, ServiceId):
+        restriction = _restriction(store, owner.account_id, "restrict_create_platform_apikey")
+        resource = authz.Resource(
+            resource.account_id, owner_iam_id=resource.owner_iam_id, attributes=restriction
+        )
+    authz.require(authz.subject_of(caller), "iam-identity.apikey.create", resource)
+
+
 def all_service_ids(caller: Caller, action: str = "iam-identity.serviceid.get") -> bool:
     """Whether CALLER holds ACTION on every service ID of its account (a policy with no
     `resource`), so that a list needs no filter."""

@@ -131,7 +131,7 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("delete", "/v1/policies/{policy_id}"): (None, (400, 401, 403, 404)),
     ("get", "/v2/policies"): (schemas.V2PolicyList, (400, 401)),
     ("post", "/v2/policies"): (schemas.V2Policy, (400, 401, 403, 413, 415)),
-    ("get", "/v2/policies/{policy_id}"): (schemas.V2Policy, (401, 403, 404)),
+    ("get", "/v2/policies/{policy_id}"): (schemas.V2Policy, (400, 401, 403, 404)),
     ("put", "/v2/policies/{policy_id}"): (schemas.V2Policy, _CHANGE),
     ("delete", "/v2/policies/{policy_id}"): (None, (400, 401, 403, 404)),
     ("get", "/v2/roles"): (schemas.RoleList, (400, 401)),
@@ -140,6 +140,7 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("put", "/v2/roles/{role_id}"): (schemas.CustomRole, _CHANGE),
     ("delete", "/v2/roles/{role_id}"): (None, (401, 403, 404)),
     # iam-pap's service-ID policies (private/policies.py)
+    ("get", "/iam-pap/v1/roles"): (schemas.PrivateRoleList, (401,)),
     ("post", _PAP): (schemas.PrivatePolicy, (400, 401, 403, 404, 413, 415)),
     ("get", _PAP): (schemas.PrivatePolicyList, (401, 403, 404)),
     ("get", _PAP + "/{policy_id}"): (schemas.PrivatePolicy, (401, 403, 404)),
@@ -149,8 +150,11 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("post", "/v2/authz"): (schemas.AuthzResponses, (400, 401, 413, 415)),
     ("post", "/v2/authz/bulk"): (schemas.AuthzBulk, (400, 401, 413, 415)),
     # User Management (cloud/users.py)
-    ("post", "/v2/accounts/{account_id}/users"): (schemas.InvitedUsers, (400, 401, 403, 413, 415)),
-    ("get", "/v2/accounts/{account_id}/users"): (schemas.UserList, (401, 403)),
+    ("post", "/v2/accounts/{account_id}/users"): (
+        schemas.InvitedUsers,
+        (400, 401, 403, 404, 413, 415),
+    ),
+    ("get", "/v2/accounts/{account_id}/users"): (schemas.UserList, (401, 403, 404)),
     ("get", "/v2/accounts/{account_id}/users/{iam_id}"): (schemas.UserProfile, (401, 403, 404)),
     ("delete", "/v2/accounts/{account_id}/users/{iam_id}"): (None, (400, 401, 403, 404)),
 }

@@ -375,6 +375,16 @@ class PrivatePolicyList(RootModel[list[PrivatePolicy]]):
     pass
 
 
+class PrivateRole(BaseModel):
+    id: str
+    name: str
+    description: str
+
+
+class PrivateRoleList(RootModel[list[PrivateRole]]):
+    pass
+
+
 class AuthzResponses(_Open):
     responses: list[dict[str, Any]]
 
@@ -562,7 +572,7 @@ def all_models() -> list[type[BaseModel]]:
     models += [PrivateServiceId, PrivateApiKey, PrivateServiceIdList, PrivateApiKeyList]
     models += [V1Policy, V2Policy, V1PolicyList, V2PolicyList, Role, CustomRole, RoleList]
     models += [InvitedUsers, UserProfile, UserList, AuthzResponses, AuthzBulk]
-    models += [PrivatePolicy, PrivatePolicyList]
+    models += [PrivatePolicy, PrivatePolicyList, PrivateRole, PrivateRoleList]
     models += [ServiceIdGroup, ServiceIdGroupList, AccountSettings, EffectiveAccountSettings]
     models += [IdentityPreference, IdentityPreferenceList]
     models += [AccountSettingsTemplate, AccountSettingsTemplateList]

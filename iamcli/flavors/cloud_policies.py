@@ -69,6 +69,16 @@ class CloudPolicies(PolicyApi):
         # A v2 body grants through `control`; a v1 body lists `roles` and `resources`.
         return "v2" if "control" in body else "v1"
 
+    def file_subject(self, body: Mapping[str, Any]) -> str | None:
+        for a in _list(_dict(body, "subject"), "attributes"):
+            if a.get("key") == "iam_id":
+                return str(a.get("value"))
+        for s in _list(body, "subjects"):
+            for a in _list(s, "attributes"):
+                if a.get("name") == "iam_id":
+                    return str(a.get("value"))
+        return None
+
     def policies(self, subject: ServiceId, version: str) -> Iterator[Policy]:
         params = {
             "account_id": self.account_id,
@@ -232,21 +242,6 @@ class CloudPolicies(PolicyApi):
                 for r in resources
             ]
         return body
-
-
-def file_subject(body: Mapping[str, Any]) -> str | None:
-    """The `iam_id` a `--file` body names as its subject, if any (either version)."""
-    v2 = body.get("subject")
-    if isinstance(v2, dict):
-        for a in v2.get("attributes") or []:
-            if isinstance(a, dict) and a.get("key") == "iam_id":
-                return str(a.get("value"))
-    for s in body.get("subjects") or []:
-        if isinstance(s, dict):
-            for a in s.get("attributes") or []:
-                if isinstance(a, dict) and a.get("name") == "iam_id":
-                    return str(a.get("value"))
-    return None
 
 
 def _with_account(resource: dict[str, Any], key: str, account: dict[str, str]) -> dict[str, Any]:

@@ -74,6 +74,10 @@ class PolicyApi(ABC):
         """The API version a `--file` body is written for."""
         return "v1"
 
+    def file_subject(self, body: Mapping[str, Any]) -> str | None:
+        """The `iam_id` a `--file` body names as its subject, if it names one."""
+        return None
+
     @abstractmethod
     def roles(self, scope: RoleScope) -> list[Role]: ...
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -190,9 +191,10 @@ def read_policy_file(ref: str) -> dict[str, Any]:
     if not path:
         raise UsageError("--file needs a file name: --file @policy.json")
     try:
+        # Checked before opening: opening a FIFO for reading would wait for a writer.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise UsageError(f"--file {path}: not a regular file")
         with open(path, "rb") as f:
-            if not os.path.isfile(path):
-                raise UsageError(f"--file {path}: not a regular file")
             data = f.read(MAX_POLICY_FILE + 1)
     except OSError as exc:
         raise UsageError(f"--file {path}: {exc.strerror or exc}") from None
@@ -283,11 +285,9 @@ def resource_change(current: Policy, request: Request) -> str | None:
 
 
 def _file_request(api: PolicyApi, sid: ServiceId, ref: str, asked: str | None) -> Request:
-    from ..flavors.cloud_policies import file_subject
-
     body = read_policy_file(ref)
     version = file_version(api, body, asked)
-    named = file_subject(body)
+    named = api.file_subject(body)
     foreign = named if named is not None and named != sid.iam_id else None
     return Request(PolicyDraft(body=body), version, foreign)
 

@@ -301,7 +301,7 @@ def test_roles(cli, family: str) -> None:
     assert {"Viewer", "Operator", "Administrator"} <= names
     text = cli("roles", "--service", SERVICE[family])
     assert text.code == 0, text.stderr
-    assert text.out_lines[0].split() == ["Name", "Description", "CRN"]
+    assert text.out_lines[0].split() == ["Name", "CRN", "Description"]
     assert any(line.startswith("Viewer ") for line in text.out_lines)
 
 
@@ -514,3 +514,59 @@ def test_a_custom_role_is_granted_by_its_display_name(cli, emulator: Emulator) -
         role["crn"],
         "crn:v1:bluemix:public:iam::::role:Viewer",
     ]
+
+
+def test_a_v1_file_is_sent_for_the_service_id_named(
+    cli, emulator: Emulator, tmp_path: Path
+) -> None:
+    login(cli, emulator, "cloud")
+    sid = new_sid(cli)
+    doc = tmp_path / "v1.json"
+    doc.write_text(
+        json.dumps(
+            {
+                "roles": [{"role_id": "crn:v1:bluemix:public:iam::::role:Viewer"}],
+                "resources": [
+                    {
+                        "attributes": [
+                            {"name": "serviceName", "value": "iam-*", "operator": "stringMatch"}
+                        ]
+                    }
+                ],
+            }
+        )
+    )
+    r = cli("service-policy-create", str(sid["name"]), "--file", f"@{doc}", "--output", "json")
+    assert r.code == 0, r.stderr
+    assert "Warning" not in r.stderr
+    body = json.loads(r.stdout)
+    assert body["subjects"][0]["attributes"][0]["value"] == sid["iam_id"]
+    attrs = body["resources"][0]["attributes"]
+    assert attrs[0] == {"name": "serviceName", "value": "iam-*", "operator": "stringMatch"}
+    assert {"name": "accountId", "value": emulator.a.account_id} in [
+        {k: a[k] for k in ("name", "value")} for a in attrs
+    ]
+    # --api-version contradicting the file is a usage error, before anything is sent.
+    wrong = cli(
+        "service-policy-create", str(sid["name"]), "--file", f"@{doc}", "--api-version", "v2"
+    )
+    assert wrong.code == 2 and "written for the v1 API, not v2" in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"subject": {"attributes": 7}, "control": {}},
+        {"subjects": "me", "roles": 1, "resources": [3]},
+        {"subject": [], "control": {"grant": {"roles": "x"}}, "resource": {"attributes": 5}},
+    ],
+)
+def test_a_hostile_file_gets_an_answer_not_a_traceback(
+    cli, emulator: Emulator, tmp_path: Path, document: dict[str, object]
+) -> None:
+    login(cli, emulator, "cloud")
+    doc = tmp_path / "odd.json"
+    doc.write_text(json.dumps(document))
+    r = cli("service-policy-create", str(new_sid(cli)["name"]), "--file", f"@{doc}")
+    assert r.code in (1, 2), r.stderr  # the server's 400, or ours
+    assert "\nFAILED\n" in f"\n{r.stderr}" and "Traceback" not in r.stderr

@@ -21,6 +21,7 @@ from support import APIKEY_GRANT
 
 ALICE_KEY = "access-model-alice-key-" + "a" * 24
 ROLE = "crn:v1:bluemix:public:iam::::role:"
+CREATOR = "crn:v1:bluemix:public:iam-identity::::serviceRole:ServiceIdCreator"
 
 
 @dataclass
@@ -489,3 +490,60 @@ def test_private_policy_bodies_are_checked(
         assert r.json()["errorCode"] == str(status) and r.json()["errorDetails"]
         other = admin.post(pap.replace(server.account_id, "other-account"), json=body)
         assert other.status_code == 403
+
+
+def test_restricted_service_id_creation_needs_service_id_creator_even_for_the_owner(
+    world: World,
+) -> None:
+    account = world.server.account_id
+    settings = f"/v1/accounts/{account}/settings/identity"
+
+    def restrict(value: str) -> None:
+        r = world.admin.put(
+            settings, json={"restrict_create_service_id": value}, headers={"If-Match": "*"}
+        )
+        assert r.status_code == 200, r.text
+
+    restrict("RESTRICTED")
+    try:
+        body = {"account_id": account, "name": "restricted"}
+        forbidden(world.admin.post("/v1/serviceids/", json=body))
+        forbidden(world.alice.post("/v1/serviceids/", json=body))
+        pid = world.policy(world.alice_id, "Viewer", serviceName="iam-identity")
+        r = world.admin.post(
+            "/v1/policies",
+            json={
+                "type": "access",
+                "subjects": [{"attributes": [{"name": "iam_id", "value": world.alice_id}]}],
+                "roles": [{"role_id": CREATOR}],
+                "resources": [
+                    {
+                        "attributes": [
+                            {"name": "accountId", "value": account},
+                            {"name": "serviceName", "value": "iam-identity"},
+                        ]
+                    }
+                ],
+            },
+        )
+        assert r.status_code == 201
+        try:
+            assert world.alice.post("/v1/serviceids/", json=body).status_code == 201
+        finally:
+            world.unpolicy(r.json()["id"])
+            world.unpolicy(pid)
+    finally:
+        restrict("NOT_RESTRICTED")
+    assert world.admin.post("/v1/serviceids/", json=body).status_code == 201
+
+
+def test_a_deleted_service_ids_policies_go_with_it(world: World) -> None:
+    account = world.server.account_id
+    doomed = world.admin.post("/v1/serviceids/", json={"account_id": account, "name": "d"}).json()
+    pid = world.policy(doomed["iam_id"], "Viewer", serviceName="iam-identity")
+    assert world.admin.delete(f"/v1/serviceids/{doomed['id']}").status_code == 204
+    assert world.admin.get(f"/v1/policies/{pid}").json()["state"] == "deleted"
+    active = world.admin.get(
+        "/v1/policies", params={"account_id": account, "iam_id": doomed["iam_id"]}
+    )
+    assert active.json()["policies"] == []

@@ -533,6 +533,8 @@ def walk_access(walk: Walk, account: str) -> None:
     walk("GET", pap + "/{policy_id}", 200, path=one)
     walk("PUT", pap + "/{policy_id}", 200, path=one, json=body)
     walk("DELETE", pap + "/{policy_id}", 204, path=one)
+    roles = walk("GET", "/iam-pap/v1/roles", 200)
+    assert "crn:v1:icp:private:iam::::role:ClusterAdministrator" in [r["id"] for r in roles]
 
 
 def walk_reports(walk: Walk, account: str) -> None:

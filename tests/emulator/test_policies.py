@@ -335,3 +335,51 @@ def test_user_management_invites_a_member(server: Running) -> None:
     # The invitation's policy is the new member's.
     mine = policies(server).list_policies(account_id=server.account_id, iam_id=bob["id"])
     assert mine.get_result()["policies"][0]["roles"][0]["role_id"] == VIEWER
+
+
+def test_a_subject_is_named_exactly_and_iam_actions_are_no_custom_roles(server: Running) -> None:
+    with server.client(headers={"Authorization": f"Bearer {server.token()}"}) as c:
+        wildcard = c.post(
+            "/v2/policies",
+            json={
+                "type": "access",
+                "control": {"grant": {"roles": [{"role_id": VIEWER}]}},
+                "subject": {
+                    "attributes": [{"key": "iam_id", "operator": "stringMatch", "value": "*"}]
+                },
+                "resource": {
+                    "attributes": [
+                        {
+                            "key": "accountId",
+                            "operator": "stringEquals",
+                            "value": server.account_id,
+                        },
+                        {"key": "serviceName", "operator": "stringEquals", "value": "iam-identity"},
+                    ]
+                },
+            },
+        )
+        assert wildcard.status_code == 400
+        assert wildcard.json()["errors"][0]["code"] == "invalid_body"
+        role = c.post(
+            "/v2/roles",
+            json={
+                "name": "Granter",
+                "display_name": "Granter",
+                "account_id": server.account_id,
+                "service_name": "iam",
+                "actions": ["iam.policy.create"],
+            },
+        )
+        assert role.status_code == 400
+        foreign = c.post(
+            "/v2/roles",
+            json={
+                "name": "Elsewhere",
+                "display_name": "Elsewhere",
+                "account_id": "another-account",
+                "service_name": "library",
+                "actions": ["library.books.read"],
+            },
+        )
+        assert foreign.status_code == 403

@@ -257,3 +257,32 @@ def test_a_subject_without_an_engine_gets_only_the_built_in_rules() -> None:
     bare = Subject(OWNER, ACCOUNT, "user")
     assert not decide(bare, "iam-identity.serviceid.delete", service_id()).permitted
     assert decide(bare, "iam-identity.serviceid.create", Resource(ACCOUNT)).permitted
+
+
+def test_restricted_creation_binds_even_the_owner() -> None:
+    source = Source()
+    owner = subject(source, OWNER)
+    restricted = {"restrict_create_service_id": "RESTRICTED"}
+    create = Resource(ACCOUNT, resource_type="serviceid", attributes=restricted)
+    assert not decide(owner, "iam-identity.serviceid.create", create).permitted
+    source.grant(
+        OWNER,
+        "crn:v1:bluemix:public:iam-identity::::serviceRole:ServiceIdCreator",
+        ("serviceName", "iam-identity"),
+    )
+    assert decide(owner, "iam-identity.serviceid.create", create).permitted
+    keys = {"restrict_create_platform_apikey": "RESTRICTED"}
+    own_key = Resource(ACCOUNT, owner_iam_id=ALICE, attributes=keys)
+    alice = subject(source, ALICE)
+    assert not decide(alice, "iam-identity.apikey.create", own_key).permitted
+    source.grant(
+        ALICE,
+        "crn:v1:bluemix:public:iam-identity::::serviceRole:UserApiKeyCreator",
+        ("serviceName", "iam-identity"),
+    )
+    assert decide(alice, "iam-identity.apikey.create", own_key).permitted
+    # The restriction is about users' keys; a service ID's keys are not affected.
+    sid_key = Resource(ACCOUNT, resource_type="serviceid", resource=SID, owner_iam_id="iam-" + SID)
+    assert decide(
+        subject(source, "iam-" + SID, "serviceid"), "iam-identity.apikey.create", sid_key
+    ).permitted

@@ -48,6 +48,11 @@ OWN = (APIKEY, "iam-identity.preference.")
 CREATE_APIKEY = "iam-identity.apikey.create"
 MANAGE_APIKEY = "iam-identity.apikey.manage"
 CREATE_SERVICE_ID = "iam-identity.serviceid.create"
+CREATE_USER_APIKEY = "iam-identity.user-apikey.create"
+# Resource attributes the Identity routes set from the account's settings.
+RESTRICT_SERVICE_IDS = "restrict_create_service_id"
+RESTRICT_USER_KEYS = "restrict_create_platform_apikey"
+ON = "RESTRICTED"
 GET_SERVICE_ID = "iam-identity.serviceid.get"
 
 
@@ -173,6 +178,17 @@ class Engine:
         if subject.account_id != resource.account_id:
             return Outcome(False, "not a member of the resource's account")
         key_owner = resource.owner_iam_id
+        # Rule 5: account settings that restrict creation bind even the owner, who then needs
+        # Service ID creator / User API key creator like anyone else.
+        if action == CREATE_SERVICE_ID and resource.attributes.get(RESTRICT_SERVICE_IDS) == ON:
+            return self._by_policy(subject, CREATE_SERVICE_ID, resource)
+        if (
+            action == CREATE_APIKEY
+            and key_owner == subject.iam_id
+            and is_user(key_owner)
+            and resource.attributes.get(RESTRICT_USER_KEYS) == ON
+        ):
+            return self._by_policy(subject, CREATE_USER_APIKEY, resource)
         # Reference §4.2 rule 4: a user's API keys are created by that user alone, not by the
         # account owner and not by an Administrator.
         if action == CREATE_APIKEY and key_owner is not None and is_user(key_owner):
@@ -181,8 +197,7 @@ class Engine:
             return Outcome(False, "only the user themself may create a user's API keys")
         if key_owner == subject.iam_id and action.startswith(OWN):
             return Outcome(True, "an identity manages its own API keys and preferences")
-        # Rule 1: any member may create service IDs (the account setting that restricts it is
-        # not emulated).
+        # Rule 1: any member may create service IDs (unless restricted, above).
         if action == CREATE_SERVICE_ID:
             return Outcome(True, "any member may create service IDs")
         if (
@@ -201,6 +216,12 @@ class Engine:
             # Rule 4: other users' keys are viewed, edited and deleted with Administrator only
             # (Editor's apikey.get/update are about service IDs' keys).
             action = MANAGE_APIKEY
+        return self._by_policy(subject, action, resource, index)
+
+    def _by_policy(
+        self, subject: Subject, action: str, resource: Resource, index: _Index | None = None
+    ) -> Outcome:
+        index = index or self._index(resource.account_id)
         grants = index.by_subject.get(subject.iam_id)
         if not grants:
             return Outcome(False, "no access policy grants it")

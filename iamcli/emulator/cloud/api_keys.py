@@ -115,7 +115,7 @@ def create_api_key(
     store = web.store(request)
     owner = _owner(store, caller, body.iam_id)
     own_account(caller, body.account_id)
-    access.require(caller, "iam-identity.apikey.create", owner)
+    access.require_key_create(store, caller, owner)
     key, value = store.create_api_key(
         account_id=owner.account_id,
         iam_id=owner.iam_id,

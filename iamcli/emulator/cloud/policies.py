@@ -167,13 +167,13 @@ def _listing(
     filters: dict[str, str | None],
     render: Any,
 ) -> Response:
+    store, _, subject = _who(request)  # a missing token is a 401 before anything else
     if not account_id:
         raise Problem(
             400,
             "Missing required query parameter 'account_id'",
             code="missing_required_query_parameter",
         )
-    store, _, subject = _who(request)
     descending = bool(sort) and sort.startswith("-")  # type: ignore[union-attr]
     field = (sort or "created_at").lstrip("-")
     if field not in _SORTS:
@@ -305,8 +305,8 @@ def get_policy(request: Request, policy_id: str) -> Response:
 def _replace(
     request: Request, api: str, policy_id: str, raw: dict[str, Any], if_match: str | None
 ) -> PolicyRow:
-    tag = _if_match(if_match)
     store, caller, subject = _who(request)
+    tag = _if_match(if_match)
     row = _found(store, subject, policy_id)
     if api == "v1" and row.api == "v2":
         raise bodies.invalid("This is a v2 policy: replace it through /v2/policies")
@@ -353,11 +353,11 @@ def update_policy_state(
     body: JsonBody,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
+    store, caller, subject = _who(request)
     tag = _if_match(if_match)
     state = body.get("state")
     if state not in ("active", "deleted"):
         raise bodies.invalid("Invalid body: 'state' must be active or deleted")
-    store, caller, subject = _who(request)
     row = _found(store, subject, policy_id)
     may_change(store, subject, "iam.policy.update", row.body)
     row = store.set_policy_state(policy_id, state, if_match=tag, modified_by=caller.iam_id)

@@ -136,6 +136,8 @@ def _check_subject(attrs: list[dict[str, Any]], name_key: str, kind: str, where:
             raise invalid(
                 f"Invalid body: '{where}' must be one attribute, iam_id or access_group_id"
             )
+        if attrs[0].get("operator", "stringEquals") != "stringEquals":
+            raise invalid(f"Invalid body: '{where}' names its subject with stringEquals")
         return
     if any(n not in AUTHZ_SUBJECT_NAMES for n in names) or "accountId" not in names:
         raise invalid(f"Invalid body: '{where}' of an authorization policy needs accountId")

@@ -150,6 +150,7 @@ def list_roles(
 
 @router.post("/v2/roles", status_code=201, tags=["roles"])
 def create_role(request: Request, body: JsonBody) -> Response:
+    caller_of(request)  # a missing token is a 401 before anything else
     account_id = _text(body, "account_id", 64)
     assert account_id is not None
     store, by = _require_admin(request, account_id, "create")
@@ -159,6 +160,9 @@ def create_role(request: Request, body: JsonBody) -> Response:
     service_name = _text(body, "service_name", 100)
     display_name = _text(body, "display_name", 50)
     assert service_name is not None and display_name is not None
+    if service_name == "iam":
+        # `iam.policy.*` and `iam.role.assign` are Administrator's; no custom role holds them.
+        raise invalid("Invalid body: 'service_name' iam is not a service of custom roles")
     role = store.create_custom_role(
         account_id=account_id,
         name=name,
@@ -184,9 +188,9 @@ def replace_role(
     body: JsonBody,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
+    _, role = _found(request, role_id)
     if not if_match:
         raise Problem(400, "The If-Match header is required", code="invalid_body")
-    _, role = _found(request, role_id)
     store, by = _require_admin(request, role.account_id, "update")
     display_name = _text(body, "display_name", 50)
     assert display_name is not None

@@ -86,7 +86,7 @@ def create_service_id(
     caller = caller_of(request)
     account_id = own_account(caller, body.account_id)
     store = web.store(request)
-    access.require(caller, "iam-identity.serviceid.create", caller.identity)
+    access.require_service_id_create(store, caller)
     locked = web.header_flag(request, "Entity-Lock")
     expires = parse_expiry(body.apikey.expires_at) if body.apikey else None
     created = store.create_service_id(

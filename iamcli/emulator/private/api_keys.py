@@ -75,7 +75,7 @@ def create_api_key(request: Request, body: PrivateCreateApiKey) -> Response:
     caller = caller_of(request)
     store = web.store(request)
     owner = _bound_owner(store, caller, body.boundTo)
-    access.require(caller, "iam-identity.apikey.create", owner)
+    access.require_key_create(store, caller, owner)
     key, value = store.create_api_key(
         account_id=owner.account_id,
         iam_id=owner.iam_id,

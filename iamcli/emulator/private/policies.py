@@ -24,6 +24,7 @@ from fastapi import APIRouter, Body, Header, Request
 from starlette.responses import Response
 
 from .. import authz, formats, web
+from ..authz import catalog
 from ..authz.catalog import ICP, ICP_ROLES
 from ..cloud import policies as cloud_policies
 from ..cloud.policy_bodies import subject_iam_id
@@ -125,6 +126,18 @@ def _policy(store: Store, caller: Caller, sid: ServiceId, policy_id: str) -> Pol
 
 def _may(store: Store, caller: Caller, action: str, body: dict[str, Any]) -> None:
     cloud_policies.may_change(store, authz.subject_of(caller), action, body)
+
+
+@router.get("/iam-pap/v1/roles", tags=["private policies"])
+def list_roles(request: Request) -> Response:
+    """The roles a service-ID policy may grant (our own listing: ICP's is unconfirmed)."""
+    caller_of(request)
+    return web.json_response(
+        [
+            {"id": ICP + name, "name": name, "description": catalog.builtin_description(ICP + name)}
+            for name in ICP_ROLES
+        ]
+    )
 
 
 @router.post(PREFIX, status_code=201, tags=["private policies"])

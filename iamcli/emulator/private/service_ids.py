@@ -67,7 +67,7 @@ def _namespace(bound_to: str | None) -> str:
 def create_service_id(request: Request, body: PrivateCreateServiceId) -> Response:
     caller = caller_of(request)
     store = web.store(request)
-    access.require(caller, "iam-identity.serviceid.create", caller.identity)
+    access.require_service_id_create(store, caller)
     created = store.create_service_id(
         account_id=caller.account_id,
         name=body.name,

@@ -210,6 +210,9 @@ class AccountStore(ApiKeyStore, PasswordStore):
 
     def remove_user(self, iam_id: str) -> None:
         with self._tx() as db:
+            row = db.execute("SELECT account_id FROM users WHERE iam_id = ?", (iam_id,)).fetchone()
+            if row is not None:
+                self._identity_deleted(db, row["account_id"], iam_id)
             db.execute("DELETE FROM api_keys WHERE iam_id = ?", (iam_id,))
             db.execute("DELETE FROM refresh_tokens WHERE iam_id = ?", (iam_id,))
             db.execute("DELETE FROM access_tokens WHERE iam_id = ?", (iam_id,))

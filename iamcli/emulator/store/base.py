@@ -112,6 +112,10 @@ class StoreBase:
                 self._db.executescript(tables)
         self._seal_key = self._load_seal_key(memory)
 
+    def _identity_deleted(self, db: sqlite3.Connection, account_id: str, iam_id: str) -> None:
+        """Called inside the transaction that deletes an identity, for the parts of the store
+        that keep something of it (PolicyStore: the policies whose subject it was)."""
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

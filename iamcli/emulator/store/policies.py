@@ -166,6 +166,18 @@ CREATE TABLE IF NOT EXISTS authz_generations (
         custom = {r["crn"]: frozenset(json.loads(r["actions"])) for r in roles}
         return AccountFacts(owner, grants, custom)
 
+    def _identity_deleted(self, db: sqlite3.Connection, account_id: str, iam_id: str) -> None:
+        # IBM removes a deleted identity's access policies with it; here they are soft-deleted
+        # (state=deleted lists them) and grant nothing.
+        changed = db.execute(
+            "UPDATE policies SET state = 'deleted', version = version + 1, modified_at = ? "
+            "WHERE account_id = ? AND subject_iam_id = ? AND state = 'active'",
+            (now_ms(), account_id, iam_id),
+        ).rowcount
+        if changed:
+            _bump(db, account_id)
+        super()._identity_deleted(db, account_id, iam_id)
+
     # -- policies ---------------------------------------------------------------------------
 
     def create_policy(

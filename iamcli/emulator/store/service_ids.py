@@ -146,6 +146,7 @@ class ServiceIdStore(StoreBase):
             )
             db.execute("DELETE FROM profile_identities WHERE iam_id = ?", (current.iam_id,))
             db.execute("DELETE FROM service_ids WHERE id = ?", (sid,))
+            self._identity_deleted(db, current.account_id, current.iam_id)
 
     def set_service_id_locked(self, sid: str, locked: bool) -> ServiceId:
         with self._tx() as db:
