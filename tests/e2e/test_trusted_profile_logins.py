@@ -343,3 +343,47 @@ def test_assume_and_leave(cli, admin: None, server: Server) -> None:
     refused = cli("trusted-profile-assume", closed, "--profile", "ops")
     assert refused.code == 4, refused.stderr
     assert oauth_claims(cli, "ops")["iam_id"] == me  # nothing changed
+
+
+def test_traces_hide_the_compute_resource_and_assumed_tokens(
+    cli, admin: None, server: Server, tmp_path: Path
+) -> None:
+    name, pid = new_profile(cli, namespace_rule())
+    me = json.loads(cli("target", "--profile", "admin", "--output", "json").stdout)["iam_id"]
+    cli(
+        "trusted-profile-identity-create",
+        pid,
+        "--id",
+        me,
+        "--id-type",
+        "USER",
+        "--profile",
+        "admin",
+    )
+    token = server.issuer.sign()
+    token_file = tmp_path / "sa-token"
+    token_file.write_text(token)
+    r = cli(
+        "login",
+        "-a",
+        server.url,
+        "--cr-token",
+        f"@{token_file}",
+        "--trusted-profile",
+        name,
+        "--profile",
+        "traced",
+        "--trace",
+    )
+    assert r.code == 0, r.stderr
+    assert "cr_token=" in r.stderr and token not in r.stderr
+    own = token_cache.load("admin")  # the token the assume grant sends
+    assert own is not None
+    assumed = cli("trusted-profile-assume", name, "--profile", "admin", "--trace")
+    assert assumed.code == 0, assumed.stderr
+    profile_token = token_cache.load("admin")
+    assert profile_token is not None and profile_token.access_token != own.access_token
+    for secret in (own.access_token, profile_token.access_token):
+        assert secret not in assumed.stderr + assumed.stdout
+    assert "access_token=" in assumed.stderr
+    assert cli("trusted-profile-leave", "--profile", "admin").code == 0
