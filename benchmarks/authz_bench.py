@@ -18,6 +18,27 @@ from iamcli.emulator.authz import Engine, Resource, Subject, decide
 from iamcli.emulator.store import Store
 
 
+def viewer_policy(store: Store, account: str, by: str, iam_id: str) -> None:
+    store.create_policy(
+        account_id=account,
+        api="v1",
+        body={
+            "type": "access",
+            "subjects": [{"attributes": [{"name": "iam_id", "value": iam_id}]}],
+            "roles": [{"role_id": "crn:v1:bluemix:public:iam::::role:Viewer"}],
+            "resources": [
+                {
+                    "attributes": [
+                        {"name": "accountId", "value": account},
+                        {"name": "serviceName", "value": "iam-identity"},
+                    ]
+                }
+            ],
+        },
+        created_by=by,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--policies", type=int, default=200)
@@ -39,42 +60,8 @@ def main() -> None:
         account_id=account, name="t", description=None, created_by=owner
     )
     for i in range(args.policies):
-        store.create_policy(
-            account_id=account,
-            api="v1",
-            body={
-                "type": "access",
-                "subjects": [{"attributes": [{"name": "iam_id", "value": f"IBMid-{i}"}]}],
-                "roles": [{"role_id": "crn:v1:bluemix:public:iam::::role:Viewer"}],
-                "resources": [
-                    {
-                        "attributes": [
-                            {"name": "accountId", "value": account},
-                            {"name": "serviceName", "value": "iam-identity"},
-                        ]
-                    }
-                ],
-            },
-            created_by=owner,
-        )
-    store.create_policy(
-        account_id=account,
-        api="v1",
-        body={
-            "type": "access",
-            "subjects": [{"attributes": [{"name": "iam_id", "value": reader.iam_id}]}],
-            "roles": [{"role_id": "crn:v1:bluemix:public:iam::::role:Viewer"}],
-            "resources": [
-                {
-                    "attributes": [
-                        {"name": "accountId", "value": account},
-                        {"name": "serviceName", "value": "iam-identity"},
-                    ]
-                }
-            ],
-        },
-        created_by=owner,
-    )
+        viewer_policy(store, account, owner, f"IBMid-{i}")
+    viewer_policy(store, account, owner, reader.iam_id)
     sid = Resource(account, resource_type="serviceid", resource=target.id)
     cases = {
         "owner": (Subject(owner, account, "user", {}, engine), "iam-identity.serviceid.get", sid),

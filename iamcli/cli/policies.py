@@ -183,7 +183,7 @@ def service_policy_create(
     run.out.status(
         f"Creating policy under current account for service ID {sid.name} as {as_whom(run)}..."
     )
-    created = policies.create_policy(api, sid, request)
+    created = policies.create_policy(api, sid, request, note=run.out.warn)
     run.out.ok()
     run.out.status("Service policy is successfully created")
     if not run.json:

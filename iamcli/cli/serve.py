@@ -83,15 +83,6 @@ def serve(
         str | None,
         typer.Option("--account-id", metavar="ID", help="ID of the account to create or seed."),
     ] = None,
-    child_accounts: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--child-account",
-            metavar="ID",
-            help="Make account ID (created when missing) a child of the seeded account, which "
-            "becomes an enterprise for account settings templates. Repeatable.",
-        ),
-    ] = None,
     users: Annotated[
         list[str] | None,
         typer.Option(
@@ -99,6 +90,15 @@ def serve(
             metavar="NAME[:@KEYFILE]",
             help="A member user besides the administrator (repeatable). A new user's API key "
             "is printed once on stderr, or is the content of KEYFILE (idempotent).",
+        ),
+    ] = None,
+    child_accounts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--child-account",
+            metavar="ID",
+            help="Make account ID (created when missing) a child of the seeded account, which "
+            "becomes an enterprise for account settings templates. Repeatable.",
         ),
     ] = None,
     admin_password: Annotated[
@@ -267,8 +267,8 @@ def serve(
         admin_password=admin_password,
         tls_dir=tls_dir,
         workers=workers if workers is not None else default_workers(db),
-        child_accounts=tuple(child_accounts or ()),
         users=tuple(_member(spec) for spec in users or ()),
+        child_accounts=tuple(child_accounts or ()),
     )
     try:
         run_server(settings, options)

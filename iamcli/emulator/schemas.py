@@ -272,32 +272,27 @@ class PolicyError(BaseModel):
     status_code: int
 
 
-class V1Policy(_Open):
+class _PolicyMetadata(_Open):
     id: str
     type: str
+    href: str
+    created_at: str
+    created_by_id: str
+    last_modified_at: str
+    last_modified_by_id: str
+    state: str
+
+
+class V1Policy(_PolicyMetadata):
     subjects: list[dict[str, Any]]
     roles: list[dict[str, Any]]
     resources: list[dict[str, Any]]
-    href: str
-    created_at: str
-    created_by_id: str
-    last_modified_at: str
-    last_modified_by_id: str
-    state: str
 
 
-class V2Policy(_Open):
-    id: str
-    type: str
+class V2Policy(_PolicyMetadata):
     control: dict[str, Any]
     subject: dict[str, Any]
     resource: dict[str, Any]
-    href: str
-    created_at: str
-    created_by_id: str
-    last_modified_at: str
-    last_modified_by_id: str
-    state: str
 
 
 class PolicyLink(BaseModel):
@@ -305,19 +300,18 @@ class PolicyLink(BaseModel):
     start: str | SkipJsonSchema[None] = None
 
 
-class V1PolicyList(BaseModel):
+class _PolicyPage(BaseModel):
     limit: int
     first: PolicyLink
     next: PolicyLink | SkipJsonSchema[None] = None
     previous: PolicyLink | SkipJsonSchema[None] = None
+
+
+class V1PolicyList(_PolicyPage):
     policies: list[V1Policy]
 
 
-class V2PolicyList(BaseModel):
-    limit: int
-    first: PolicyLink
-    next: PolicyLink | SkipJsonSchema[None] = None
-    previous: PolicyLink | SkipJsonSchema[None] = None
+class V2PolicyList(_PolicyPage):
     policies: list[V2Policy]
 
 

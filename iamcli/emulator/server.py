@@ -30,10 +30,10 @@ class ServeOptions:
     admin_password: str | None = None
     tls_dir: str | None = None  # serve HTTPS with a self-signed certificate kept here
     workers: int = 1
-    # Accounts made children of the seeded account (an enterprise), for enterprise templates.
-    child_accounts: tuple[str, ...] = ()
     # Member users to make sure of: (name, API key value or None for a generated one).
     users: tuple[tuple[str, str | None], ...] = ()
+    # Accounts made children of the seeded account (an enterprise), for enterprise templates.
+    child_accounts: tuple[str, ...] = ()
 
 
 def is_loopback(host: str) -> bool:
@@ -71,14 +71,14 @@ def prepare(settings: Settings, options: ServeOptions, err: TextIO) -> Store:
         )
     if boot.created_password:
         err.write(f"Administrator password (shown once): {boot.created_password}\n")
-    for child in options.child_accounts:
-        store.add_child_account(boot.account_id, child)
     for name, key in options.users:
         user, value, created = store.add_member(boot.account_id, name, key=key)
         if created:
             err.write(f"Created user {name} ({user.iam_id}) in account {boot.account_id}.\n")
         if value:
             err.write(f"User {name} API key (shown once, keep it safe): {value}\n")
+    for child in options.child_accounts:
+        store.add_child_account(boot.account_id, child)
     return store
 
 

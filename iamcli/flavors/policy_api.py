@@ -56,6 +56,10 @@ class PolicyApi(ABC):
     versions: ClassVar[tuple[str, ...]] = ("v1",)
     # The resource of a policy given no resource flag: everything the account has.
     whole_account: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # Whether every policy must name its service (no whole-account policies).
+    requires_service: ClassVar[bool] = False
+    # Whether policies may span all account-management services (IBM Cloud's platform).
+    has_account_management: ClassVar[bool] = True
 
     def __init__(self, flavor: Flavor) -> None:
         self.flavor = flavor

@@ -15,7 +15,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import ExitCode, IamcliError, NotFoundError, UsageError
+from ..errors import (
+    ExitCode,
+    IamcliError,
+    NetworkError,
+    NotFoundError,
+    ServerError,
+    UsageError,
+)
 from ..flavors import Flavor
 from ..flavors.policy_api import (
     ACCOUNT_ID,
@@ -142,7 +149,11 @@ def _resource(api: PolicyApi, flags: PolicyFlags) -> tuple[tuple[str, str], ...]
     """The resource a create or update sends: with no service, service type or resource group
     named, it spans the account's services (narrowed by any other flag, e.g. --region), as IBM
     requires a resource to name one of them."""
+    if flags.account_management and not api.has_account_management:
+        raise api.flavor.unsupported("--account-management")
     given = resource_attributes(flags) or ()
+    if api.requires_service and all(name != SERVICE_NAME for name, _ in given):
+        raise UsageError(f"--service-name is required on the {api.flavor.name} API family")
     if any(name in (SERVICE_NAME, SERVICE_TYPE, RESOURCE_GROUP_ID) for name, _ in given):
         return given
     return (*api.whole_account, *given)
@@ -247,8 +258,9 @@ def plan_create(api: PolicyApi, sid: ServiceId, flags: PolicyFlags, asked: str |
         return _file_request(api, sid, flags.file, asked)
     if flags.roles is None:
         raise UsageError("give --roles R1,R2 (with resource flags) or --file @policy.json")
+    names = role_names(flags.roles)
     resources = _resource(api, flags)
-    roles = resolve_roles(api, role_names(flags.roles), role_scope(resources))
+    roles = resolve_roles(api, names, role_scope(resources))
     return Request(PolicyDraft(roles=roles, resources=resources), asked or "v1")
 
 
@@ -349,8 +361,39 @@ def list_policies(
         yield policy
 
 
-def create_policy(api: PolicyApi, sid: ServiceId, request: Request) -> Policy:
-    return _named(api.create_policy(sid, request.draft, request.version), request.draft.roles)
+def create_policy(
+    api: PolicyApi,
+    sid: ServiceId,
+    request: Request,
+    *,
+    note: Callable[[str], None] | None = None,
+) -> Policy:
+    """Create a policy once. When the answer is lost (a 5xx, or a connection cut after the
+    request was sent), the service ID's policy with these very roles and this resource is the
+    one this create made (IBM refuses a second identical policy), and it is returned; only
+    when none exists is the failure reported."""
+    try:
+        created = api.create_policy(sid, request.draft, request.version)
+    except (ServerError, NetworkError) as exc:
+        lost = isinstance(exc, ServerError) or exc.may_have_arrived
+        if not lost or request.draft.body is not None:
+            raise
+        found = next((p for p in api.policies(sid, request.version) if _same(p, request)), None)
+        if found is None:
+            raise
+        if note is not None:
+            note(f"the create's answer was lost, but it happened: {found.id}")
+        created = found
+    return _named(created, request.draft.roles)
+
+
+def _same(policy: Policy, request: Request) -> bool:
+    draft = request.draft
+    roles = {r.crn for r in draft.roles or ()}
+    resource = {(k, v) for k, v in draft.resources or () if k != ACCOUNT_ID}
+    return {r.crn for r in policy.roles} == roles and {
+        (k, v) for k, v in policy.resources if k != ACCOUNT_ID
+    } == resource
 
 
 def update_policy(api: PolicyApi, sid: ServiceId, current: Policy, request: Request) -> Policy:

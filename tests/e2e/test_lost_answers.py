@@ -191,3 +191,56 @@ def test_trusted_profile_update_after_a_lost_answer(
     assert transport.lost == 1
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout)["email"] == "ops@example.com"
+
+
+@pytest.mark.parametrize("family", ["cloud", "private"])
+def test_policy_created_once(
+    cli, emulator: Emulator, family: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = cli(
+        "login", "-a", emulator.url, "--flavor", family, "--apikey", "-", stdin=emulator.a.apikey
+    )
+    assert r.code == 0, r.stderr
+    name = f"pol-{uuid.uuid4().hex[:8]}"
+    assert cli("service-id-create", name, "-q").code == 0
+    real = iamcli_http.make_client
+    service = "iam-identity" if family == "cloud" else "idmgmt"
+    for how in ("502", "cut"):
+        transport = LoseFirstPolicyCreate(how)
+        with monkeypatch.context() as m:
+            m.setattr(
+                iamcli_http,
+                "make_client",
+                lambda settings, transport_=None, t=transport: real(settings, transport=t),
+            )
+            made = cli(
+                "service-policy-create",
+                name,
+                "-r",
+                "Viewer",
+                "--service-name",
+                service,
+                "--service-instance",
+                f"instance-{how}",
+                "-q",
+            )
+        assert made.code == 0, made.stderr
+        assert transport.lost == 1
+        assert "the create's answer was lost, but it happened" in made.stderr
+    listed = json.loads(cli("service-policies", name, "--output", "json").stdout)
+    assert len(listed) == 2  # one per create, none twice
+
+
+class LoseFirstPolicyCreate(LoseFirstCreate):
+    """Loses the answer to the first policy create that succeeded."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        response.read()
+        creating = request.method == "POST" and request.url.path.endswith("/policies")
+        if creating and self.lost == 0 and response.status_code == 201:
+            self.lost += 1
+            if self.how == "cut":
+                raise httpx.RemoteProtocolError("Server disconnected.", request=request)
+            return httpx.Response(502, text="Bad Gateway", request=request)
+        return response

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from starlette.responses import Response
 
 from .. import authz, web
@@ -210,62 +211,57 @@ def _listing(
     return web.json_response(body)
 
 
+@dataclass
+class PolicyQuery:
+    """The list query both API versions take (reference §3.1); FastAPI reads it as parameters."""
+
+    account_id: str | None = None
+    iam_id: str | None = None
+    access_group_id: str | None = None
+    type: Literal["access", "authorization"] | None = None
+    service_type: Literal["service", "platform_service"] | None = None
+    sort: str | None = None
+    format: Literal["include_last_permit", "display"] | None = None
+    state: Literal["active", "deleted"] | None = None
+    limit: Limit | None = None
+    start: str | None = None
+
+    def filters(self, **more: str | None) -> dict[str, str | None]:
+        return {
+            "iam_id": self.iam_id,
+            "access_group_id": self.access_group_id,
+            "type": self.type,
+            "service_type": self.service_type,
+            **more,
+        }
+
+
+Listing = Annotated[PolicyQuery, Depends()]
+
+
 @router.get("/v1/policies", tags=["policies"])
 def list_policies(
-    request: Request,
-    account_id: str | None = None,
-    iam_id: str | None = None,
-    access_group_id: str | None = None,
-    type: Literal["access", "authorization"] | None = None,
-    service_type: Literal["service", "platform_service"] | None = None,
-    tag_name: str | None = None,
-    tag_value: str | None = None,
-    sort: str | None = None,
-    format: Literal["include_last_permit", "display"] | None = None,
-    state: Literal["active", "deleted"] | None = None,
-    limit: Limit | None = None,
-    start: str | None = None,
+    request: Request, q: Listing, tag_name: str | None = None, tag_value: str | None = None
 ) -> Response:
-    filters = {
-        "iam_id": iam_id,
-        "access_group_id": access_group_id,
-        "type": type,
-        "service_type": service_type,
-        "tag_name": tag_name,
-        "tag_value": tag_value,
-    }
-    return _listing(request, "v1", account_id, state, sort, limit, start, filters, bodies.v1_json)
+    filters = q.filters(tag_name=tag_name, tag_value=tag_value)
+    return _listing(
+        request, "v1", q.account_id, q.state, q.sort, q.limit, q.start, filters, bodies.v1_json
+    )
 
 
 @router.get("/v2/policies", tags=["policies"])
 def list_v2_policies(
     request: Request,
-    account_id: str | None = None,
-    iam_id: str | None = None,
-    access_group_id: str | None = None,
-    type: Literal["access", "authorization"] | None = None,
-    service_type: Literal["service", "platform_service"] | None = None,
+    q: Listing,
     service_name: str | None = None,
     service_group_id: str | None = None,
-    sort: str | None = None,
-    format: Literal["include_last_permit", "display"] | None = None,
-    state: Literal["active", "deleted"] | None = None,
-    limit: Limit | None = None,
-    start: str | None = None,
 ) -> Response:
-    filters = {
-        "iam_id": iam_id,
-        "access_group_id": access_group_id,
-        "type": type,
-        "service_type": service_type,
-        "service_name": service_name,
-        "service_group_id": service_group_id,
-    }
+    filters = q.filters(service_name=service_name, service_group_id=service_group_id)
 
     def render(store: Store, base: str, row: PolicyRow) -> dict[str, Any]:
-        return bodies.v2_json(store, base, row, display=format == "display")
+        return bodies.v2_json(store, base, row, display=q.format == "display")
 
-    return _listing(request, "v2", account_id, state, sort, limit, start, filters, render)
+    return _listing(request, "v2", q.account_id, q.state, q.sort, q.limit, q.start, filters, render)
 
 
 # -- v1 --------------------------------------------------------------------------------------

@@ -96,42 +96,39 @@ class AccountStore(ApiKeyStore, PasswordStore):
             if has_key is not None and seed_apikey is None:
                 return Bootstrap(account_id, None, created_password, username)
             value = seed_apikey or formats.new_api_key_value()
-            self._insert_api_key(
-                db,
-                account_id=account_id,
-                iam_id=iam_id,
-                owner_kind="user",
-                name="admin-key",
-                description="Created by iamcli serve for the administrator",
-                value=value,
-                store_value=False,
-                locked=False,
-                disabled=False,
-                support_sessions=False,
-                action_when_leaked="disable",
-                expires_at=None,
-                created_by=iam_id,
-                at=t,
+            self._insert_user_key(
+                db, account_id, iam_id, "admin-key", "for the administrator", value, t
             )
         return Bootstrap(account_id, None if seed_apikey else value, created_password, username)
 
-    @staticmethod
-    def _set_admin_password(db: sqlite3.Connection, account_id: str, password: str | None) -> None:
-        """A restart with --admin-password sets it, whatever else the database holds."""
-        if password is None:
-            return
-        user = db.execute(
-            "SELECT iam_id, username FROM users WHERE account_id = ? ORDER BY created_at",
-            (account_id,),
-        ).fetchone()
-        if user is None:
-            return
-        db.execute(
-            "UPDATE users SET password_hash = ? WHERE iam_id = ?",
-            (hash_password(password), user["iam_id"]),
+    def _insert_user_key(
+        self,
+        db: sqlite3.Connection,
+        account_id: str,
+        iam_id: str,
+        name: str,
+        purpose: str,
+        value: str,
+        at: int,
+    ) -> None:
+        """A user's key made by the server itself (the seed of an account or a member)."""
+        self._insert_api_key(
+            db,
+            account_id=account_id,
+            iam_id=iam_id,
+            owner_kind="user",
+            name=name,
+            description=f"Created by iamcli serve {purpose}",
+            value=value,
+            store_value=False,
+            locked=False,
+            disabled=False,
+            support_sessions=False,
+            action_when_leaked="disable",
+            expires_at=None,
+            created_by=iam_id,
+            at=at,
         )
-        # A new password lifts a lockout, as a reset does for an IBMid.
-        db.execute("DELETE FROM login_failures WHERE name_hash = ?", (digest(user["username"]),))
 
     # -- member users ------------------------------------------------------------------------
 
@@ -181,22 +178,8 @@ class AccountStore(ApiKeyStore, PasswordStore):
             elif created:
                 value = key = formats.new_api_key_value()
             if key is not None:
-                self._insert_api_key(
-                    db,
-                    account_id=account_id,
-                    iam_id=iam_id,
-                    owner_kind="user",
-                    name=f"{username}-key",
-                    description="Created by iamcli serve for a member user",
-                    value=key,
-                    store_value=False,
-                    locked=False,
-                    disabled=False,
-                    support_sessions=False,
-                    action_when_leaked="disable",
-                    expires_at=None,
-                    created_by=iam_id,
-                    at=t,
+                self._insert_user_key(
+                    db, account_id, iam_id, f"{username}-key", "for a member user", key, t
                 )
         user = self.user(iam_id)
         assert user is not None
@@ -217,6 +200,24 @@ class AccountStore(ApiKeyStore, PasswordStore):
             db.execute("DELETE FROM refresh_tokens WHERE iam_id = ?", (iam_id,))
             db.execute("DELETE FROM access_tokens WHERE iam_id = ?", (iam_id,))
             db.execute("DELETE FROM users WHERE iam_id = ?", (iam_id,))
+
+    @staticmethod
+    def _set_admin_password(db: sqlite3.Connection, account_id: str, password: str | None) -> None:
+        """A restart with --admin-password sets it, whatever else the database holds."""
+        if password is None:
+            return
+        user = db.execute(
+            "SELECT iam_id, username FROM users WHERE account_id = ? ORDER BY created_at",
+            (account_id,),
+        ).fetchone()
+        if user is None:
+            return
+        db.execute(
+            "UPDATE users SET password_hash = ? WHERE iam_id = ?",
+            (hash_password(password), user["iam_id"]),
+        )
+        # A new password lifts a lockout, as a reset does for an IBMid.
+        db.execute("DELETE FROM login_failures WHERE name_hash = ?", (digest(user["username"]),))
 
     # -- identities --------------------------------------------------------------------------
 
