@@ -21,6 +21,7 @@ class TrustedProfile(BaseModel):
     iam_id: str
     account_id: str
     history: list[dict[str, str]] | SkipJsonSchema[None] = None
+    activity: dict[str, str | int] | SkipJsonSchema[None] = None
 
 
 class TrustedProfilesList(_Paged):

@@ -71,3 +71,24 @@ def running(
             server.should_exit = True
             thread.join(10)
             sock.close()
+
+
+ROLE = "crn:v1:bluemix:public:iam::::role:"
+
+
+def grant(admin: httpx.Client, account: str, iam_id: str, role: str, **attrs: str) -> str:
+    """The ID of a new v1 access policy: ROLE (a platform role's name) for IAM_ID on the
+    resource of ACCOUNT that ATTRS name, made by ADMIN (a client with the owner's token)."""
+    resource = [{"name": "accountId", "value": account}]
+    resource += [{"name": k, "value": v} for k, v in attrs.items()]
+    r = admin.post(
+        "/v1/policies",
+        json={
+            "type": "access",
+            "subjects": [{"attributes": [{"name": "iam_id", "value": iam_id}]}],
+            "roles": [{"role_id": ROLE + role}],
+            "resources": [{"attributes": resource}],
+        },
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])

@@ -12,13 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from ibm_cloud_sdk_core.authenticators import IAMAssumeAuthenticator
-from servers import ADMIN_KEY, Running, running
+from servers import ADMIN_KEY, Running, grant, running
 
 from iamcli.emulator.app import Settings
 from support import APIKEY_GRANT
 
 BOB_KEY = "profile-access-bob-key-" + "b" * 24
-ROLE = "crn:v1:bluemix:public:iam::::role:"
 
 
 @dataclass
@@ -29,19 +28,7 @@ class World:
     bob_id: str
 
     def policy(self, iam_id: str, role: str, **attrs: str) -> str:
-        resource = [{"name": "accountId", "value": self.server.account_id}]
-        resource += [{"name": k, "value": v} for k, v in attrs.items()]
-        r = self.admin.post(
-            "/v1/policies",
-            json={
-                "type": "access",
-                "subjects": [{"attributes": [{"name": "iam_id", "value": iam_id}]}],
-                "roles": [{"role_id": ROLE + role}],
-                "resources": [{"attributes": resource}],
-            },
-        )
-        assert r.status_code == 201, r.text
-        return str(r.json()["id"])
+        return grant(self.admin, self.server.account_id, iam_id, role, **attrs)
 
     def unpolicy(self, pid: str) -> None:
         assert self.admin.delete(f"/v1/policies/{pid}").status_code == 204

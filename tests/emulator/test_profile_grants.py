@@ -42,6 +42,13 @@ def claims_of(token: str) -> dict[str, Any]:
     return dict(jwt.decode(token, options={"verify_signature": False}))
 
 
+def refusal(auth: Any) -> int:
+    """The status with which the server refuses AUTH's token request."""
+    with pytest.raises(ApiException) as info:
+        auth.token_manager.get_token()
+    return int(info.value.status_code)
+
+
 @dataclass
 class World:
     server: Running
@@ -86,6 +93,11 @@ class World:
         path = self.tmp / name
         path.write_text(token)
         return str(path)
+
+    def container(self, token: str, name: str, **profile: str) -> ContainerAuthenticator:
+        """IBM's ContainerAuthenticator reading TOKEN from a file of its own."""
+        path = self.token_file(token, name)
+        return ContainerAuthenticator(cr_token_filename=path, url=self.server.url, **profile)
 
     def profile(self, name: str, **extra: Any) -> dict[str, Any]:
         with self.client() as c:
@@ -191,6 +203,10 @@ def test_assume_authenticator_gets_the_profiles_token(world: World) -> None:
         assert claims["grant_type"] == ASSUME
         assert claims["account"]["bss"] == world.server.account_id
 
+    with world.client() as c:
+        seen = c.get(f"/v1/profiles/{p['id']}", params={"include_activity": "true"}).json()
+    assert seen["activity"]["authn_count"] >= 1 and seen["activity"]["last_authn"]
+
     # The profile's token is a bearer token of this server.
     token = IAMAssumeAuthenticator(ADMIN_KEY, url=world.server.url, iam_profile_id=p["id"])
     bearer = {"Authorization": f"Bearer {token.token_manager.get_token()}"}
@@ -202,9 +218,7 @@ def test_assume_authenticator_gets_the_profiles_token(world: World) -> None:
 def test_assume_is_refused_to_an_identity_the_profile_does_not_trust(world: World) -> None:
     p = world.profile("trusts-nobody")
     auth = IAMAssumeAuthenticator(ADMIN_KEY, url=world.server.url, iam_profile_id=p["id"])
-    with pytest.raises(ApiException) as info:
-        auth.token_manager.get_token()
-    assert info.value.status_code == 403
+    assert refusal(auth) == 403
 
     # A user trusted from another account only is refused in its own.
     me = world.admin_iam_id()
@@ -212,11 +226,8 @@ def test_assume_is_refused_to_an_identity_the_profile_does_not_trust(world: Worl
         f"/v1/profiles/{p['id']}/identities/user",
         {"identifier": me, "type": "user", "accounts": ["acct" + "9" * 28]},
     )
-    with pytest.raises(ApiException) as info:
-        IAMAssumeAuthenticator(
-            ADMIN_KEY, url=world.server.url, iam_profile_id=p["id"]
-        ).token_manager.get_token()
-    assert info.value.status_code == 403
+    auth = IAMAssumeAuthenticator(ADMIN_KEY, url=world.server.url, iam_profile_id=p["id"])
+    assert refusal(auth) == 403
 
     for form, status in (
         ({"profile_id": "Profile-none"}, 400),
@@ -319,14 +330,7 @@ def test_container_authenticator_by_claim_rule(world: World) -> None:
 
     # Another namespace or service account does not meet the rule.
     for other in (world.sa_token(namespace="kube-system"), world.sa_token(account="intruder")):
-        refused = ContainerAuthenticator(
-            cr_token_filename=world.token_file(other, "other"),
-            iam_profile_id=p["id"],
-            url=world.server.url,
-        )
-        with pytest.raises(ApiException) as info:
-            refused.token_manager.get_token()
-        assert info.value.status_code == 403
+        assert refusal(world.container(other, "other", iam_profile_id=p["id"])) == 403
 
 
 def test_container_authenticator_by_link_and_url_keys(world: World) -> None:
@@ -337,21 +341,10 @@ def test_container_authenticator_by_link_and_url_keys(world: World) -> None:
         {"cr_type": "ROKS_SA", "link": {"crn": roks, "namespace": "apps", "name": "web"}},
     )
     token = world.sa_token("apps", "web", key=world.url_key, iss=URL_ISSUER, kid="e1", alg="ES256")
-    auth = ContainerAuthenticator(
-        cr_token_filename=world.token_file(token, "roks"),
-        iam_profile_id=p["id"],
-        url=world.server.url,
-    )
+    auth = world.container(token, "roks", iam_profile_id=p["id"])
     assert claims_of(auth.token_manager.get_token())["iam_id"] == p["iam_id"]
     wrong = world.sa_token("apps", "db", key=world.url_key, iss=URL_ISSUER, kid="e1", alg="ES256")
-    auth = ContainerAuthenticator(
-        cr_token_filename=world.token_file(wrong, "roks-db"),
-        iam_profile_id=p["id"],
-        url=world.server.url,
-    )
-    with pytest.raises(ApiException) as info:
-        auth.token_manager.get_token()
-    assert info.value.status_code == 403
+    assert refusal(world.container(wrong, "roks-db", iam_profile_id=p["id"])) == 403
 
 
 def test_untrusted_cr_tokens_are_refused(world: World) -> None:
@@ -444,9 +437,7 @@ def test_vpc_instance_by_rule_and_default_profile(world: World) -> None:
         },
     )
     refused = VPCInstanceAuthenticator(url=world.server.url, iam_profile_id=other["id"])
-    with pytest.raises(ApiException) as info:
-        refused.token_manager.get_token()
-    assert info.value.status_code == 403
+    assert refusal(refused) == 403
     with world.client() as c:
         c.delete(f"/v1/profiles/{p['id']}")
         c.delete(f"/v1/profiles/{other['id']}")

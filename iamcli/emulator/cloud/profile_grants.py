@@ -245,8 +245,11 @@ def mint(
     """A profile token with IBM's claims (§2.6), and the token endpoint's body for it (with a
     delegated refresh token when FORM asks for one)."""
     tokens = web.tokens(request)
+    # The profile's activity (include_activity), as every grant records its identity's.
+    web.store(request).note_authentication(profile.account_id, profile.iam_id)
     iat = formats.now()
-    exp = iat + tokens.ttl
+    # The profile's account's access-token lifetime setting, as for every other token.
+    exp = iat + tokens.lifetimes(profile.account_id)[0]
     claims: dict[str, Any] = {
         "iam_id": profile.iam_id,
         "id": profile.iam_id,

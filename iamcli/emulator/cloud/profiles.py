@@ -22,7 +22,14 @@ from ..problems import Problem
 from ..store import Profile, Store, User
 from ..store.profiles import ProfileIdentity, account_of_crn
 from ..tokens import Caller
-from .common import PageSize, caller_of, decode_page_token, list_body, order_desc
+from .common import (
+    PageSize,
+    activity_json,
+    caller_of,
+    decode_page_token,
+    list_body,
+    order_desc,
+)
 
 router = APIRouter()
 
@@ -173,7 +180,10 @@ def list_profiles(
 @router.get("/v1/profiles/{profile_id}", tags=["trusted profiles"])
 def get_profile(request: Request, profile_id: str, include_activity: bool = False) -> Response:
     found = permitted_profile(request, profile_id, "iam-identity.profile.get")
-    return web.json_response(profile_json(found), headers={"ETag": found.entity_tag})
+    body = profile_json(found)
+    if include_activity:
+        body["activity"] = activity_json(web.store(request), found.iam_id)
+    return web.json_response(body, headers={"ETag": found.entity_tag})
 
 
 @router.put("/v1/profiles/{profile_id}", tags=["trusted profiles"])

@@ -17,13 +17,21 @@ router = APIRouter()
 _RESPONSE_TYPES = {"cloud_iam", "delegated_refresh_token"}
 _TOKEN_FORM = web.form_body_schema(
     {
-        "grant_type": f"{APIKEY_GRANT}, refresh_token or password",
+        "grant_type": f"{APIKEY_GRANT}, refresh_token, password, or a profile grant "
+        "(urn:ibm:params:oauth:grant-type:assume, …:cr-token)",
         "apikey": "the API key (apikey grant)",
         "refresh_token": "a refresh token (refresh_token grant; needs Basic bx:bx)",
         "username": "user name (password grant; needs Basic bx:bx)",
         "password": "password (password grant)",
-        "response_type": "cloud_iam",
-        "account": "account ID (refresh_token grant, optional)",
+        "response_type": "cloud_iam and/or delegated_refresh_token",
+        "account": "account ID (refresh_token grant, optional; assume grant with profile_name)",
+        "access_token": "the caller's access token (assume grant)",
+        "profile_id": "the trusted profile's ID (assume and cr-token grants)",
+        "profile_crn": "the trusted profile's CRN (assume and cr-token grants)",
+        "profile_name": "the trusted profile's name (assume grant with account; cr-token grant)",
+        "cr_token": "a compute resource's token (cr-token grant)",
+        "receiver_client_ids": "clients a delegated refresh token is for, comma-separated",
+        "delegated_refresh_token_expiry": "seconds a delegated refresh token lives",
     },
     ["grant_type"],
 )
