@@ -22,10 +22,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _full(argv: list[str] | None) -> int:
-    from .cli.main import app
+    from .cli.main import app_for
 
     try:
-        app(args=argv, prog_name="iamcli", standalone_mode=True)
+        app_for(sys.argv[1:] if argv is None else argv)(
+            args=argv, prog_name="iamcli", standalone_mode=True
+        )
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

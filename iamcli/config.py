@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from typing import Any, Literal
 
     Flavor = Literal["cloud", "private"]
-    IdentityKind = Literal["user", "serviceid"]
+    IdentityKind = Literal["user", "serviceid", "profile"]
     SecretStore = Literal["keyring", "file", "env"]
 
 CONFIG_VERSION = 1
@@ -160,6 +160,15 @@ class Profile:
     namespace: str = "default"
     cluster_name: str | None = None
     logged_in_at: str = ""
+    # A trusted-profile login from a compute resource (compute_resource.py): no secret is
+    # stored, the resource is asked again at each refresh.
+    compute_resource: str | None = None  # "cr-token" or "vpc"
+    trusted_profile: str | None = None  # as named at login: ID, CRN or name
+    cr_token_file: str | None = None
+    vpc_url: str | None = None
+    # trusted-profile-assume: tokens are this profile's, assumed again at each refresh.
+    assumed_profile_id: str | None = None
+    assumed_profile_name: str | None = None
     # Keys written by a newer iamcli: kept so that an older one does not drop them on save.
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -199,10 +208,17 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "namespace": str,
     "cluster_name": (str, type(None)),
     "logged_in_at": str,
+    "compute_resource": (str, type(None)),
+    "trusted_profile": (str, type(None)),
+    "cr_token_file": (str, type(None)),
+    "vpc_url": (str, type(None)),
+    "assumed_profile_id": (str, type(None)),
+    "assumed_profile_name": (str, type(None)),
 }
-_CHOICES: dict[str, tuple[str, ...]] = {
+_CHOICES: dict[str, tuple[str | None, ...]] = {
     "flavor": ("cloud", "private"),
-    "identity_kind": ("user", "serviceid"),
+    "identity_kind": ("user", "serviceid", "profile"),
+    "compute_resource": ("cr-token", "vpc", None),
     "secret_store": ("keyring", "file", "env"),
 }
 

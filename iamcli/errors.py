@@ -175,6 +175,24 @@ class ServerError(ApiError):
     exit_code = ExitCode.ERROR
 
 
+def refused_credential(exc: ApiError) -> ApiError:
+    """A 400 to a grant whose every field the client made itself, as what it means: the
+    credential was refused (IBM documents no codes for the trusted-profile grants' refusals)."""
+    if type(exc) is not ApiError or exc.status != 400:
+        return exc
+    refused = AuthError(
+        exc.message,
+        status=exc.status,
+        code=exc.code,
+        request_id=exc.request_id,
+        method=exc.method,
+        url=exc.url,
+        hint=exc.hint,
+    )
+    refused.attempts = exc.attempts
+    return refused
+
+
 def api_error_class(status: int, code: str | None = None) -> type[ApiError]:
     """The ApiError subclass for an HTTP status and an optional IBM message code."""
     if status in (401, 403) or (status == 400 and code in CREDENTIAL_ERROR_CODES):

@@ -60,18 +60,24 @@ def read_secret_arg(value: str, *, stdin: TextIO | None, source: str = "--apikey
     return secret
 
 
-def _secret_from_file(path: str) -> str:
+def read_small_text(path: str, *, limit: int, kind: str, expected: str) -> str:
+    """A small UTF-8 text file (a secret, usually), or a one-line UsageError: unreadable,
+    larger than `limit` bytes, or not text. `kind` names the file, `expected` its content."""
     try:
         with open(path, "rb") as f:
-            raw = f.read(_MAX_KEY_FILE + 1)
+            raw = f.read(limit + 1)
     except OSError as exc:
-        raise UsageError(f"cannot read the key file {path}: {exc.strerror or exc}") from None
-    if len(raw) > _MAX_KEY_FILE:
-        raise UsageError(f"{path} is too large to be an API key file")
+        raise UsageError(f"cannot read the {kind} {path}: {exc.strerror or exc}") from None
+    if len(raw) > limit:
+        raise UsageError(f"{path} is too large to be {expected}")
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UsageError(f"{path} is not a text file; expected an API key") from None
+        raise UsageError(f"{path} is not a text file; expected {expected}") from None
+
+
+def _secret_from_file(path: str) -> str:
+    text = read_small_text(path, limit=_MAX_KEY_FILE, kind="key file", expected="an API key")
     if not text.lstrip().startswith("{"):
         return text
     try:

@@ -30,7 +30,8 @@ class Whoami:
     iam_id: str
     account_id: str | None
     name: str
-    kind: str  # "user" or "serviceid"
+    kind: str  # "user", "serviceid" or "profile"
+    subject: str = ""  # the token's `sub`: a trusted profile's ID, for profile tokens
 
 
 @dataclass(frozen=True)

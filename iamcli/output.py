@@ -230,6 +230,10 @@ class Output:
 
     # --- stdout ---------------------------------------------------------------------------------
 
+    def line(self, text: str) -> None:
+        """One line of result (an ID), whatever the quiet setting."""
+        self._out(clean(text))
+
     def record(self, pairs: list[tuple[str, str]]) -> None:
         """A key/value block: labels padded to the longest label plus three spaces."""
         if self.quiet:

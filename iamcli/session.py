@@ -3,8 +3,10 @@
 Where things come from, in order:
 - endpoint: `IAMCLI_ENDPOINT`, else the profile's, else https://iam.cloud.ibm.com;
 - flavor: `IAMCLI_FLAVOR`, else the profile's, else detected from the endpoint;
-- credential: `IAMCLI_API_KEY`, then `IBMCLOUD_API_KEY`, then the profile's stored secret
-  (a refresh token if the login left one, else its API key).
+- credential: `IAMCLI_API_KEY`, then `IBMCLOUD_API_KEY`, then the profile's own login: a
+  compute resource asked again (compute_resource.py), or its stored secret (a refresh token
+  if the login left one, else its API key); traded for a trusted profile's token when the
+  profile has assumed one.
 
 A profile's stored secret (API key or refresh token) goes only to the endpoint and flavor it
 was logged in with: a run whose endpoint or flavor differs (`IAMCLI_ENDPOINT`, `IAMCLI_FLAVOR`)
@@ -242,15 +244,54 @@ class Session:
         return token.authorization
 
     def _mint(self, *, cache: bool = True) -> token_cache.CachedToken:
+        t = self.target()
+        env_var = env_api_key_name()
+        p = self.profile
+        # own_grant checks where the credential may go before anything is sent.
+        grant = self.own_grant()
+        flavor = self.flavor(authenticated=False)
+        iam_id = p.iam_id if p is not None and env_var is None else ""
+        has_refresh = env_var is None and p is not None and p.has_refresh_token
+        if p is not None and p.assumed_profile_id:
+            from .trusted_profile_models import ProfileRef
+
+            # The login's own token is traded for the assumed profile's every time.
+            grant = flavor.token_from_assume(
+                grant.access_token, ProfileRef("id", p.assumed_profile_id)
+            )
+            iam_id, has_refresh = flavor.whoami(grant.access_token).iam_id, False
+        token = to_cached(
+            grant,
+            endpoint=t.endpoint,
+            iam_id=iam_id,
+            credential=token_cache.credential_id(self.profile_name, env_var),
+            has_refresh_token=has_refresh,
+        )
+        if cache:
+            try:
+                token_cache.save(self.profile_name, token)
+            except IamcliError as exc:
+                self.out.warn(f"could not cache the token: {exc.message}")
+        return token
+
+    def own_grant(self) -> TokenGrant:
+        """A new token from the login's own credential (never an assumed profile's)."""
         from . import credentials
 
         env_var = env_api_key_name()
         self._check_place_of_stored_secret()
-        t = self.target()
         if env_var is None:
+            # A profile's credential (a stored secret, or a compute resource's token) goes
+            # only to the endpoint and flavor it logged in with, checked before any request.
+            t = self.target()
             self.check_secret_bound(t.endpoint, t.flavor)
         flavor = self.flavor(authenticated=False)
-        if env_var is None and self.profile is not None and self.profile.has_refresh_token:
+        p = self.profile
+        if env_var is None and p is not None and p.compute_resource is not None:
+            from . import compute_resource
+
+            return compute_resource.for_refresh(p).grant(flavor, trace=self.trace)
+        if env_var is None and p is not None and p.has_refresh_token:
             refresh = credentials.load_secret(self.profile_name, "refresh_token")
             if refresh is None:
                 raise not_logged_in(
@@ -259,26 +300,11 @@ class Session:
             grant = flavor.token_from_refresh(refresh)
             if grant.refresh_token and grant.refresh_token != refresh:
                 credentials.store_refresh_token(self.profile_name, grant.refresh_token)
-        else:
-            found = credentials.resolve_api_key(self.profile_name, None, stdin=self.stdin)
-            if found is None:
-                raise not_logged_in(self.profile_name, "no API key is stored for it")
-            grant = flavor.token_from_apikey(found[0])
-        token = to_cached(
-            grant,
-            endpoint=t.endpoint,
-            iam_id=self.profile.iam_id if self.profile is not None and env_var is None else "",
-            credential=token_cache.credential_id(self.profile_name, env_var),
-            has_refresh_token=(
-                env_var is None and self.profile is not None and self.profile.has_refresh_token
-            ),
-        )
-        if cache:
-            try:
-                token_cache.save(self.profile_name, token)
-            except IamcliError as exc:
-                self.out.warn(f"could not cache the token: {exc.message}")
-        return token
+            return grant
+        found = credentials.resolve_api_key(self.profile_name, None, stdin=self.stdin)
+        if found is None:
+            raise not_logged_in(self.profile_name, "no API key is stored for it")
+        return flavor.token_from_apikey(found[0])
 
 
 def _long_enough(token: token_cache.CachedToken, min_valid: int) -> token_cache.CachedToken:

@@ -17,8 +17,13 @@ LOGIN_HELP = """Log in to IBM Cloud IAM or an IBM Cloud Private cluster master.
 The credential is checked by minting a token before anything is stored. API keys go to the OS
 keyring; with no usable keyring, use IAMCLI_API_KEY (CI) or --insecure-storage.
 
+A trusted profile logs in with no secret stored: from a compute resource's token
+(--cr-token, read again at every refresh) or a VPC instance's metadata service (--vpc-cri).
+
 Examples:
   iamcli login --apikey @apikey.json
+  iamcli login --cr-token @/var/run/secrets/tokens/sa-token --trusted-profile my-profile
+  iamcli login --vpc-cri --trusted-profile Profile-...
   echo "$KEY" | iamcli login -a https://cluster:8443 --flavor private --apikey -
   iamcli login -a https://cluster:8443 -u admin        (asks for the password)
 """
@@ -101,6 +106,34 @@ def login(
             "(warned about on every use).",
         ),
     ] = False,
+    cr_token: Annotated[
+        str | None,
+        typer.Option(
+            "--cr-token",
+            metavar="TOKEN|@FILE",
+            help="Log in as a trusted profile with a compute-resource token "
+            "[default: $IBMCLOUD_CR_TOKEN, else the token files IBM's SDKs read]; "
+            "a file is read again at every refresh.",
+        ),
+    ] = None,
+    trusted_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--trusted-profile",
+            metavar="ID|NAME|CRN",
+            help="The trusted profile to log in as [default: $IBMCLOUD_CR_PROFILE] "
+            "(ibmcloud's --profile: in iamcli --profile names the local profile).",
+        ),
+    ] = None,
+    vpc_cri: Annotated[
+        bool,
+        typer.Option(
+            "--vpc-cri",
+            help="Log in as a trusted profile from this VPC instance's metadata service "
+            "($IBMCLOUD_CR_VPC_URL, else http://169.254.169.254); "
+            "--trusted-profile ID|CRN, else the instance's default.",
+        ),
+    ] = False,
 ) -> None:
     from ..services.auth import LoginRequest
     from ..services.auth import login as do_login
@@ -119,6 +152,9 @@ def login(
         ca_bundle=ca_bundle,
         insecure_storage=insecure_storage,
         namespace=namespace,
+        cr_token=cr_token,
+        trusted_profile=trusted_profile,
+        vpc_cri=vpc_cri,
     )
     profile = do_login(
         request,
@@ -144,7 +180,9 @@ def login(
                     "keyring": "OS keyring",
                     "file": "plain-text file",
                     "env": "environment variable (not stored)",
-                }[profile.secret_store],
+                }[profile.secret_store]
+                if profile.compute_resource is None
+                else f"{profile.compute_resource} (not stored; asked again at every refresh)",
             ),
         ]
     )
@@ -186,6 +224,7 @@ def target(run: Run) -> None:
             ("Flavor", info.flavor or "(detected on first use)"),
             ("Account", info.account_id or "-"),
             ("Identity", f"{info.identity_name} ({info.iam_id})" if info.iam_id else "-"),
+            *([("Assumed profile", info.assumed_profile)] if info.assumed_profile else []),
             ("Token expires", _expiry(info.token_expires_at)),
             ("Credential", info.credential_source),
         ]

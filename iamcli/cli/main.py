@@ -1,8 +1,26 @@
 """The root command: options given before a command name, and the command table."""
 
-import typer
+import copy
+import inspect
+import os
 
-from . import api_keys, auth, exec, policies, rotation, serve, service_ids
+import typer
+from typer.models import CommandInfo
+
+from . import (
+    api_keys,
+    auth,
+    exec,
+    policies,
+    rotation,
+    serve,
+    service_ids,
+    trusted_profile_identities,
+    trusted_profile_parts,
+    trusted_profile_policies,
+    trusted_profiles,
+)
+from .flags import OUTPUT_FLAG, PROFILE_FLAG
 from .params import Globals, OutputOpt, ProfileOpt, QuietOpt, TraceOpt
 
 app = typer.Typer(
@@ -64,5 +82,86 @@ app.command(name="service-api-key-rotate", help=rotation.SERVICE_ROTATE_HELP)(
     rotation.service_api_key_rotate
 )
 app.command(name="api-key-rotate", help=rotation.ROTATE_HELP)(rotation.api_key_rotate)
+for _trusted in (
+    trusted_profiles.trusted_profile_create,
+    trusted_profiles.trusted_profiles,
+    trusted_profiles.trusted_profile,
+    trusted_profiles.trusted_profile_update,
+    trusted_profiles.trusted_profile_delete,
+    trusted_profiles.trusted_profile_assume,
+    trusted_profiles.trusted_profile_leave,
+    trusted_profile_parts.trusted_profile_rule_create,
+    trusted_profile_parts.trusted_profile_rule_update,
+    trusted_profile_parts.trusted_profile_rule_delete,
+    trusted_profile_parts.trusted_profile_rules,
+    trusted_profile_parts.trusted_profile_link_create,
+    trusted_profile_parts.trusted_profile_link_delete,
+    trusted_profile_parts.trusted_profile_links,
+    trusted_profile_identities.trusted_profile_identity_create,
+    trusted_profile_identities.trusted_profile_identity,
+    trusted_profile_identities.trusted_profile_identity_delete,
+    trusted_profile_identities.trusted_profile_identities,
+    trusted_profile_policies.trusted_profile_policy_create,
+    trusted_profile_policies.trusted_profile_policy_update,
+    trusted_profile_policies.trusted_profile_policies,
+    trusted_profile_policies.trusted_profile_policy,
+    trusted_profile_policies.trusted_profile_policy_delete,
+):
+    app.command(name=_trusted.__name__.replace("_", "-"))(_trusted)
 app.add_typer(api_keys.apikeys_app, name="apikeys")
 app.command(name="serve", help=serve.SERVE_HELP)(serve.serve)
+
+
+def app_for(argv: list[str]) -> typer.Typer:
+    """The app as this run needs it.
+
+    Typer turns every registered command into a Click command on each run, inspecting its
+    whole signature; with fifty commands that is most of a `--help`. A run of one command needs
+    only that one; a run that names none (the root's help and its errors) needs only each
+    command's name and help text, so it gets stand-ins with no options. Shell completion and
+    unknown names (for Click's suggestions) get the real table.
+    """
+    if any(k.startswith("_IAMCLI_COMPLETE") for k in os.environ):
+        return app
+    name = _command_name(argv)
+    narrowed = copy.copy(app)
+    if name is None:
+        narrowed.registered_commands = [_listed(c) for c in app.registered_commands]
+        return narrowed
+    commands = [c for c in app.registered_commands if c.name == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if not (commands or groups):
+        return app
+    narrowed.registered_commands = commands
+    narrowed.registered_groups = groups
+    return narrowed
+
+
+def _listed(info: CommandInfo) -> CommandInfo:
+    """A command as the root's help lists it: its name and help, nothing to inspect."""
+    stand_in = copy.copy(info)
+    stand_in.help = info.help if info.help is not None else inspect.getdoc(info.callback)
+    stand_in.callback = _never_run
+    return stand_in
+
+
+def _never_run() -> None:
+    raise AssertionError("a listed command is never run")  # only the named command runs
+
+
+def _command_name(argv: list[str]) -> str | None:
+    """The first word that is not a root option or its value."""
+    takes_value = (PROFILE_FLAG, OUTPUT_FLAG)
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in takes_value:
+            i += 2
+            continue
+        if word.startswith("-"):
+            if word in ("--help", "-h"):
+                return None
+            i += 1
+            continue
+        return word
+    return None

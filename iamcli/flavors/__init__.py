@@ -19,6 +19,8 @@ from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
 from ._wire import Reader
 
 if TYPE_CHECKING:
+    from ..trusted_profile_models import ProfileRef
+    from .cloud_profiles import TrustedProfileApi
     from .policy_api import PolicyApi
 
 P = TypeVar("P")
@@ -86,6 +88,17 @@ class Flavor(ABC):
 
     @abstractmethod
     def whoami(self, access_token: str) -> Whoami: ...
+
+    # -- trusted profiles (the public cloud only; elsewhere a usage error naming the family)
+
+    def token_from_cr_token(self, cr_token: str, profile: ProfileRef) -> TokenGrant:
+        raise self.unsupported("logging in with a compute-resource token")
+
+    def token_from_assume(self, access_token: str, profile: ProfileRef) -> TokenGrant:
+        raise self.unsupported("assuming a trusted profile")
+
+    def trusted_profiles(self) -> TrustedProfileApi:
+        raise self.unsupported("trusted profiles")
 
     @abstractmethod
     def introspect(self, access_token: str) -> Introspection: ...

@@ -6,19 +6,25 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..errors import ConflictError, NotFoundError, ProtocolError
+from ..errors import ApiError, ConflictError, NotFoundError, ProtocolError, refused_credential
 from ..http import Retry, delete, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
+from ..trusted_profile_models import ProfileRef
 from . import APIKEY_GRANT, PAGE_SIZE, Flavor, paged
 from ._wire import Reader, jwt_claims, jwt_header
 from .policy_api import PolicyApi
 
+if TYPE_CHECKING:
+    from .cloud_profiles import TrustedProfileApi
+
 # IBM's CLI client. Only the password grant needs it (IBM refuses that grant without it);
 # API-key logins go without, so their refresh is a new API-key exchange, as IBM's SDKs do.
 _CLI_CLIENT = "Basic " + base64.b64encode(b"bx:bx").decode()
+CR_TOKEN_GRANT = "urn:ibm:params:oauth:grant-type:cr-token"
+ASSUME_GRANT = "urn:ibm:params:oauth:grant-type:assume"
 
 
 class Cloud(Flavor):
@@ -30,15 +36,13 @@ class Cloud(Flavor):
 
     # -- tokens ----------------------------------------------------------------------------
 
-    def _token(self, form: dict[str, str], *, cli_client: bool = False) -> TokenGrant:
+    def _token(
+        self, form: dict[str, str], *, cli_client: bool = False, response_type: bool = True
+    ) -> TokenGrant:
         headers = {"Authorization": _CLI_CLIENT} if cli_client else {}
+        data = {**form, "response_type": "cloud_iam"} if response_type else form
         response = send(
-            self.client,
-            "POST",
-            "/identity/token",
-            retry=Retry.TOKEN,
-            data={**form, "response_type": "cloud_iam"},
-            headers=headers,
+            self.client, "POST", "/identity/token", retry=Retry.TOKEN, data=data, headers=headers
         )
         body = Reader(json_object(response), self.where)
         refresh = body.opt_text("refresh_token")
@@ -64,6 +68,29 @@ class Cloud(Flavor):
             {"grant_type": "refresh_token", "refresh_token": refresh_token}, cli_client=True
         )
 
+    def token_from_cr_token(self, cr_token: str, profile: ProfileRef) -> TokenGrant:
+        # As IBM's SDKs send it: the compute-resource token and one way of naming the profile
+        # (a name is looked up in the resource's own account); no client, no response_type.
+        return self._profile_grant(
+            {"grant_type": CR_TOKEN_GRANT, "cr_token": cr_token, **_profile_fields(profile)}
+        )
+
+    def token_from_assume(self, access_token: str, profile: ProfileRef) -> TokenGrant:
+        return self._profile_grant(
+            {"grant_type": ASSUME_GRANT, "access_token": access_token, **_profile_fields(profile)}
+        )
+
+    def _profile_grant(self, form: dict[str, str]) -> TokenGrant:
+        try:
+            return self._token(form, response_type=False)
+        except ApiError as exc:
+            raise refused_credential(exc) from None
+
+    def trusted_profiles(self) -> TrustedProfileApi:
+        from .cloud_profiles import TrustedProfileApi
+
+        return TrustedProfileApi(self)
+
     def whoami(self, access_token: str) -> Whoami:
         claims = jwt_claims(access_token)
         if claims is None or not isinstance(claims.get("iam_id"), str):
@@ -72,12 +99,15 @@ class Cloud(Flavor):
         if jwt_header(access_token).get("alg") != "RS256":
             raise ProtocolError(f"the access token from {self.where} is not signed with RS256")
         account = claims.get("account")
-        service = claims.get("sub_type") == "ServiceId"
+        kind = {"ServiceId": "serviceid", "Profile": "profile"}.get(
+            str(claims.get("sub_type")), "user"
+        )
         return Whoami(
             iam_id=claims["iam_id"],
             account_id=account.get("bss") if isinstance(account, dict) else None,
             name=str(claims.get("name") or claims.get("email") or claims.get("sub") or ""),
-            kind="serviceid" if service else "user",
+            kind=kind,
+            subject=str(claims.get("sub") or ""),
         )
 
     def introspect(self, access_token: str) -> Introspection:
@@ -91,7 +121,7 @@ class Cloud(Flavor):
 
     # -- service IDs -----------------------------------------------------------------------
 
-    def _pages(self, path: str, key: str, params: dict[str, Any]) -> Iterator[Reader]:
+    def pages(self, path: str, key: str, params: dict[str, Any]) -> Iterator[Reader]:
         def fetch(query: dict[str, Any]) -> list[Reader]:
             response = send(
                 self.client,
@@ -120,7 +150,7 @@ class Cloud(Flavor):
         params: dict[str, Any] = {"account_id": self.account_id}
         if name is not None:
             params["name"] = name
-        for item in self._pages("/v1/serviceids/", "serviceids", params):
+        for item in self.pages("/v1/serviceids/", "serviceids", params):
             yield _service_id(item)
 
     def service_id(self, sid: str) -> ServiceId:
@@ -173,7 +203,7 @@ class Cloud(Flavor):
 
     def api_keys(self, owner: Owner) -> Iterator[ApiKey]:
         params = {"account_id": self.account_id, "iam_id": self._owner_iam_id(owner)}
-        for item in self._pages("/v1/apikeys", "apikeys", params):
+        for item in self.pages("/v1/apikeys", "apikeys", params):
             yield _api_key(item)
 
     def api_key(self, kid: str) -> ApiKey:
@@ -304,6 +334,16 @@ def _page_token(page: Reader, where: str) -> str | None:
     if not token:
         raise ProtocolError(f"unexpected answer from {where}: a 'next' link without a pagetoken")
     return token[0]
+
+
+def _profile_fields(profile: ProfileRef) -> dict[str, str]:
+    if profile.kind == "name":
+        # IBM's grants take a name together with the account it is unique in.
+        return {
+            "profile_name": profile.value,
+            **({"account": profile.account} if profile.account else {}),
+        }
+    return {f"profile_{profile.kind}": profile.value}
 
 
 def _service_id(r: Reader) -> ServiceId:

@@ -14,7 +14,7 @@ import datetime
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .. import config, credentials, token_cache
 from ..endpoints import DEFAULT_ENDPOINT, is_loopback, normalize_endpoint
@@ -26,6 +26,9 @@ from ..output import Output
 from ..paths import ENV_KEYS, env_api_key_name
 from ..session import Session, to_cached
 from ..trace import Trace
+
+if TYPE_CHECKING:
+    from ..compute_resource import ComputeCredential
 
 Prompt = Callable[[str], str]
 
@@ -43,6 +46,9 @@ class LoginRequest:
     ca_bundle: str | None = None
     insecure_storage: bool = False
     namespace: str = "default"
+    cr_token: str | None = None  # as given: TOKEN or @FILE
+    trusted_profile: str | None = None
+    vpc_cri: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,8 @@ class Credential:
     apikey: str | None
     username: str | None
     password: str | None
-    source: str  # "--apikey", an env var name, "prompt", "password"
+    source: str  # "--apikey", an env var name, "prompt", "password", "cr-token", "vpc"
+    compute: ComputeCredential | None = None
 
 
 def login(
@@ -70,6 +77,8 @@ def login(
     out.status(f"API endpoint: {endpoint}")
     if cred.source in ENV_KEYS:
         out.status(f"Logging in with API key from environment variable {cred.source}...")
+    elif cred.compute is not None:
+        out.status(f"Logging in as a trusted profile with a {cred.compute.kind} credential...")
     out.status("Authenticating...")
     with make_client(HttpSettings(endpoint, verify=verify, trace=trace)) as client:
         from ..detect import detect_flavor
@@ -81,7 +90,9 @@ def login(
             or detect_flavor(client, endpoint)
         )
         flavor = flavor_class(flavor_name)(client, namespace=req.namespace)
-        if cred.apikey is not None:
+        if cred.compute is not None:
+            grant = cred.compute.grant(flavor, trace=trace)
+        elif cred.apikey is not None:
             grant = flavor.token_from_apikey(cred.apikey)
         else:
             assert cred.username is not None and cred.password is not None
@@ -109,8 +120,9 @@ def _store_login(
     endpoint: str,
     flavor_name: str,
 ) -> config.Profile:
-    refresh = grant.refresh_token if cred.apikey is None else None
-    if cred.source in ENV_KEYS:
+    # Only a password login keeps a refresh token; a compute resource is asked again instead.
+    refresh = grant.refresh_token if cred.username is not None else None
+    if cred.source in ENV_KEYS or cred.compute is not None:
         store = "env"
         previous = config.load_profile(req.profile)
         if previous is not None:  # an earlier login's key must not outlive this one
@@ -133,9 +145,13 @@ def _store_login(
         has_refresh_token=refresh is not None,
         namespace=req.namespace,
         logged_in_at=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **(cred.compute.profile_fields() if cred.compute is not None else {}),
     )
     config.save_profile(profile)
     env_var = cred.source if cred.source in ENV_KEYS else None
+    if cred.compute is not None:
+        # The token is the profile's by now; the environment must not name another key.
+        env_var = env_api_key_name()
     token_cache.save(
         req.profile,
         to_cached(
@@ -152,6 +168,28 @@ def _store_login(
 def _credential(
     req: LoginRequest, *, out: Output, stdin: TextIO, prompt: Prompt | None
 ) -> Credential:
+    from .. import compute_resource
+
+    asked = req.cr_token is not None or req.trusted_profile is not None or req.vpc_cri
+    if asked and (req.apikey is not None or req.username is not None):
+        raise UsageError(
+            "--cr-token, --vpc-cri and --trusted-profile log in without --apikey or -u"
+        )
+    if asked or (
+        req.apikey is None
+        and req.username is None
+        and env_api_key_name() is None
+        and compute_resource.in_environment()
+    ):
+        if env_api_key_name() is not None:
+            out.warn(
+                f"{env_api_key_name()} is set: the commands of this profile will use that key, "
+                "not the trusted profile, until it is unset"
+            )
+        compute = compute_resource.for_login(
+            cr_token=req.cr_token, trusted_profile=req.trusted_profile, vpc_cri=req.vpc_cri, out=out
+        )
+        return Credential(None, None, None, compute.kind, compute)
     if req.username is not None:
         if req.apikey is not None:
             raise UsageError("use either --apikey or -u/-p, not both")
@@ -229,6 +267,7 @@ class TargetInfo:
     identity_kind: str | None
     token_expires_at: int | None
     credential_source: str
+    assumed_profile: str | None = None  # trusted-profile-assume: "name (ID)"
 
     def to_json(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -241,6 +280,11 @@ def target(session: Session) -> TargetInfo:
     env_var = env_api_key_name()
     if env_var is not None:
         source = f"environment variable {env_var}"
+    elif p is not None and p.compute_resource == "cr-token":
+        where = p.cr_token_file or "environment variable IBMCLOUD_CR_TOKEN"
+        source = f"compute-resource token from {where} (read at every refresh; not stored)"
+    elif p is not None and p.compute_resource == "vpc":
+        source = f"VPC instance metadata service {p.vpc_url} (not stored)"
     elif p is not None and p.secret_store == "file":
         source = f"plain-text file {credentials.plaintext_path()} (--insecure-storage)"
     elif p is not None and p.secret_store == "env":
@@ -259,6 +303,11 @@ def target(session: Session) -> TargetInfo:
         identity_kind=known.identity_kind if known else None,
         token_expires_at=cached.expires_at if cached else None,
         credential_source=source,
+        assumed_profile=(
+            f"{p.assumed_profile_name} ({p.assumed_profile_id})"
+            if p is not None and p.assumed_profile_id
+            else None
+        ),
     )
 
 
@@ -273,7 +322,13 @@ def oauth_tokens(session: Session, min_valid: int = 0) -> Tokens:
     token = session.access_token(min_valid)
     refresh = None
     p = session.profile
-    if p is not None and p.has_refresh_token and env_api_key_name() is None:
+    # An assumed profile's tokens come with no refresh token of ours to show.
+    if (
+        p is not None
+        and p.has_refresh_token
+        and not p.assumed_profile_id
+        and env_api_key_name() is None
+    ):
         refresh = credentials.load_secret(session.profile_name, "refresh_token")
     return Tokens(token.authorization, refresh, token.expires_at)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from ..errors import ConflictError, NetworkError, NotFoundError, ServerError, UsageError
 from ..flavors import Flavor
@@ -25,7 +25,7 @@ class AmbiguousName(UsageError):
     """More than one entity has the name given (IBM allows duplicates)."""
 
 
-def _not_found(kind: str, ref: str) -> NotFoundError:
+def not_found(kind: str, ref: str) -> NotFoundError:
     return NotFoundError(f"{kind} {ref!r} not found", status=404)
 
 
@@ -38,8 +38,8 @@ def resolve_service_id(flavor: Flavor, ref: str) -> ServiceId:
         try:
             return flavor.service_id(ref)
         except NotFoundError:
-            raise _not_found("service ID", ref) from None
-    return _one(list(flavor.service_ids(name=ref)), "service ID", ref, lambda s: s.name == ref)
+            raise not_found("service ID", ref) from None
+    return one_match(list(flavor.service_ids(name=ref)), "service ID", ref, lambda s: s.name == ref)
 
 
 def _ambiguous(exc: ServerError | NetworkError) -> bool:
@@ -62,25 +62,55 @@ def create_service_id(
     locked: bool,
     note: Callable[[str], None] | None = None,
 ) -> ServiceId:
-    """Create a service ID exactly once, even when an answer is lost.
-
-    IBM's APIs take no idempotency key, so the service IDs of that name are listed before;
-    after an unknown outcome they are listed again, and a new one of that name is the one this
-    create made. If none appeared, the create is sent again. (A second client creating the same
-    name at the same moment would be indistinguishable; that race is the price.)
-    """
+    """Create a service ID exactly once, even when an answer is lost (see create_once)."""
     _require_locks(flavor, locked)
-    before = {s.id for s in flavor.service_ids(name=name)}
+    return create_once(
+        lambda: flavor.create_service_id(name, description, locked=locked),
+        lambda: flavor.service_ids(name=name),
+        kind="service ID",
+        name=name,
+        note=note,
+    )
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+C = TypeVar("C", bound=_Identified)
+
+
+def create_once(
+    create: Callable[[], C],
+    named: Callable[[], Iterable[C]],
+    *,
+    kind: str,
+    name: str,
+    note: Callable[[str], None] | None = None,
+) -> C:
+    """Create an entity exactly once, even when an answer is lost.
+
+    IBM's APIs take no idempotency key, so the entities of that name (`named`) are listed
+    before; after an unknown outcome they are listed again, and a new one of that name is the
+    one this create made. If none appeared, the create is sent again. (A second client
+    creating the same name at the same moment would be indistinguishable; that race is the
+    price.)
+    """
+    before = {s.id for s in named()}
     attempts = retry_budget() + 1  # the same budget as any request's retries
     for attempt in range(attempts):
         if attempt:
             back_off(attempt - 1)
         try:
-            return flavor.create_service_id(name, description, locked=locked)
+            return create()
         except (ServerError, NetworkError) as exc:
             if not _ambiguous(exc) or attempt == attempts - 1:
                 raise
-            new = [s for s in flavor.service_ids(name=name) if s.id not in before]
+            new = [s for s in named() if s.id not in before and s.name == name]
             if len(new) == 1:
                 if note is not None:
                     note(f"the create's answer was lost, but it happened: {new[0].id}")
@@ -88,7 +118,7 @@ def create_service_id(
             if len(new) > 1:
                 ids = ", ".join(s.id for s in new)
                 raise AmbiguousName(
-                    f"several service IDs named {name!r} appeared while creating one: {ids}"
+                    f"several {kind}s named {name!r} appeared while creating one: {ids}"
                 ) from exc
     raise AssertionError("unreachable")
 
@@ -142,8 +172,8 @@ def resolve_api_key(flavor: Flavor, ref: str, owner: Owner) -> ApiKey:
         try:
             return flavor.api_key(ref)
         except NotFoundError:
-            raise _not_found("API key", ref) from None
-    return _one(list(flavor.api_keys(owner)), "API key", ref, lambda k: k.name == ref)
+            raise not_found("API key", ref) from None
+    return one_match(list(flavor.api_keys(owner)), "API key", ref, lambda k: k.name == ref)
 
 
 def get_api_key(flavor: Flavor, kid: str) -> ApiKey:
@@ -152,13 +182,13 @@ def get_api_key(flavor: Flavor, kid: str) -> ApiKey:
     try:
         return flavor.api_key(kid.strip())
     except NotFoundError:
-        raise _not_found("API key", kid) from None
+        raise not_found("API key", kid) from None
 
 
-def _one(found: list[T], kind: str, ref: str, match: object) -> T:
+def one_match(found: list[T], kind: str, ref: str, match: object) -> T:
     matches = [x for x in found if match(x)]  # type: ignore[operator]
     if not matches:
-        raise _not_found(kind, ref)
+        raise not_found(kind, ref)
     if len(matches) > 1:
         ids = ", ".join(getattr(m, "id", "?") for m in matches)
         raise AmbiguousName(
@@ -210,7 +240,7 @@ def export_record(key: ApiKey, *, iam_id: str | None, account_id: str | None) ->
 def update_service_id(
     flavor: Flavor, current: ServiceId, *, name: str | None, description: str | None
 ) -> ServiceId:
-    return _checked_update(
+    return checked_update(
         lambda: flavor.update_service_id(current, name=name, description=description),
         lambda: flavor.service_id(current.id),
         name,
@@ -221,7 +251,7 @@ def update_service_id(
 def update_api_key(
     flavor: Flavor, current: ApiKey, *, name: str | None, description: str | None
 ) -> ApiKey:
-    return _checked_update(
+    return checked_update(
         lambda: flavor.update_api_key(current, name=name, description=description),
         lambda: flavor.api_key(current.id),
         name,
@@ -229,10 +259,18 @@ def update_api_key(
     )
 
 
-E = TypeVar("E", ServiceId, ApiKey)
+class _Described(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str | None: ...
 
 
-def _checked_update(
+E = TypeVar("E", bound=_Described)
+
+
+def checked_update(
     update: Callable[[], E], reread: Callable[[], E], name: str | None, description: str | None
 ) -> E:
     """An update guarded by the version read before. A refusal after a retried send is checked:
@@ -247,7 +285,7 @@ def _checked_update(
         raise
 
 
-def _matches(entity: ServiceId | ApiKey, name: str | None, description: str | None) -> bool:
+def _matches(entity: _Described, name: str | None, description: str | None) -> bool:
     return (name is None or entity.name == name) and (
         description is None or (entity.description or "") == description
     )

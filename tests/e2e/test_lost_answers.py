@@ -30,7 +30,13 @@ class LoseFirstCreate(httpx.BaseTransport):
         response = self.inner.handle_request(request)
         response.read()
         writing = request.method == self.method and request.url.path.startswith(
-            ("/v1/serviceids/", "/v1/apikeys", "/iam-token/serviceids/", "/iam-token/apikeys/")
+            (
+                "/v1/serviceids/",
+                "/v1/apikeys",
+                "/v1/profiles",
+                "/iam-token/serviceids/",
+                "/iam-token/apikeys/",
+            )
         )
         if writing and self.lost == 0 and response.status_code in (200, 201):
             self.lost += 1
@@ -153,6 +159,38 @@ def test_update_whose_answer_was_lost_is_not_a_false_conflict(
     assert transport.lost == 1
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout)["description"] == "after a lost answer"
+
+
+def test_trusted_profile_created_once(cli, emulator: Emulator, lossy: LoseFirstCreate) -> None:
+    login = ["login", "-a", emulator.url, "--flavor", "cloud", "--apikey", "-"]
+    assert cli(*login, stdin=emulator.a.apikey).code == 0
+    name = f"lost-tp-{uuid.uuid4().hex[:8]}"
+    r = cli("trusted-profile-create", name, "--output", "json")
+    assert lossy.lost == 1
+    assert r.code == 0, r.stderr
+    assert "answer was lost" in r.stderr
+    listed = cli("trusted-profiles", "-n", name, "--id")
+    assert listed.out_lines == [json.loads(r.stdout)["id"]]
+
+
+def test_trusted_profile_update_after_a_lost_answer(
+    cli, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    login = ["login", "-a", emulator.url, "--flavor", "cloud", "--apikey", "-"]
+    assert cli(*login, stdin=emulator.a.apikey).code == 0
+    name = f"upd-tp-{uuid.uuid4().hex[:8]}"
+    assert cli("trusted-profile-create", name).code == 0
+    transport = LoseFirstCreate("502", method="PUT")
+    real = iamcli_http.make_client
+    monkeypatch.setattr(
+        iamcli_http,
+        "make_client",
+        lambda settings, transport_=None: real(settings, transport=transport),
+    )
+    r = cli("trusted-profile-update", name, "-e", "ops@example.com", "-f", "--output", "json")
+    assert transport.lost == 1
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["email"] == "ops@example.com"
 
 
 @pytest.mark.parametrize("family", ["cloud", "private"])

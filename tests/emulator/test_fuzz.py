@@ -324,8 +324,8 @@ def test_every_operation_answers_as_documented(server: Running, auth: dict[str, 
     walk("DELETE", "/iam-token/serviceids/{sid}", 204, path=sid, headers=bearer)
 
     walk_account_identity(walk, account)
-    walk_access(walk, account)
     walk_templates(walk, account, server)
+    walk_access(walk, account)
     walk_reports(walk, account)
 
     walk.client.close()
@@ -474,6 +474,59 @@ def walk_vpc_metadata(walk: Walk, server: Running) -> None:
     walk("DELETE", "/v1/profiles/{profile_id}", 204, path=pid)
 
 
+def walk_templates(walk: Walk, account: str, server: Running) -> None:
+    child = "walk-child"
+    server.store.add_child_account(account, child)
+    root = "/v1/account_settings_templates"
+    made = walk(
+        "POST",
+        root,
+        201,
+        json={"account_id": account, "name": "t", "account_settings": {"mfa": "TOTP"}},
+    )
+    walk("POST", root, 409, json={"account_id": account, "name": "t"})
+    walk("GET", root, 200, params={"account_id": account})
+    tid = {"template_id": made["id"]}
+    one = root + "/{template_id}"
+    version = one + "/versions/{version}"
+    v1 = {**tid, "version": "1"}
+    walk("GET", one, 200, path=tid)
+    walk("GET", version, 200, path=v1)
+    walk("PUT", version, 412, path=v1, json={"name": "t"}, headers={"If-Match": "1-stale"})
+    walk("PUT", version, 200, path=v1, json={"description": "d"}, headers={"If-Match": "*"})
+    assignments = "/v1/account_settings_assignments/"
+    target = {
+        "template_id": made["id"],
+        "template_version": 1,
+        "target_type": "Account",
+        "target": child,
+    }
+    walk("POST", assignments, 400, json=target)
+    walk("POST", version + "/commit", 204, path=v1)
+    walk("PUT", version, 409, path=v1, json={"description": "e"}, headers={"If-Match": "*"})
+    walk("POST", one + "/versions", 201, path=tid, json={"name": "t"})
+    walk("GET", one + "/versions", 200, path=tid)
+    walk("POST", version + "/commit", 204, path={**tid, "version": "2"})
+    assigned = walk("POST", assignments, 202, json=target)
+    walk("GET", assignments, 200, params={"account_id": account})
+    aid = {"assignment_id": assigned["id"]}
+    walk("GET", assignments + "{assignment_id}", 200, path=aid)
+    walk(
+        "PATCH",
+        assignments + "{assignment_id}",
+        202,
+        path=aid,
+        json={"template_version": 2},
+        headers={"If-Match": "*"},
+    )
+    walk("DELETE", version, 409, path={**tid, "version": "2"})
+    walk("DELETE", one, 409, path=tid)
+    walk("DELETE", assignments + "{assignment_id}", 202, path=aid)
+    walk("GET", assignments + "{assignment_id}", 404, path=aid)
+    walk("DELETE", version, 204, path=v1)
+    walk("DELETE", one, 204, path=tid)
+
+
 def walk_access(walk: Walk, account: str) -> None:
     """The Policy Management API, roles, users, the PDP and iam-pap's service-ID policies."""
     viewer = "crn:v1:bluemix:public:iam::::role:Viewer"
@@ -576,59 +629,6 @@ def walk_access(walk: Walk, account: str) -> None:
     walk("DELETE", pap + "/{policy_id}", 204, path=one)
     roles = walk("GET", "/iam-pap/v1/roles", 200)
     assert "crn:v1:icp:private:iam::::role:ClusterAdministrator" in [r["id"] for r in roles]
-
-
-def walk_templates(walk: Walk, account: str, server: Running) -> None:
-    child = "walk-child"
-    server.store.add_child_account(account, child)
-    root = "/v1/account_settings_templates"
-    made = walk(
-        "POST",
-        root,
-        201,
-        json={"account_id": account, "name": "t", "account_settings": {"mfa": "TOTP"}},
-    )
-    walk("POST", root, 409, json={"account_id": account, "name": "t"})
-    walk("GET", root, 200, params={"account_id": account})
-    tid = {"template_id": made["id"]}
-    one = root + "/{template_id}"
-    version = one + "/versions/{version}"
-    v1 = {**tid, "version": "1"}
-    walk("GET", one, 200, path=tid)
-    walk("GET", version, 200, path=v1)
-    walk("PUT", version, 412, path=v1, json={"name": "t"}, headers={"If-Match": "1-stale"})
-    walk("PUT", version, 200, path=v1, json={"description": "d"}, headers={"If-Match": "*"})
-    assignments = "/v1/account_settings_assignments/"
-    target = {
-        "template_id": made["id"],
-        "template_version": 1,
-        "target_type": "Account",
-        "target": child,
-    }
-    walk("POST", assignments, 400, json=target)
-    walk("POST", version + "/commit", 204, path=v1)
-    walk("PUT", version, 409, path=v1, json={"description": "e"}, headers={"If-Match": "*"})
-    walk("POST", one + "/versions", 201, path=tid, json={"name": "t"})
-    walk("GET", one + "/versions", 200, path=tid)
-    walk("POST", version + "/commit", 204, path={**tid, "version": "2"})
-    assigned = walk("POST", assignments, 202, json=target)
-    walk("GET", assignments, 200, params={"account_id": account})
-    aid = {"assignment_id": assigned["id"]}
-    walk("GET", assignments + "{assignment_id}", 200, path=aid)
-    walk(
-        "PATCH",
-        assignments + "{assignment_id}",
-        202,
-        path=aid,
-        json={"template_version": 2},
-        headers={"If-Match": "*"},
-    )
-    walk("DELETE", version, 409, path={**tid, "version": "2"})
-    walk("DELETE", one, 409, path=tid)
-    walk("DELETE", assignments + "{assignment_id}", 202, path=aid)
-    walk("GET", assignments + "{assignment_id}", 404, path=aid)
-    walk("DELETE", version, 204, path=v1)
-    walk("DELETE", one, 204, path=tid)
 
 
 def walk_reports(walk: Walk, account: str) -> None:

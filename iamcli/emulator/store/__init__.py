@@ -79,7 +79,7 @@ class Store(
     AccountSettingsStore,
     TemplateStore,
     ProfileStore,
-    ActivityStore,
     PolicyStore,
+    ActivityStore,
 ):
     """All emulator state. Safe to share between threads; one instance per process."""
