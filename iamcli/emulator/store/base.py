@@ -54,6 +54,7 @@ CREATE INDEX IF NOT EXISTS access_tokens_owner ON access_tokens(iam_id);
 CREATE TABLE IF NOT EXISTS login_failures (
     name_hash BLOB PRIMARY KEY, failures INTEGER NOT NULL, locked_until INTEGER NOT NULL,
     last_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS login_failures_last ON login_failures(last_at);
 CREATE TABLE IF NOT EXISTS signing_keys (
     kid TEXT PRIMARY KEY, private_pem TEXT NOT NULL, created_at INTEGER NOT NULL);
 """
