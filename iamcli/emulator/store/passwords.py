@@ -99,6 +99,6 @@ class PasswordStore(StoreBase):
                 db.execute("DELETE FROM login_failures WHERE last_at < ?", (now - FORGET_AFTER,))
                 db.execute(
                     "DELETE FROM login_failures WHERE name_hash IN (SELECT name_hash FROM "
-                    "login_failures ORDER BY last_at DESC, rowid DESC LIMIT -1 OFFSET ?)",
+                    "login_failures ORDER BY last_at DESC LIMIT -1 OFFSET ?)",
                     (MAX_TRACKED,),
                 )
