@@ -1,17 +1,32 @@
 """The root command: options given before a command name, and the command table."""
 
+from typing import Annotated, ClassVar
+
 import typer
 
-from . import api_keys, auth, exec, rotation, serve, service_ids
-from .params import Globals, OutputOpt, ProfileOpt, QuietOpt, TraceOpt
+from . import api_keys, auth, exec, keys, profiles, rotation, serve, service_ids
+from .lazy import Entry, LazyGroup, command_entry, group_entry
+from .params import Command, Globals, OutputOpt, ProfileOpt, QuietOpt, TraceOpt
+
+
+class Root(LazyGroup):
+    entries: ClassVar[dict[str, Entry]] = {}
+
 
 app = typer.Typer(
     name="iamcli",
+    cls=Root,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(profiles.version_text())
+        raise typer.Exit(0)
 
 
 @app.callback()
@@ -21,6 +36,12 @@ def root(
     output: OutputOpt = None,
     quiet: QuietOpt = False,
     trace: TraceOpt = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_version, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """IBM Cloud and IBM Cloud Private IAM on the command line.
 
@@ -31,17 +52,20 @@ def root(
     ctx.obj = Globals(profile=profile, output=output, quiet=quiet, trace=trace)
 
 
-app.command(name="login", help=auth.LOGIN_HELP)(auth.login)
-app.command(name="logout")(auth.logout)
-app.command(name="target")(auth.target)
-app.command(name="oauth-tokens")(auth.oauth_tokens)
-app.command(name="introspect")(auth.introspect)
-app.command(
+Root.entries["login"] = command_entry(auth.login, name="login", cls=Command, help=auth.LOGIN_HELP)
+Root.entries["exec"] = command_entry(
+    exec.exec_command,
     name="exec",
+    cls=Command,
     help=exec.EXEC_HELP,
     context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
-)(exec.exec_command)
+)
 for _name, _fn in (
+    ("logout", auth.logout),
+    ("target", auth.target),
+    ("profiles", profiles.profiles),
+    ("oauth-tokens", auth.oauth_tokens),
+    ("introspect", auth.introspect),
     ("service-id-create", service_ids.service_id_create),
     ("service-ids", service_ids.service_ids),
     ("service-id", service_ids.service_id),
@@ -51,12 +75,25 @@ for _name, _fn in (
     ("service-id-unlock", service_ids.service_id_unlock),
     ("service-api-key-create", api_keys.service_api_key_create),
     ("service-api-keys", api_keys.service_api_keys),
+    ("service-api-key", keys.service_api_key),
+    ("service-api-key-update", keys.service_api_key_update),
+    *((f"service-api-key-{verb}", fn) for verb, fn in keys.SERVICE_ACTS.items()),
     ("api-key-create", api_keys.api_key_create),
+    ("api-keys", keys.api_keys),
+    ("api-key", keys.api_key),
+    ("api-key-update", keys.api_key_update),
+    *((f"api-key-{verb}", fn) for verb, fn in keys.USER_ACTS.items()),
+    ("version", profiles.version),
 ):
-    app.command(name=_name)(_fn)
-app.command(name="service-api-key-rotate", help=rotation.SERVICE_ROTATE_HELP)(
-    rotation.service_api_key_rotate
+    Root.entries[_name] = command_entry(_fn, name=_name, cls=Command, help=None)
+Root.entries["service-api-key-rotate"] = command_entry(
+    rotation.service_api_key_rotate,
+    name="service-api-key-rotate",
+    cls=Command,
+    help=rotation.SERVICE_ROTATE_HELP,
 )
-app.command(name="api-key-rotate", help=rotation.ROTATE_HELP)(rotation.api_key_rotate)
-app.add_typer(api_keys.apikeys_app, name="apikeys")
-app.command(name="serve", help=serve.SERVE_HELP)(serve.serve)
+Root.entries["api-key-rotate"] = command_entry(
+    rotation.api_key_rotate, name="api-key-rotate", cls=Command, help=rotation.ROTATE_HELP
+)
+Root.entries["serve"] = command_entry(serve.serve, name="serve", cls=Command, help=serve.SERVE_HELP)
+Root.entries["apikeys"] = group_entry(api_keys.apikeys_app, name="apikeys")

@@ -125,7 +125,12 @@ def create_api_key(
             back_off(attempt - 1)
         try:
             return flavor.create_api_key(
-                owner, name, description, locked=locked, like=like, value=value,
+                owner,
+                name,
+                description,
+                locked=locked,
+                like=like,
+                value=value,
                 settings=settings,
             )
         except (ServerError, NetworkError) as exc:
