@@ -313,7 +313,7 @@ def apikeys_get(run: Run, kid: KeyIdArg) -> None:
     """Show one API key (never its value)."""
     from ..services.identities import get_api_key
 
-    show(run, get_api_key(run.session.flavor(), kid))
+    show(run, get_api_key(run.session.flavor(), kid), with_value=True)
 
 
 @apikeys_app.command("update", cls=Command)

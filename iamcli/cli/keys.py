@@ -63,7 +63,7 @@ LeakOpt = Annotated[
 
 @dataclass(frozen=True)
 class Act:
-    """One thing done to a key: the flavor call, and the words for it."""
+    """One thing done to a key, in words, and what the family must support for it."""
 
     verb: str  # "delete", "lock", ...
     done: str  # "deleted", "locked", ...
@@ -100,14 +100,18 @@ def _unlock(owner: "Owner", key: "ApiKey") -> str:
     return f"iamcli service-api-key-unlock {key.id} {owner.service_id.id}"
 
 
-def show(run: Run, key: "ApiKey", *, uuid: bool = False) -> None:
+def show(run: Run, key: "ApiKey", *, uuid: bool = False, with_value: bool = False) -> None:
+    """One key. `with_value`: also its value, where the server gave one (only a service ID
+    key created with --store-value has one to give); asked for by reading the key only."""
     if uuid:
         run.out.stdout.write(key.id + "\n")
     elif run.json:
-        run.out.json_value(key.to_json())
+        body = key.to_json()
+        if not with_value:
+            body.pop("apikey", None)
+        run.out.json_value(body)
     else:
-        # A value is there only for a service ID key created with --store-value.
-        run.out.record(api_key_record(key, with_value=True))
+        run.out.record(api_key_record(key, with_value=with_value))
 
 
 def list_keys(
@@ -144,7 +148,7 @@ def _get(run: Run, ref: str, service_id_ref: str | None, uuid: bool) -> None:
     if service_id_ref is not None and flavor.supports_key_settings and not uuid:
         # Found by name, in a list: lists never carry a stored value, a read of the key does.
         key = flavor.api_key(key.id) if key.apikey is None else key
-    show(run, key, uuid=uuid)
+    show(run, key, uuid=uuid, with_value=True)
 
 
 def _update(

@@ -212,6 +212,9 @@ def test_store_value_keeps_the_key_retrievable(cli, served: ServeProcess) -> Non
     again = as_json(cli("service-api-key", "kept", sid, "--output", "json"))
     assert again["apikey"] == made["apikey"]  # type: ignore[index]
     assert record(cli("service-api-key", "kept", sid))["API Key"] == made["apikey"]  # type: ignore[index]
+    # Only a read of the key shows it; an update's answer does not repeat it.
+    updated = cli("service-api-key-update", "kept", sid, "-d", "x", "-f", "--output", "json")
+    assert "apikey" not in as_json(updated) and made["apikey"] not in updated.stdout  # type: ignore[index,operator]
     # A user key can never store its value (IBM refuses it); refused before anything is sent.
     r = cli("api-key-create", "x", "--store-value")
     assert r.code == 2
