@@ -111,7 +111,16 @@ def login(
     # the profile's lock, so that a logout or another login of the profile running at the same
     # time cannot leave the profile pointing at a secret that is gone, or the reverse.
     with token_cache.refresh_lock(req.profile):
-        profile = _store_login(req, cred, grant, who, endpoint, flavor_name)
+        profile = _store_login(
+            req,
+            cred,
+            grant,
+            who,
+            endpoint,
+            flavor_name,
+            tls=(skip_ssl, ca_bundle),
+            namespace=namespace,
+        )
     return profile
 
 
@@ -122,10 +131,15 @@ def _store_login(
     who: Whoami,
     endpoint: str,
     flavor_name: str,
+    *,
+    tls: tuple[bool, str | None],
+    namespace: str,
 ) -> config.Profile:
+    skip_ssl, ca_bundle = tls
     refresh = grant.refresh_token if cred.apikey is None else None
     if cred.source in ENV_KEYS:
         store = "env"
+        previous = config.load_profile(req.profile)  # again, under the lock
         if previous is not None:  # an earlier login's key must not outlive this one
             _forget_secrets(req.profile, previous)
     else:
