@@ -128,12 +128,27 @@ def store_secrets(
             _plaintext_update(profile, None)
             return "keyring"
     if not insecure:
-        raise CredentialStoreError(
-            f"cannot keep the API key of profile {profile} in the OS keyring: {reason}",
-            hint=_store_hint(),
-        )
+        raise _no_keyring(profile, reason)
     _plaintext_update(profile, {"apikey": apikey, "refresh_token": refresh_token})
     return "file"
+
+
+def check_store(profile: str, *, insecure: bool) -> None:
+    """Fail now if :func:`store_secrets` could not keep a secret for ``profile``: the keyring
+    is unusable and ``--insecure-storage`` was not given. Login asks this before it prompts."""
+    validate_profile_name(profile)
+    if insecure:
+        return
+    usable, reason = keyring_usable()
+    if not usable:
+        raise _no_keyring(profile, reason)
+
+
+def _no_keyring(profile: str, reason: str) -> CredentialStoreError:
+    return CredentialStoreError(
+        f"cannot keep the API key of profile {profile} in the OS keyring: {reason}",
+        hint=_store_hint(),
+    )
 
 
 def _store_hint() -> str:
@@ -146,7 +161,8 @@ def _store_hint() -> str:
         )
     return (
         "in CI, set IAMCLI_API_KEY instead of logging in; or pass --insecure-storage "
-        f"to keep it in a 0600 file ({plaintext_path()})"
+        f"to keep it in a 0600 file ({plaintext_path()}); the README shows how to run "
+        "a keyring on a headless machine"
     )
 
 
@@ -165,15 +181,19 @@ def store_refresh_token(
         _plaintext_update(profile, {**entry, "refresh_token": token})
 
 
-def load_secret(profile: str, kind: SecretKind, *, store: SecretStore | None = None) -> str | None:
-    """A stored secret, or None. ``store`` defaults to the profile's ``secret_store``."""
+def load_secret(
+    profile: str, kind: SecretKind, *, store: SecretStore | None = None, quiet: bool = False
+) -> str | None:
+    """A stored secret, or None. ``store`` defaults to the profile's ``secret_store``.
+    ``quiet``: no plaintext warning (the caller only checks that the secret is there)."""
     store = _store_of(profile, store)
     if store == "keyring":
         return _keyring_get(profile, kind)
     if store == "file":
         value = (_plaintext_entry(profile) or {}).get(kind)
         if isinstance(value, str) and value:
-            _warn_plaintext(profile, (kind,))
+            if not quiet:
+                _warn_plaintext(profile, (kind,))
             return value
     return None
 

@@ -1,8 +1,9 @@
 """Secrets in from arguments, API keys out to files.
 
 In: ``--apikey VALUE | @FILE | -`` (and the same in env vars, minus ``-``). A file holds either
-the bare key or the JSON that ``--file`` exports (``{"apikey": ...}``; ``apiKey`` as the private
-API spells it).
+the bare key or JSON: what ``--file`` exports and the console's ``apikey.json`` hold
+(``{"apikey": ...}``), ``apiKey`` as the private API spells it, or ``Apikey`` as IBM's Terraform
+provider writes it.
 
 Out: ``--file PATH``. The path is checked before the key is created, so a bad path never
 orphans a key; the file is created 0600 in the target directory, fsync'd, and published
@@ -84,7 +85,8 @@ def _secret_from_file(path: str) -> str:
         data = json.loads(text)
     except (ValueError, RecursionError):
         raise UsageError(f"{path} looks like JSON but cannot be parsed") from None
-    for key in ("apikey", "apiKey"):
+    # `apiKey` as the private API spells it; `Apikey` as IBM's Terraform provider writes it.
+    for key in ("apikey", "apiKey", "Apikey"):
         if isinstance(data, dict) and isinstance(data.get(key), str):
             return str(data[key])
     raise UsageError(f"{path} has no 'apikey' field")

@@ -128,6 +128,20 @@ class ApiKey:
 
 
 @dataclass(frozen=True)
+class KeySettings:
+    """What a create (or update) sets beyond name and description; None leaves IBM's default
+    (action_when_leaked "disable", no expiry, value not stored)."""
+
+    action_when_leaked: str | None = None
+    expires_at: str | None = None  # "yyyy-MM-ddTHH:mm+0000", as IBM's API takes it
+    store_value: bool = False
+
+    @property
+    def is_default(self) -> bool:
+        return self.action_when_leaked is None and self.expires_at is None and not self.store_value
+
+
+@dataclass(frozen=True)
 class Owner:
     """Whose API keys: a service ID, or the caller itself (`service_id` None)."""
 

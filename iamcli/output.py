@@ -3,7 +3,7 @@
 stdout carries only the result (a record, a table, JSON), so ``$(iamcli ...)`` and pipes to
 ``jq`` get nothing else; status lines, ``OK``, warnings and errors go to stderr. Colour only on
 a TTY and never with ``NO_COLOR`` (or ``IBMCLOUD_COLOR=false``, or ``TERM=dumb``). rich is
-imported only to draw a table on a colour TTY.
+not used here: tables are laid out by this module, so that an ID never folds.
 
 Text that came from a server is shown with control characters escaped, so that a service ID
 named ``"\\x1b]2;pwned\\x07"`` cannot drive the user's terminal, and with invisible format
@@ -176,6 +176,46 @@ def _batches(rows: Iterable[list[str]], size: int) -> Iterator[list[list[str]]]:
         yield batch
 
 
+def _fit(
+    columns: list[str],
+    cells: list[list[str]],
+    widths: list[int],
+    wrapping: list[bool],
+    limit: int | None,
+) -> list[int]:
+    """Column widths for a terminal `limit` columns wide: the wrapping columns give up what
+    they can, down to their longest word (or header), and share what is left."""
+    total = sum(widths) + len(_COLUMN_GAP) * (len(widths) - 1)
+    if limit is None or total <= limit or not any(wrapping):
+        return widths
+    fitted = list(widths)
+    for i, wraps in enumerate(wrapping):
+        if not wraps:
+            continue
+        words = (w for row in cells if i < len(row) for w in row[i].split())
+        floor = max([_width(columns[i]), *(_width(w) for w in words)])
+        fitted[i] = max(floor, widths[i] - (total - limit))
+        total -= widths[i] - fitted[i]
+    return fitted
+
+
+def _wrapped(row: list[str], widths: list[int], wrapping: list[bool]) -> list[list[str]]:
+    """The lines one row takes: wrapping cells folded at spaces to their width, the other
+    cells on the first line only."""
+    import textwrap
+
+    parts: list[list[str]] = []
+    for cell, width, wraps in zip(row, widths, wrapping, strict=False):
+        if wraps and _width(cell) > width:
+            parts.append(
+                textwrap.wrap(cell, width, break_long_words=False, break_on_hyphens=False) or [""]
+            )
+        else:
+            parts.append([cell])
+    height = max((len(p) for p in parts), default=1)
+    return [[p[n] if n < len(p) else "" for p in parts] for n in range(height)]
+
+
 class Output:
     """Render results and messages for one command run.
 
@@ -249,64 +289,62 @@ class Output:
         if not self.quiet:
             self._out("")
 
-    def table(self, columns: list[str], rows: Iterable[list[str]]) -> None:
-        """A table that streams: rows are read and printed a batch at a time."""
+    def table(
+        self,
+        columns: list[str],
+        rows: Iterable[list[str]],
+        *,
+        empty: str | None = None,
+        wrap: frozenset[str] = frozenset(),
+    ) -> None:
+        """A table that streams: rows are read and printed a batch at a time.
+
+        On a terminal too narrow for it, only the columns named in ``wrap`` (free text) wrap,
+        at word boundaries; IDs, names, dates and booleans never split, and a line that still
+        does not fit runs past the edge, as ibmcloud's do. No rows: ``empty`` on stderr
+        instead of a bare header.
+        """
         if self.quiet:
             for row in rows:
                 if row:
                     self._out(clean(row[0]))
             return
-        if self.color:
-            self._rich_table(columns, rows)
-            return
+        limit = self._terminal_columns()
+        wrapping = [c in wrap for c in columns]
         widths = [_width(c) for c in columns]
         header_done = False
         for batch in _batches(rows, TABLE_BATCH):
             cells = [[clean(c) for c in row] for row in batch]
             for row in cells:
                 widths = [max(w, _width(c)) for w, c in zip(widths, row, strict=False)]
+            shown = _fit(columns, cells, widths, wrapping, limit)
             if not header_done:
-                self._out(self._line(columns, widths))
+                self._out(self._bold(self._line(columns, shown)))
                 header_done = True
             for row in cells:
-                self._out(self._line(row, widths))
+                for line in _wrapped(row, shown, wrapping):
+                    self._out(self._line(line, shown))
         if not header_done:
-            self._out(self._line(columns, widths))
+            if empty is not None:
+                self.status(empty)
+            else:
+                self._out(self._bold(self._line(columns, widths)))
+
+    def _terminal_columns(self) -> int | None:
+        isatty = getattr(self.stdout, "isatty", None)
+        if not (isatty and isatty()):
+            return None  # a pipe or a file: lines are never wrapped
+        import shutil
+
+        return shutil.get_terminal_size((0, 0)).columns or None
+
+    def _bold(self, line: str) -> str:
+        return f"\x1b[1m{line}\x1b[0m" if self.color else line
 
     @staticmethod
     def _line(cells: list[str], widths: list[int]) -> str:
         padded = [_pad(c, w) for c, w in zip(cells, widths, strict=False)]
         return _COLUMN_GAP.join(padded).rstrip()
-
-    def _rich_table(self, columns: list[str], rows: Iterable[list[str]]) -> None:
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-
-        console = Console(file=self.stdout, highlight=False, emoji=False)
-
-        def new_table(show_header: bool) -> Table:
-            table = Table(
-                box=None,
-                show_header=show_header,
-                header_style="bold",
-                pad_edge=False,
-                padding=(0, 3, 0, 0),
-            )
-            for name in columns:
-                # Fold rather than truncate: a cut-off ID is worse than a wrapped one.
-                table.add_column(name, overflow="fold")
-            return table
-
-        printed = False
-        for batch in _batches(rows, TABLE_BATCH):
-            table = new_table(show_header=not printed)
-            for row in batch:
-                table.add_row(*(Text(clean(c)) for c in row))
-            console.print(table)
-            printed = True
-        if not printed:
-            console.print(new_table(show_header=True))
 
     def json_value(self, obj: Any) -> None:
         self._out(json_text(obj))

@@ -345,7 +345,7 @@ def to_cached(
 
 def not_logged_in(profile: str, why: str | None = None) -> NotLoggedInError:
     scope = "" if profile == config.DEFAULT_PROFILE else f" --profile {profile}"
-    reason = f"profile {profile!r} is not logged in" + (f" ({why})" if why else "")
+    reason = f"profile {profile!r}" + (f" ({why})" if why else "")
     return NotLoggedInError(
         f"Not logged in: {reason}.",
         hint=f"run 'iamcli login{scope}', or set IAMCLI_API_KEY (and IAMCLI_ENDPOINT) for CI",

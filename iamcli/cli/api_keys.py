@@ -7,12 +7,30 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import FileExportError, UsageError
-from .params import ForceOpt, Run, command
+from .keys import LeakOpt, list_keys, show
+from .params import (
+    Command,
+    ForceOpt,
+    Globals,
+    OutputOpt,
+    ProfileOpt,
+    QuietOpt,
+    Run,
+    TraceOpt,
+    command,
+)
 
 if TYPE_CHECKING:
-    from ..models import ApiKey, Owner
-from .service_ids import DescriptionOpt, LimitOpt, as_whom
-from .views import API_KEY_COLUMNS, api_key_record, api_key_row, confirm, primed
+    from ..models import KeySettings, Owner
+from .service_ids import (
+    DescriptionFilterOpt,
+    LimitOpt,
+    NameFilterOpt,
+    NewDescriptionOpt,
+    UuidOpt,
+    as_whom,
+)
+from .views import api_key_record, confirm, suggest_unlock, unlock_command
 
 FileOpt = Annotated[
     str | None,
@@ -23,9 +41,38 @@ FileOpt = Annotated[
         "--force); - writes it to stdout.",
     ),
 ]
+DescriptionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "-d", "--description", metavar="DESCRIPTION", help="Description of the new API key."
+    ),
+]
 LockOpt = Annotated[bool, typer.Option("--lock", help="Lock the key at creation.")]
-CreateForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite FILE if it exists.")]
+CreateForceOpt = Annotated[
+    bool, typer.Option("--force", "-f", help="Overwrite FILE if it exists (no question asked).")
+]
+ExpiresOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--expires-in",
+        metavar="DURATION|DATE",
+        help="The key stops working after DURATION (90d, 12h, 1h30m) or at DATE "
+        "(2027-01-31T18:30Z) (IBM Cloud).",
+    ),
+]
 KeyIdArg = Annotated[str, typer.Argument(metavar="ID", help="API key ID (ApiKey-...).")]
+
+
+def _settings(leak: str | None, expires_in: str | None, store_value: bool) -> "KeySettings":
+    from ..models import KeySettings
+    from ..services.identities import expiry, leak_action
+
+    return KeySettings(
+        action_when_leaked=leak_action(leak),
+        expires_at=expiry(expires_in),
+        store_value=store_value,
+    )
+
 
 PRESERVE = "Please preserve the API key! It cannot be retrieved after it's created."
 
@@ -39,19 +86,23 @@ def _create(
     file: str | None,
     force: bool,
     lock: bool,
+    settings: "KeySettings",
     what: str,
 ) -> None:
     from ..keyfile import check_export_target, write_key_file
-    from ..services.identities import create_api_key, export_record
+    from ..services.identities import create_api_key, export_record, require_key_settings
 
     if not name.strip():
         raise UsageError("the API key name must not be empty")
+    require_key_settings(run.session.flavor(), settings)
     if file is not None and file != "-":
         # Before the key exists: a key that cannot be saved is never created.
         check_export_target(file, force=force)
     flavor = run.session.flavor()
     run.out.status(f"Creating API key {name} {what} as {as_whom(run)}...")
-    key = create_api_key(flavor, owner, name, description, locked=lock, note=run.out.warn)
+    key = create_api_key(
+        flavor, owner, name, description, locked=lock, settings=settings, note=run.out.warn
+    )
     run.out.ok()
     run.out.status(
         f"{'Service ID API key' if owner.service_id else 'API key'} {key.name} is created"
@@ -96,15 +147,27 @@ def service_api_key_create(
     description: DescriptionOpt = None,
     file: FileOpt = None,
     lock: LockOpt = False,
+    leak: LeakOpt = None,
+    expires_in: ExpiresOpt = None,
+    store_value: Annotated[
+        bool,
+        typer.Option(
+            "--store-value",
+            help="Keep the value retrievable: service-api-key shows it later (IBM Cloud).",
+        ),
+    ] = False,
     force: CreateForceOpt = False,
 ) -> None:
     """Create an API key for a service ID.
 
-    The value is shown once: on stdout with `API Key` as the last line, or in --file.
+    The value is shown once (unless --store-value): on stdout with `API Key` as the last
+    line, or in --file.
     """
     from ..models import Owner
-    from ..services.identities import resolve_service_id
+    from ..services.identities import require_key_settings, resolve_service_id
 
+    settings = _settings(leak, expires_in, store_value)
+    require_key_settings(run.session.flavor(), settings)  # before any lookup
     sid = resolve_service_id(run.session.flavor(), service_id_ref)
     _create(
         run,
@@ -114,6 +177,7 @@ def service_api_key_create(
         file=file,
         force=force,
         lock=lock,
+        settings=settings,
         what=f"of service ID {sid.name} ({sid.id})",
     )
 
@@ -125,6 +189,8 @@ def api_key_create(
     description: DescriptionOpt = None,
     file: FileOpt = None,
     lock: LockOpt = False,
+    leak: LeakOpt = None,
+    expires_in: ExpiresOpt = None,
     force: CreateForceOpt = False,
 ) -> None:
     """Create an API key for yourself (the identity you are logged in as)."""
@@ -138,48 +204,76 @@ def api_key_create(
         file=file,
         force=force,
         lock=lock,
+        settings=_settings(leak, expires_in, False),
         what="for the current identity",
     )
-
-
-def _list(run: Run, owner: "Owner", limit: int | None, whose: str) -> None:
-    from ..services.identities import limited
-
-    flavor = run.session.flavor()
-    run.out.status(f"Getting API keys of {whose} as {as_whom(run)}...")
-    found = limited(flavor.api_keys(owner), limit)
-    if run.json:
-        # Primed: the first page answers (or fails) before "[" is written.
-        run.out.json_stream_list(None, primed(k.to_json() for k in found))
-        return
-    rows = primed(api_key_row(k) for k in found)
-    run.out.ok()
-    run.out.table(API_KEY_COLUMNS, rows)
 
 
 @command
 def service_api_keys(
     run: Run,
     service_id_ref: Annotated[
-        str,
+        str | None,
         typer.Argument(
-            metavar="(SERVICE_ID_NAME|SERVICE_ID)", help="Service ID whose keys to list."
+            metavar="(SERVICE_ID_NAME|SERVICE_ID)",
+            help="Service ID whose keys to list (or --all).",
+            show_default=False,
         ),
-    ],
+    ] = None,
+    all_: Annotated[
+        bool,
+        typer.Option("-a", "--all", help="Every service ID API key of the account."),
+    ] = False,
+    name: NameFilterOpt = None,
+    description: DescriptionFilterOpt = None,
+    uuid: UuidOpt = False,
     limit: LimitOpt = None,
 ) -> None:
-    """List a service ID's API keys."""
+    """List a service ID's API keys, or with --all every service ID's."""
     from ..models import Owner
     from ..services.identities import resolve_service_id
 
-    sid = resolve_service_id(run.session.flavor(), service_id_ref)
-    _list(run, Owner(sid), limit, f"service ID {sid.name}")
+    if all_ == (service_id_ref is not None):
+        raise UsageError(
+            "name a service ID or give --all, not both"
+            if all_
+            else "name a service ID (its name or ID), or give --all"
+        )
+    flavor = run.session.flavor()
+    if all_:
+        keys, whose = flavor.service_api_keys(), "every service ID of the account"
+    else:
+        assert service_id_ref is not None
+        sid = resolve_service_id(flavor, service_id_ref)
+        keys, whose = flavor.api_keys(Owner(sid)), f"service ID {sid.name}"
+    list_keys(run, keys, whose, limit=limit, name=name, description=description, uuid=uuid)
 
 
-apikeys_app = typer.Typer(help="API keys by ID: list, get, update, delete.", no_args_is_help=True)
+apikeys_app = typer.Typer(no_args_is_help=True)
 
 
-@apikeys_app.command("list")
+@apikeys_app.callback()
+def apikeys_root(
+    ctx: typer.Context,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    quiet: QuietOpt = False,
+    trace: TraceOpt = False,
+) -> None:
+    """API keys by ID: list, get, update, delete. (By name: api-keys, api-key,
+    service-api-keys, service-api-key.)"""
+    # The common options, also between `apikeys` and its command; later ones win.
+    root = ctx.find_root()
+    given = root.obj if isinstance(root.obj, Globals) else Globals()
+    root.obj = Globals(
+        profile=profile if profile is not None else given.profile,
+        output=output if output is not None else given.output,
+        quiet=quiet or given.quiet,
+        trace=trace or given.trace,
+    )
+
+
+@apikeys_app.command("list", cls=Command)
 @command
 def apikeys_list(
     run: Run,
@@ -210,34 +304,27 @@ def apikeys_list(
     elif bound_to is not None:
         owner = owner_from_bound_to(flavor, bound_to)
     whose = f"service ID {owner.service_id.name}" if owner.service_id else "the current identity"
-    _list(run, owner, limit, whose)
+    list_keys(run, flavor.api_keys(owner), whose, limit=limit)
 
 
-def _show(run: Run, key: "ApiKey") -> None:
-    if run.json:
-        run.out.json_value(key.to_json())
-    else:
-        run.out.record(api_key_record(key))
-
-
-@apikeys_app.command("get")
+@apikeys_app.command("get", cls=Command)
 @command
 def apikeys_get(run: Run, kid: KeyIdArg) -> None:
     """Show one API key (never its value)."""
     from ..services.identities import get_api_key
 
-    _show(run, get_api_key(run.session.flavor(), kid))
+    show(run, get_api_key(run.session.flavor(), kid), with_value=True)
 
 
-@apikeys_app.command("update")
+@apikeys_app.command("update", cls=Command)
 @command
 def apikeys_update(
     run: Run,
     kid: KeyIdArg,
     name: Annotated[
-        str | None, typer.Option("--name", "-n", metavar="NAME", help="New name.")
+        str | None, typer.Option("--name", "-n", metavar="NEW_NAME", help="New name of the key.")
     ] = None,
-    description: Annotated[str | None, typer.Option("--description", "-d", metavar="TEXT")] = None,
+    description: NewDescriptionOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Rename an API key or change its description (guarded by its version on IBM Cloud)."""
@@ -253,12 +340,13 @@ def apikeys_update(
         run.out.status("Not updated.")
         return
     run.out.status(f"Updating API key {current.name} as {as_whom(run)}...")
-    updated = update_api_key(flavor, current, name=name, description=description)
+    with suggest_unlock(unlock_command(current)):
+        updated = update_api_key(flavor, current, name=name, description=description)
     run.out.ok()
-    _show(run, updated)
+    show(run, updated)
 
 
-@apikeys_app.command("delete")
+@apikeys_app.command("delete", cls=Command)
 @command
 def apikeys_delete(run: Run, kid: KeyIdArg, force: ForceOpt = False) -> None:
     """Delete an API key. Tokens it already minted stay valid until they expire."""
@@ -270,6 +358,7 @@ def apikeys_delete(run: Run, kid: KeyIdArg, force: ForceOpt = False) -> None:
         run.out.status("Not deleted.")
         return
     run.out.status(f"Deleting API key {current.name} as {as_whom(run)}...")
-    flavor.delete_api_key(current.id)
+    with suggest_unlock(unlock_command(current)):
+        flavor.delete_api_key(current.id)
     run.out.ok()
     run.out.status(f"API key {current.name} {current.id} deleted")

@@ -2,15 +2,19 @@
 
 import sys
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import UsageError
 from ..output import oauth_tokens_text
 from ..paths import FLAVORS
+from .complete import flavors
 from .flags import MIN_VALID_FLAG, RAW_FLAG
 from .params import MinValidOpt, Run, command, duration_seconds
+
+if TYPE_CHECKING:
+    from ..config import Profile
 
 LOGIN_HELP = """Log in to IBM Cloud IAM or an IBM Cloud Private cluster master.
 
@@ -20,7 +24,12 @@ keyring; with no usable keyring, use IAMCLI_API_KEY (CI) or --insecure-storage.
 A trusted profile logs in with no secret stored: from a compute resource's token
 (--cr-token, read again at every refresh) or a VPC instance's metadata service (--vpc-cri).
 
+A login without -a keeps the profile's endpoint and flavor; a new profile goes to
+$IAMCLI_ENDPOINT, else https://iam.cloud.ibm.com.
+
 Examples:
+
+\b
   iamcli login --apikey @apikey.json
   iamcli login --cr-token @/var/run/secrets/tokens/sa-token --trusted-profile my-profile
   iamcli login --vpc-cri --trusted-profile Profile-...
@@ -48,7 +57,8 @@ def login(
             "-a",
             "--endpoint",
             metavar="ENDPOINT",
-            help="IAM endpoint [default: $IAMCLI_ENDPOINT, else https://iam.cloud.ibm.com].",
+            help="IAM endpoint [default: $IAMCLI_ENDPOINT, else the profile's, else "
+            "https://iam.cloud.ibm.com].",
         ),
     ] = None,
     flavor: Annotated[
@@ -56,7 +66,8 @@ def login(
         typer.Option(
             "--flavor",
             metavar="cloud|private",
-            help="API family [default: $IAMCLI_FLAVOR, else detected].",
+            help="API family [default: $IAMCLI_FLAVOR, else the profile's, else detected].",
+            autocompletion=flavors,
         ),
     ] = None,
     apikey: Annotated[
@@ -87,9 +98,15 @@ def login(
         ),
     ] = None,
     namespace: Annotated[
-        str,
-        typer.Option("-n", "--namespace", help="Namespace for new service IDs (private family)."),
-    ] = "default",
+        str | None,
+        typer.Option(
+            "-n",
+            "--namespace",
+            metavar="NAMESPACE",
+            help="Namespace new service IDs go to (private family) [default: the profile's, "
+            "else default].",
+        ),
+    ] = None,
     skip_ssl_validation: Annotated[
         bool,
         typer.Option("--skip-ssl-validation", help="Do not verify the server's TLS certificate."),
@@ -164,8 +181,9 @@ def login(
         trace=run.trace,
     )
     run.out.ok()
+    source = _stored_in(profile)
     if run.json:
-        run.out.json_value(_profile_json(profile))
+        run.out.json_value(_profile_json(profile, source))
         return
     run.out.record(
         [
@@ -174,26 +192,30 @@ def login(
             ("Flavor", profile.flavor),
             ("Account", profile.account_id or "-"),
             ("Identity", f"{profile.identity_name} ({profile.iam_id})"),
-            (
-                "Credential",
-                {
-                    "keyring": "OS keyring",
-                    "file": "plain-text file",
-                    "env": "environment variable (not stored)",
-                }[profile.secret_store]
-                if profile.compute_resource is None
-                else f"{profile.compute_resource} (not stored; asked again at every refresh)",
-            ),
+            ("Credential", source),
         ]
     )
 
 
-def _profile_json(profile: object) -> dict[str, object]:
+def _stored_in(profile: "Profile") -> str:
+    from ..credentials import plaintext_path
+    from ..paths import env_api_key_name
+
+    label = "refresh token" if profile.has_refresh_token else "API key"
+    if profile.secret_store == "keyring":
+        return f"OS keyring ({label})"
+    if profile.secret_store == "file":
+        return f"plain-text file {plaintext_path()} (--insecure-storage)"
+    return f"environment variable {env_api_key_name() or ''} (not stored)".replace("  ", " ")
+
+
+def _profile_json(profile: "Profile", source: str) -> dict[str, object]:
+    """The same field names as `target --output json`, plus what only a login knows."""
     from dataclasses import asdict
 
-    data = asdict(profile)  # type: ignore[call-overload]
+    data = asdict(profile)
     data.pop("extra", None)
-    return data  # type: ignore[no-any-return]
+    return {"profile": data.pop("name"), **data, "credential_source": source}
 
 
 @command
@@ -294,11 +316,14 @@ def introspect(
         token = sys.stdin.read()
     result = check(run.session, token)
     if run.json:
-        run.out.json_value({"active": result.active, **dict(result.claims)})
-    else:
-        pairs = [("Active", str(result.active).lower())]
+        body = {"active": result.active, **dict(result.claims)}
         if result.reason:
-            pairs.append(("Reason", result.reason))
+            body["reason"] = result.reason
+        run.out.json_value(body)
+    else:
+        # Lower-case like the claims that follow; why a token is inactive is said once, in
+        # the FAILED line.
+        pairs = [("active", str(result.active).lower())]
         pairs += [(str(k), _claim(v)) for k, v in result.claims.items()]
         run.out.record(pairs)
     if not result.active:

@@ -1,17 +1,16 @@
 """The root command: options given before a command name, and the command table."""
 
-import copy
-import inspect
-import os
+from typing import Annotated, ClassVar
 
 import typer
-from typer.models import CommandInfo
 
 from . import (
     api_keys,
     auth,
     exec,
+    keys,
     policies,
+    profiles,
     rotation,
     serve,
     service_ids,
@@ -20,16 +19,28 @@ from . import (
     trusted_profile_policies,
     trusted_profiles,
 )
-from .flags import OUTPUT_FLAG, PROFILE_FLAG
-from .params import Globals, OutputOpt, ProfileOpt, QuietOpt, TraceOpt
+from .lazy import Entry, LazyGroup, command_entry, group_entry
+from .params import Command, Globals, OutputOpt, ProfileOpt, QuietOpt, TraceOpt
+
+
+class Root(LazyGroup):
+    entries: ClassVar[dict[str, Entry]] = {}
+
 
 app = typer.Typer(
     name="iamcli",
+    cls=Root,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(profiles.version_text())
+        raise typer.Exit(0)
 
 
 @app.callback()
@@ -39,6 +50,12 @@ def root(
     output: OutputOpt = None,
     quiet: QuietOpt = False,
     trace: TraceOpt = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_version, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """IBM Cloud and IBM Cloud Private IAM on the command line.
 
@@ -49,17 +66,20 @@ def root(
     ctx.obj = Globals(profile=profile, output=output, quiet=quiet, trace=trace)
 
 
-app.command(name="login", help=auth.LOGIN_HELP)(auth.login)
-app.command(name="logout")(auth.logout)
-app.command(name="target")(auth.target)
-app.command(name="oauth-tokens")(auth.oauth_tokens)
-app.command(name="introspect")(auth.introspect)
-app.command(
+Root.entries["login"] = command_entry(auth.login, name="login", cls=Command, help=auth.LOGIN_HELP)
+Root.entries["exec"] = command_entry(
+    exec.exec_command,
     name="exec",
+    cls=Command,
     help=exec.EXEC_HELP,
     context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
-)(exec.exec_command)
+)
 for _name, _fn in (
+    ("logout", auth.logout),
+    ("target", auth.target),
+    ("profiles", profiles.profiles),
+    ("oauth-tokens", auth.oauth_tokens),
+    ("introspect", auth.introspect),
     ("service-id-create", service_ids.service_id_create),
     ("service-ids", service_ids.service_ids),
     ("service-id", service_ids.service_id),
@@ -69,99 +89,59 @@ for _name, _fn in (
     ("service-id-unlock", service_ids.service_id_unlock),
     ("service-api-key-create", api_keys.service_api_key_create),
     ("service-api-keys", api_keys.service_api_keys),
+    ("service-api-key", keys.service_api_key),
+    ("service-api-key-update", keys.service_api_key_update),
+    *((f"service-api-key-{verb}", fn) for verb, fn in keys.SERVICE_ACTS.items()),
     ("api-key-create", api_keys.api_key_create),
+    ("api-keys", keys.api_keys),
+    ("api-key", keys.api_key),
+    ("api-key-update", keys.api_key_update),
+    *((f"api-key-{verb}", fn) for verb, fn in keys.USER_ACTS.items()),
+    ("version", profiles.version),
     ("service-policy-create", policies.service_policy_create),
     ("service-policy-update", policies.service_policy_update),
     ("service-policies", policies.service_policies),
     ("service-policy", policies.service_policy),
     ("service-policy-delete", policies.service_policy_delete),
     ("roles", policies.roles),
+    *(
+        (fn.__name__.replace("_", "-"), fn)
+        for fn in (
+            trusted_profiles.trusted_profile_create,
+            trusted_profiles.trusted_profiles,
+            trusted_profiles.trusted_profile,
+            trusted_profiles.trusted_profile_update,
+            trusted_profiles.trusted_profile_delete,
+            trusted_profiles.trusted_profile_assume,
+            trusted_profiles.trusted_profile_leave,
+            trusted_profile_parts.trusted_profile_rule_create,
+            trusted_profile_parts.trusted_profile_rule_update,
+            trusted_profile_parts.trusted_profile_rule_delete,
+            trusted_profile_parts.trusted_profile_rules,
+            trusted_profile_parts.trusted_profile_link_create,
+            trusted_profile_parts.trusted_profile_link_delete,
+            trusted_profile_parts.trusted_profile_links,
+            trusted_profile_identities.trusted_profile_identity_create,
+            trusted_profile_identities.trusted_profile_identity,
+            trusted_profile_identities.trusted_profile_identity_delete,
+            trusted_profile_identities.trusted_profile_identities,
+            trusted_profile_policies.trusted_profile_policy_create,
+            trusted_profile_policies.trusted_profile_policy_update,
+            trusted_profile_policies.trusted_profile_policies,
+            trusted_profile_policies.trusted_profile_policy,
+            trusted_profile_policies.trusted_profile_policy_delete,
+        )
+    ),
 ):
-    app.command(name=_name)(_fn)
-app.command(name="service-api-key-rotate", help=rotation.SERVICE_ROTATE_HELP)(
-    rotation.service_api_key_rotate
+    Root.entries[_name] = command_entry(_fn, name=_name, cls=Command, help=None)
+Root.entries["service-api-key-rotate"] = command_entry(
+    rotation.service_api_key_rotate,
+    name="service-api-key-rotate",
+    cls=Command,
+    help=rotation.SERVICE_ROTATE_HELP,
 )
-app.command(name="api-key-rotate", help=rotation.ROTATE_HELP)(rotation.api_key_rotate)
-for _trusted in (
-    trusted_profiles.trusted_profile_create,
-    trusted_profiles.trusted_profiles,
-    trusted_profiles.trusted_profile,
-    trusted_profiles.trusted_profile_update,
-    trusted_profiles.trusted_profile_delete,
-    trusted_profiles.trusted_profile_assume,
-    trusted_profiles.trusted_profile_leave,
-    trusted_profile_parts.trusted_profile_rule_create,
-    trusted_profile_parts.trusted_profile_rule_update,
-    trusted_profile_parts.trusted_profile_rule_delete,
-    trusted_profile_parts.trusted_profile_rules,
-    trusted_profile_parts.trusted_profile_link_create,
-    trusted_profile_parts.trusted_profile_link_delete,
-    trusted_profile_parts.trusted_profile_links,
-    trusted_profile_identities.trusted_profile_identity_create,
-    trusted_profile_identities.trusted_profile_identity,
-    trusted_profile_identities.trusted_profile_identity_delete,
-    trusted_profile_identities.trusted_profile_identities,
-    trusted_profile_policies.trusted_profile_policy_create,
-    trusted_profile_policies.trusted_profile_policy_update,
-    trusted_profile_policies.trusted_profile_policies,
-    trusted_profile_policies.trusted_profile_policy,
-    trusted_profile_policies.trusted_profile_policy_delete,
-):
-    app.command(name=_trusted.__name__.replace("_", "-"))(_trusted)
-app.add_typer(api_keys.apikeys_app, name="apikeys")
-app.command(name="serve", help=serve.SERVE_HELP)(serve.serve)
-
-
-def app_for(argv: list[str]) -> typer.Typer:
-    """The app as this run needs it.
-
-    Typer turns every registered command into a Click command on each run, inspecting its
-    whole signature; with fifty commands that is most of a `--help`. A run of one command needs
-    only that one; a run that names none (the root's help and its errors) needs only each
-    command's name and help text, so it gets stand-ins with no options. Shell completion and
-    unknown names (for Click's suggestions) get the real table.
-    """
-    if any(k.startswith("_IAMCLI_COMPLETE") for k in os.environ):
-        return app
-    name = _command_name(argv)
-    narrowed = copy.copy(app)
-    if name is None:
-        narrowed.registered_commands = [_listed(c) for c in app.registered_commands]
-        return narrowed
-    commands = [c for c in app.registered_commands if c.name == name]
-    groups = [g for g in app.registered_groups if g.name == name]
-    if not (commands or groups):
-        return app
-    narrowed.registered_commands = commands
-    narrowed.registered_groups = groups
-    return narrowed
-
-
-def _listed(info: CommandInfo) -> CommandInfo:
-    """A command as the root's help lists it: its name and help, nothing to inspect."""
-    stand_in = copy.copy(info)
-    stand_in.help = info.help if info.help is not None else inspect.getdoc(info.callback)
-    stand_in.callback = _never_run
-    return stand_in
-
-
-def _never_run() -> None:
-    raise AssertionError("a listed command is never run")  # only the named command runs
-
-
-def _command_name(argv: list[str]) -> str | None:
-    """The first word that is not a root option or its value."""
-    takes_value = (PROFILE_FLAG, OUTPUT_FLAG)
-    i = 0
-    while i < len(argv):
-        word = argv[i]
-        if word in takes_value:
-            i += 2
-            continue
-        if word.startswith("-"):
-            if word in ("--help", "-h"):
-                return None
-            i += 1
-            continue
-        return word
-    return None
+Root.entries["api-key-rotate"] = command_entry(
+    rotation.api_key_rotate, name="api-key-rotate", cls=Command, help=rotation.ROTATE_HELP
+)
+Root.entries["serve"] = command_entry(serve.serve, name="serve", cls=Command, help=serve.SERVE_HELP)
+Root.entries["apikeys"] = group_entry(api_keys.apikeys_app, name="apikeys")

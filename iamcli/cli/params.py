@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+import typer.core
 
 from ..errors import UsageError
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from ..session import Session
     from ..trace import Trace
 
+from . import complete
 from .flags import (
     MIN_VALID_FLAG,
     OUTPUT_FLAG,
@@ -34,6 +36,24 @@ from .flags import (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Command(typer.core.TyperCommand):
+    """A command whose help reads as ibmcloud's: arguments as `(NAME|ID)`, not the
+    framework's `{(NAME|ID)}`, and ranges in words (`10 to 86400`), not `10<=x<=86400`."""
+
+    def get_help(self, ctx: typer.Context) -> str:  # type: ignore[override]
+        import re
+
+        text = super().get_help(ctx)
+        text = re.sub(r"(\d+(?:\.\d+)?)<=x<=(\d+(?:\.\d+)?)", r"\1 to \2", text)
+        return re.sub(r"\bx>=(\d+(?:\.\d+)?)", r"at least \1", text)
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        return [
+            p[1:-1] if p.startswith("{") and p.endswith("}") else p
+            for p in super().collect_usage_pieces(ctx)
+        ]
 
 
 @dataclass
@@ -52,6 +72,7 @@ ProfileOpt = Annotated[
         PROFILE_FLAG,
         metavar="NAME",
         help="Profile to use (default: $IAMCLI_PROFILE, else 'default').",
+        autocompletion=complete.profiles,
     ),
 ]
 OutputOpt = Annotated[
@@ -60,6 +81,7 @@ OutputOpt = Annotated[
         OUTPUT_FLAG,
         metavar="FORMAT",
         help="Result format: json, or text (default; $IAMCLI_OUTPUT).",
+        autocompletion=complete.output_formats,
     ),
 ]
 QuietOpt = Annotated[

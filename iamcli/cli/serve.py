@@ -60,15 +60,26 @@ def _member(spec: str) -> tuple[str, str | None]:
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
+    ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)
+        int,
+        typer.Option(
+            "--port",
+            metavar="PORT",
+            help="Port to listen on; 0 picks a free one.",
+            min=0,
+            max=65535,
+        ),
     ] = 8080,
     db: Annotated[
         str | None,
         typer.Option(
+            "--db",
+            metavar="FILE",
             help="SQLite database file; ':memory:' for a throwaway server. "
-            "[default: serve.db in the iamcli data dir]"
+            "[default: serve.db in the iamcli data dir]",
         ),
     ] = None,
     seed_apikey: Annotated[
@@ -136,7 +147,10 @@ def serve(
         ),
     ] = 7 * 86400,
     cluster_name: Annotated[
-        str, typer.Option("--cluster-name", help="Cluster name in the private family's CRNs.")
+        str,
+        typer.Option(
+            "--cluster-name", metavar="NAME", help="Cluster name in the private family's CRNs."
+        ),
     ] = "mycluster",
     tls: Annotated[
         bool,

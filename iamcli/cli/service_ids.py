@@ -7,13 +7,44 @@ import typer
 
 from ..errors import UsageError
 from .params import ForceOpt, Run, command
-from .views import SERVICE_ID_COLUMNS, confirm, primed, service_id_record, service_id_row
+from .views import (
+    SERVICE_ID_COLUMNS,
+    WRAPPING,
+    confirm,
+    primed,
+    service_id_record,
+    service_id_row,
+    suggest_unlock,
+)
 
 ServiceIdRef = Annotated[str, typer.Argument(metavar="(NAME|ID)", help="Service ID name or ID.")]
-DescriptionOpt = Annotated[str | None, typer.Option("-d", "--description", metavar="DESCRIPTION")]
-LimitOpt = Annotated[
-    int | None, typer.Option("--limit", metavar="N", min=0, help="Show at most N.")
+DescriptionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "-d", "--description", metavar="DESCRIPTION", help="Description of the new service ID."
+    ),
 ]
+NewDescriptionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "-d", "--description", metavar="DESCRIPTION", help="New description ('' clears it)."
+    ),
+]
+LimitOpt = Annotated[int | None, typer.Option("--limit", metavar="N", help="Show at most N.")]
+NameFilterOpt = Annotated[
+    str | None,
+    typer.Option("-n", "--name", metavar="STRING", help="Only those whose name contains STRING."),
+]
+DescriptionFilterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "-d",
+        "--description",
+        metavar="STRING",
+        help="Only those whose description contains STRING.",
+    ),
+]
+UuidOpt = Annotated[bool, typer.Option("--uuid", help="Print only the ID (one per line).")]
 
 
 def as_whom(run: Run) -> str:
@@ -49,36 +80,38 @@ def service_id_create(
 @command
 def service_ids(
     run: Run,
-    name: Annotated[
-        str | None,
-        typer.Option(
-            "-n", "--name", metavar="STRING", help="Only service IDs whose name contains this."
-        ),
-    ] = None,
+    name: NameFilterOpt = None,
+    description: DescriptionFilterOpt = None,
+    uuid: UuidOpt = False,
     limit: LimitOpt = None,
 ) -> None:
     """List the account's service IDs."""
-    from ..services.identities import limited, name_filter
+    from ..services.identities import limited, text_filter
 
+    if uuid:
+        run.out.quiet = True
     flavor = run.session.flavor()
     run.out.status(f"Getting all service IDs bound to current account as {as_whom(run)}...")
-    found = limited(name_filter(flavor.service_ids(), name), limit)
+    found = limited(text_filter(flavor.service_ids(), name, description), limit)
     if run.json:
         # Primed: the first page answers (or fails) before "[" is written.
         run.out.json_stream_list(None, primed(s.to_json() for s in found))
+        run.out.ok()
         return
     rows = primed(service_id_row(s) for s in found)
     run.out.ok()
-    run.out.table(SERVICE_ID_COLUMNS, rows)
+    run.out.table(SERVICE_ID_COLUMNS, rows, empty="No service IDs found", wrap=WRAPPING)
 
 
 @command
-def service_id(run: Run, ref: ServiceIdRef) -> None:
+def service_id(run: Run, ref: ServiceIdRef, uuid: UuidOpt = False) -> None:
     """Show one service ID."""
     from ..services.identities import resolve_service_id
 
     found = resolve_service_id(run.session.flavor(), ref)
-    if run.json:
+    if uuid:
+        run.out.stdout.write(found.id + "\n")
+    elif run.json:
         run.out.json_value(found.to_json())
     else:
         run.out.record(service_id_record(found))
@@ -89,9 +122,10 @@ def service_id_update(
     run: Run,
     ref: ServiceIdRef,
     new_name: Annotated[
-        str | None, typer.Option("-n", "--name", metavar="NEW_NAME", help="New name.")
+        str | None,
+        typer.Option("-n", "--name", metavar="NEW_NAME", help="New name of the service ID."),
     ] = None,
-    description: DescriptionOpt = None,
+    description: NewDescriptionOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Rename a service ID or change its description.
@@ -113,7 +147,8 @@ def service_id_update(
         run.out.status("Not updated.")
         return
     run.out.status(f"Updating service ID {current.name} as {as_whom(run)}...")
-    updated = update_service_id(flavor, current, name=new_name, description=description)
+    with suggest_unlock(f"iamcli service-id-unlock {current.id}"):
+        updated = update_service_id(flavor, current, name=new_name, description=description)
     run.out.ok()
     run.out.status(f"Service ID {updated.name} is updated successfully")
     if run.json:
@@ -137,7 +172,8 @@ def service_id_delete(run: Run, ref: ServiceIdRef, force: ForceOpt = False) -> N
         run.out.status("Not deleted.")
         return
     run.out.status(f"Deleting service ID {current.name} as {as_whom(run)}...")
-    flavor.delete_service_id(current.id)
+    with suggest_unlock(f"iamcli service-id-unlock {current.id}"):
+        flavor.delete_service_id(current.id)
     run.out.ok()
     run.out.status(f"Service ID {current.name} is deleted successfully")
 

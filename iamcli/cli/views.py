@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
-from ..errors import UsageError
+from ..errors import ConflictError, UsageError
 
 if TYPE_CHECKING:
     from ..models import ApiKey, ServiceId
 
 SERVICE_ID_COLUMNS = ["ID", "Name", "Created At", "Last Updated", "Description", "Locked"]
 API_KEY_COLUMNS = ["ID", "Name", "Description", "Created At", "Last Updated", "Locked"]
+# Only free text wraps (at word boundaries); IDs, names, dates and booleans never do.
+WRAPPING = frozenset({"Description"})
 
 T = TypeVar("T")
 
@@ -50,9 +53,15 @@ def api_key_record(k: ApiKey, *, with_value: bool = False) -> list[tuple[str, st
     pairs = [("ID", k.id), ("Name", k.name), ("Description", k.description or "")]
     if k.bound_to:
         pairs.append(("Bound To", k.bound_to))
-    pairs += [("Created At", _text(k.created_at)), ("Locked", str(k.locked).lower())]
-    if k.disabled:
-        pairs.append(("Disabled", "true"))
+    pairs += [
+        ("Created At", _text(k.created_at)),
+        ("Locked", str(k.locked).lower()),
+        ("Disabled", str(k.disabled).lower()),
+    ]
+    if k.action_when_leaked is not None:
+        pairs.append(("Action If Leaked", k.action_when_leaked))
+    if k.expires_at is not None:
+        pairs.append(("Expires At", k.expires_at))
     if with_value and k.apikey is not None:
         # Last, always: scripts take the key with `awk '{print $NF}'` or `tail -1`.
         pairs.append(("API Key", k.apikey))
@@ -93,3 +102,22 @@ def confirm(question: str, *, force: bool, action: str) -> bool:
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
     return answer in ("y", "yes")
+
+
+@contextlib.contextmanager
+def suggest_unlock(unlock: str) -> Iterator[None]:
+    """A refusal because the entity is locked names the command that unlocks it."""
+    try:
+        yield
+    except ConflictError as exc:
+        if exc.hint is None and "lock" in exc.message.lower():
+            exc.hint = f"it is locked: unlock it first with '{unlock}'"
+        raise
+
+
+def unlock_command(key: ApiKey) -> str:
+    """The command that unlocks a key: its service ID's, or the user's own."""
+    iam_id = key.iam_id or ""
+    if iam_id.startswith("iam-ServiceId-"):
+        return f"iamcli service-api-key-unlock {key.id} {iam_id[4:]}"
+    return f"iamcli api-key-unlock {key.id}"

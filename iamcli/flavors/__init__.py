@@ -15,7 +15,7 @@ import httpx
 
 from ..errors import ProtocolError, UsageError
 from ..http import Retry, json_object, send
-from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
+from ..models import ApiKey, Introspection, KeySettings, Owner, ServiceId, TokenGrant, Whoami
 from ._wire import Reader
 
 if TYPE_CHECKING:
@@ -40,8 +40,10 @@ class Flavor(ABC):
     # values are), so that a lost answer needs no clean-up by the caller.
     creates_are_recognisable: ClassVar[bool] = False
     supports_locks: ClassVar[bool] = False
-    # Whether API keys can be disabled (and so be kept, unusable, instead of deleted).
+    # Disabling and enabling API keys (without deleting them).
     supports_disable: ClassVar[bool] = False
+    # action_when_leaked, expires_at and store_value on API keys.
+    supports_key_settings: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -135,6 +137,12 @@ class Flavor(ABC):
     @abstractmethod
     def api_key(self, kid: str) -> ApiKey: ...
 
+    def service_api_keys(self) -> Iterator[ApiKey]:
+        """Every service-ID API key of the account: each service ID's keys in turn (a family
+        with an account-wide list overrides this)."""
+        for sid in self.service_ids():
+            yield from self.api_keys(Owner(sid))
+
     @abstractmethod
     def create_api_key(
         self,
@@ -145,14 +153,20 @@ class Flavor(ABC):
         locked: bool,
         like: ApiKey | None = None,
         value: str | None = None,
+        settings: KeySettings = KeySettings(),
     ) -> ApiKey:
         """Create a key; `like` gives the leak action and expiry to carry over (where the
         family has them), `value` the key itself where the family lets the client choose it
-        (`chooses_values`)."""
+        (`chooses_values`), `settings` what the user asked for (IBM Cloud only)."""
 
     @abstractmethod
     def update_api_key(
-        self, current: ApiKey, *, name: str | None, description: str | None
+        self,
+        current: ApiKey,
+        *,
+        name: str | None,
+        description: str | None,
+        action_when_leaked: str | None = None,
     ) -> ApiKey: ...
 
     @abstractmethod
@@ -166,11 +180,14 @@ class Flavor(ABC):
     # Whether create_api_key takes a value chosen here (IBM Cloud's pass-through keys).
     chooses_values: ClassVar[bool] = False
 
+    def lock_api_key(self, kid: str, locked: bool) -> None:
+        raise self.unsupported("locking API keys")
+
     def api_key_by_value(self, value: str) -> ApiKey | None:
         """The key whose value this is, where the family can look it up; else None."""
         return None
 
-    def disable_api_key(self, kid: str) -> None:
+    def disable_api_key(self, kid: str, disabled: bool = True) -> None:
         raise self.unsupported("disabling API keys")
 
 

@@ -30,7 +30,9 @@ def verify_locally(
     keys = [k for k in published if isinstance(k, dict)]
     match = [k for k in keys if k.get("kid") == header.get("kid")]
     if not match:
-        return Introspection(False, claims, "signed by a key the server does not publish")
+        return Introspection(
+            False, claims, f"unknown signing key {str(header.get('kid'))[:64]!r}: revoked or forged"
+        )
     try:
         key = jwt.PyJWK(match[0], algorithm="RS256")
         verified = jwt.decode(
@@ -41,6 +43,12 @@ def verify_locally(
             options={"require": ["exp", "iat", "iss"]},
         )
     except jwt.ExpiredSignatureError:
+        exp = claims.get("exp")
+        if isinstance(exp, int) and not isinstance(exp, bool):
+            import time
+
+            when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(exp))
+            return Introspection(False, claims, f"expired at {when}")
         return Introspection(False, claims, "expired")
     except jwt.InvalidIssuerError:
         return Introspection(False, claims, f"issued by {claims.get('iss')!r}, not {issuer!r}")

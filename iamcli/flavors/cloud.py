@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..errors import ApiError, ConflictError, NotFoundError, ProtocolError, refused_credential
 from ..http import Retry, delete, json_object, send
-from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
+from ..models import ApiKey, Introspection, KeySettings, Owner, ServiceId, TokenGrant, Whoami
 from ..trusted_profile_models import ProfileRef
 from . import APIKEY_GRANT, PAGE_SIZE, Flavor, paged
 from ._wire import Reader, jwt_claims, jwt_header
@@ -33,6 +33,7 @@ class Cloud(Flavor):
     supports_locks = True
     supports_disable = True
     chooses_values = True
+    supports_key_settings = True
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -206,6 +207,11 @@ class Cloud(Flavor):
         for item in self.pages("/v1/apikeys", "apikeys", params):
             yield _api_key(item)
 
+    def service_api_keys(self) -> Iterator[ApiKey]:
+        params = {"account_id": self.account_id, "scope": "account", "type": "serviceid"}
+        for item in self.pages("/v1/apikeys", "apikeys", params):
+            yield _api_key(item)
+
     def api_key(self, kid: str) -> ApiKey:
         return _api_key(self._get(f"/v1/apikeys/{kid}"))
 
@@ -218,6 +224,7 @@ class Cloud(Flavor):
         locked: bool,
         like: ApiKey | None = None,
         value: str | None = None,
+        settings: KeySettings = KeySettings(),
     ) -> ApiKey:
         # The value is made here, with the same 256 bits of randomness IBM's own keys have, and
         # passed through (an API IBM documents). So a create whose answer was lost can be sent
@@ -228,8 +235,12 @@ class Cloud(Flavor):
             "name": name,
             "iam_id": self._owner_iam_id(owner),
             "apikey": value,
-            "store_value": False,
+            "store_value": settings.store_value,
         }
+        if settings.action_when_leaked is not None:
+            body["action_when_leaked"] = settings.action_when_leaked
+        if settings.expires_at is not None:
+            body["expires_at"] = settings.expires_at
         if self.account_id:
             body["account_id"] = self.account_id
         if description is not None:
@@ -267,15 +278,6 @@ class Cloud(Flavor):
         except NotFoundError:
             return None
 
-    def disable_api_key(self, kid: str) -> None:
-        send(
-            self.client,
-            "POST",
-            f"/v1/apikeys/{kid}/disable",
-            retry=Retry.IDEMPOTENT,
-            headers=self.auth_headers(),
-        )
-
     def _by_value(self, value: str) -> ApiKey:
         response = send(
             self.client,
@@ -288,20 +290,48 @@ class Cloud(Flavor):
         return _with_value(key, value)
 
     def update_api_key(
-        self, current: ApiKey, *, name: str | None, description: str | None
+        self,
+        current: ApiKey,
+        *,
+        name: str | None,
+        description: str | None,
+        action_when_leaked: str | None = None,
     ) -> ApiKey:
         return _api_key(
-            self._put(f"/v1/apikeys/{current.id}", current.entity_tag, name, description)
+            self._put(
+                f"/v1/apikeys/{current.id}",
+                current.entity_tag,
+                name,
+                description,
+                action_when_leaked=action_when_leaked,
+            )
         )
 
     def delete_api_key(self, kid: str) -> None:
         delete(self.client, f"/v1/apikeys/{kid}", headers=self.auth_headers())
 
+    def lock_api_key(self, kid: str, locked: bool) -> None:
+        self._lock(f"/v1/apikeys/{kid}/lock", locked)
+
+    def disable_api_key(self, kid: str, disabled: bool = True) -> None:
+        self._lock(f"/v1/apikeys/{kid}/disable", disabled)
+
     def _put(
-        self, path: str, entity_tag: str | None, name: str | None, description: str | None
+        self,
+        path: str,
+        entity_tag: str | None,
+        name: str | None,
+        description: str | None,
+        *,
+        action_when_leaked: str | None = None,
     ) -> Reader:
         # Guarded by the version read before: a change made meanwhile gets a 412, not lost.
-        body = {k: v for k, v in (("name", name), ("description", description)) if v is not None}
+        fields = (
+            ("name", name),
+            ("description", description),
+            ("action_when_leaked", action_when_leaked),
+        )
+        body = {k: v for k, v in fields if v is not None}
         response = send(
             self.client,
             "PUT",
@@ -313,6 +343,7 @@ class Cloud(Flavor):
         return Reader(json_object(response), self.where)
 
     def _lock(self, path: str, locked: bool) -> None:
+        # POST sets the flag (lock, disable), DELETE clears it (unlock, enable).
         send(
             self.client,
             "POST" if locked else "DELETE",

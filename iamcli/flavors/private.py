@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import ProtocolError
 from ..http import Retry, delete, json_object, send
-from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
+from ..models import ApiKey, Introspection, KeySettings, Owner, ServiceId, TokenGrant, Whoami
 from . import APIKEY_GRANT, PAGE_SIZE, Flavor, paged
 from ._wire import Reader
 from .policy_api import PolicyApi
@@ -67,7 +67,8 @@ class Private(Flavor):
         body = json_object(response)
         active = body.get("active") is True
         claims = {k: v for k, v in body.items() if k != "active"}
-        return Introspection(active, claims, None if active else "the server says not active")
+        reason = None if active else "the cluster says so (expired, revoked or unknown)"
+        return Introspection(active, claims, reason)
 
     def whoami(self, access_token: str) -> Whoami:
         found = self.introspect(access_token)
@@ -179,8 +180,11 @@ class Private(Flavor):
         locked: bool,
         like: ApiKey | None = None,
         value: str | None = None,
+        settings: KeySettings = KeySettings(),
     ) -> ApiKey:
         # ICP keys have no leak action or expiry to carry over, and the server picks the value.
+        if not settings.is_default:
+            raise self.unsupported("--action-if-leaked, --expires-in and --store-value")
         body = {"name": name, "boundTo": self._bound_to(owner)}
         if description is not None:
             body["description"] = description
@@ -198,8 +202,15 @@ class Private(Flavor):
         return key
 
     def update_api_key(
-        self, current: ApiKey, *, name: str | None, description: str | None
+        self,
+        current: ApiKey,
+        *,
+        name: str | None,
+        description: str | None,
+        action_when_leaked: str | None = None,
     ) -> ApiKey:
+        if action_when_leaked is not None:
+            raise self.unsupported("--action-if-leaked")
         return _api_key(self._put(f"/iam-token/apikeys/{current.id}", current, name, description))
 
     def delete_api_key(self, kid: str) -> None:

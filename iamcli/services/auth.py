@@ -45,7 +45,7 @@ class LoginRequest:
     skip_ssl_validation: bool = False
     ca_bundle: str | None = None
     insecure_storage: bool = False
-    namespace: str = "default"
+    namespace: str | None = None  # None: the profile's, else "default"
     cr_token: str | None = None  # as given: TOKEN or @FILE
     trusted_profile: str | None = None
     vpc_cri: bool = False
@@ -67,13 +67,26 @@ def login(
         raise UsageError("--skip-ssl-validation and --ca-bundle cannot be used together")
     if req.ca_bundle and not os.path.exists(req.ca_bundle):
         raise UsageError(f"--ca-bundle {req.ca_bundle}: no such file or directory")
+    previous = config.load_profile(req.profile)
+    # As ibmcloud keeps its API endpoint: a login without -a goes where the profile went.
+    given = req.endpoint or os.environ.get("IAMCLI_ENDPOINT")
     endpoint = normalize_endpoint(
-        req.endpoint or os.environ.get("IAMCLI_ENDPOINT") or DEFAULT_ENDPOINT
+        given or (previous.endpoint if previous is not None else DEFAULT_ENDPOINT)
     )
+    # The profile's other settings hold for the endpoint it logged in to, and only there.
+    kept = previous if previous is not None and previous.endpoint == endpoint else None
     if endpoint.startswith("http://") and not is_loopback(endpoint):
         out.warn(f"{endpoint} is not encrypted: the credential travels in clear text")
+    if _will_store(req):
+        # Before asking for a key or sending it anywhere: a login that cannot keep its
+        # secret fails now, not after the user typed it and the server took it.
+        credentials.check_store(req.profile, insecure=req.insecure_storage)
+    skip_ssl, ca_bundle = req.skip_ssl_validation, req.ca_bundle
+    if kept is not None and not skip_ssl and ca_bundle is None:
+        skip_ssl, ca_bundle = kept.skip_ssl_validation, kept.ca_bundle
+    namespace = req.namespace or (kept.namespace if kept is not None else None) or "default"
     cred = _credential(req, out=out, stdin=stdin, prompt=prompt)
-    verify: bool | str = False if req.skip_ssl_validation else (req.ca_bundle or True)
+    verify: bool | str = False if skip_ssl else (ca_bundle or True)
     out.status(f"API endpoint: {endpoint}")
     if cred.source in ENV_KEYS:
         out.status(f"Logging in with API key from environment variable {cred.source}...")
@@ -87,9 +100,10 @@ def login(
         flavor_name = (
             req.flavor
             or os.environ.get("IAMCLI_FLAVOR", "").strip().lower()
+            or (kept.flavor if kept is not None else None)
             or detect_flavor(client, endpoint)
         )
-        flavor = flavor_class(flavor_name)(client, namespace=req.namespace)
+        flavor = flavor_class(flavor_name)(client, namespace=namespace)
         if cred.compute is not None:
             grant = cred.compute.grant(flavor, trace=trace)
         elif cred.apikey is not None:
@@ -108,7 +122,16 @@ def login(
     # the profile's lock, so that a logout or another login of the profile running at the same
     # time cannot leave the profile pointing at a secret that is gone, or the reverse.
     with token_cache.refresh_lock(req.profile):
-        profile = _store_login(req, cred, grant, who, endpoint, flavor_name)
+        profile = _store_login(
+            req,
+            cred,
+            grant,
+            who,
+            endpoint,
+            flavor_name,
+            tls=(skip_ssl, ca_bundle),
+            namespace=namespace,
+        )
     return profile
 
 
@@ -119,12 +142,16 @@ def _store_login(
     who: Whoami,
     endpoint: str,
     flavor_name: str,
+    *,
+    tls: tuple[bool, str | None],
+    namespace: str,
 ) -> config.Profile:
+    skip_ssl, ca_bundle = tls
     # Only a password login keeps a refresh token; a compute resource is asked again instead.
     refresh = grant.refresh_token if cred.username is not None else None
     if cred.source in ENV_KEYS or cred.compute is not None:
         store = "env"
-        previous = config.load_profile(req.profile)
+        previous = config.load_profile(req.profile)  # again, under the lock
         if previous is not None:  # an earlier login's key must not outlive this one
             _forget_secrets(req.profile, previous)
     else:
@@ -139,11 +166,11 @@ def _store_login(
         iam_id=who.iam_id,
         identity_name=who.name,
         identity_kind=who.kind,  # type: ignore[arg-type]
-        skip_ssl_validation=req.skip_ssl_validation,
-        ca_bundle=os.path.abspath(req.ca_bundle) if req.ca_bundle else None,
+        skip_ssl_validation=skip_ssl,
+        ca_bundle=os.path.abspath(ca_bundle) if ca_bundle else None,
         secret_store=store,  # type: ignore[arg-type]
         has_refresh_token=refresh is not None,
-        namespace=req.namespace,
+        namespace=namespace,
         logged_in_at=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         **(cred.compute.profile_fields() if cred.compute is not None else {}),
     )
@@ -163,6 +190,18 @@ def _store_login(
         ),
     )
     return profile
+
+
+def _will_store(req: LoginRequest) -> bool:
+    """Whether this login keeps a secret (a key from the environment is not stored, and a
+    trusted-profile login stores none: it asks its compute resource again)."""
+    from .. import compute_resource
+
+    if req.cr_token is not None or req.trusted_profile is not None or req.vpc_cri:
+        return False
+    if req.apikey is not None or req.username is not None:
+        return True
+    return env_api_key_name() is None and not compute_resource.in_environment()
 
 
 def _credential(
@@ -277,21 +316,7 @@ def target(session: Session) -> TargetInfo:
     """What the session would use, without touching the network or the keyring."""
     place = session.place()
     p, known = session.profile, place.profile
-    env_var = env_api_key_name()
-    if env_var is not None:
-        source = f"environment variable {env_var}"
-    elif p is not None and p.compute_resource == "cr-token":
-        where = p.cr_token_file or "environment variable IBMCLOUD_CR_TOKEN"
-        source = f"compute-resource token from {where} (read at every refresh; not stored)"
-    elif p is not None and p.compute_resource == "vpc":
-        source = f"VPC instance metadata service {p.vpc_url} (not stored)"
-    elif p is not None and p.secret_store == "file":
-        source = f"plain-text file {credentials.plaintext_path()} (--insecure-storage)"
-    elif p is not None and p.secret_store == "env":
-        source = "an environment variable that is no longer set"
-    else:
-        kind = "refresh token" if p is not None and p.has_refresh_token else "API key"
-        source = f"OS keyring ({kind})"
+    _, source = credential_state(session.profile_name, p)
     cached = session.cached_token()
     return TargetInfo(
         profile=session.profile_name,
@@ -309,6 +334,38 @@ def target(session: Session) -> TargetInfo:
             else None
         ),
     )
+
+
+def credential_state(name: str, p: config.Profile | None) -> tuple[bool, str]:
+    """Whether the profile has a credential it can use now, and where it comes from, without
+    the network. A stored secret is read to be sure: "OS keyring" is said only of a secret
+    that is there and readable."""
+    env_var = env_api_key_name()
+    if env_var is not None:
+        return True, f"environment variable {env_var}"
+    if p is None:
+        return False, "none (not logged in)"
+    if p.compute_resource == "cr-token":
+        where = p.cr_token_file or "environment variable IBMCLOUD_CR_TOKEN"
+        return True, f"compute-resource token from {where} (read at every refresh; not stored)"
+    if p.compute_resource == "vpc":
+        return True, f"VPC instance metadata service {p.vpc_url} (not stored)"
+    kind: credentials.SecretKind = "refresh_token" if p.has_refresh_token else "apikey"
+    label = "refresh token" if p.has_refresh_token else "API key"
+    if p.secret_store == "env":
+        return False, "none: the environment variable it logged in with is no longer set"
+    where = (
+        f"plain-text file {credentials.plaintext_path()} (--insecure-storage)"
+        if p.secret_store == "file"
+        else f"OS keyring ({label})"
+    )
+    try:
+        found = credentials.load_secret(name, kind, store=p.secret_store, quiet=True)
+    except IamcliError as exc:
+        return False, f"{where}, but it cannot be read: {exc.message}"
+    if found is None:
+        return False, f"none: the {where} holds no {label} for this profile"
+    return True, where
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -10,7 +11,7 @@ from typing import Protocol, TypeVar
 from ..errors import ConflictError, NetworkError, NotFoundError, ServerError, UsageError
 from ..flavors import Flavor
 from ..http import back_off, retry_budget
-from ..models import ApiKey, Owner, ServiceId
+from ..models import ApiKey, KeySettings, Owner, ServiceId
 
 SERVICE_ID_RE = re.compile(r"^ServiceId-[0-9a-fA-F-]{36}$")
 API_KEY_RE = re.compile(r"^ApiKey-[0-9a-fA-F-]{36}$")
@@ -130,6 +131,7 @@ def create_api_key(
     description: str | None,
     *,
     locked: bool,
+    settings: KeySettings = KeySettings(),
     note: Callable[[str], None] | None = None,
     like: ApiKey | None = None,
     value: str | None = None,
@@ -142,6 +144,10 @@ def create_api_key(
     no unusable key is left behind, and the create is sent again.
     """
     _require_locks(flavor, locked)
+    require_key_settings(flavor, settings)
+    if settings.store_value and owner.is_self:
+        # IBM: store_value "must be false/omitted for user keys".
+        raise UsageError("--store-value is only for service ID API keys")
     before = set() if flavor.creates_are_recognisable else {k.id for k in flavor.api_keys(owner)}
     attempts = retry_budget() + 1
     for attempt in range(attempts):
@@ -149,7 +155,13 @@ def create_api_key(
             back_off(attempt - 1)
         try:
             return flavor.create_api_key(
-                owner, name, description, locked=locked, like=like, value=value
+                owner,
+                name,
+                description,
+                locked=locked,
+                like=like,
+                value=value,
+                settings=settings,
             )
         except (ServerError, NetworkError) as exc:
             if not _ambiguous(exc) or attempt == attempts - 1 or flavor.creates_are_recognisable:
@@ -166,14 +178,109 @@ def create_api_key(
     raise AssertionError("unreachable")
 
 
+ACTIONS_WHEN_LEAKED = ("none", "disable", "delete")
+
+
+def leak_action(value: str | None) -> str | None:
+    """`--action-if-leaked` as IBM's API spells it (ibmcloud takes NONE|DISABLE|DELETE)."""
+    if value is None:
+        return None
+    action = value.strip().lower()
+    if action not in ACTIONS_WHEN_LEAKED:
+        raise UsageError(f"--action-if-leaked must be none, disable or delete, not {value!r}")
+    return action
+
+
+def require_key_settings(flavor: Flavor, settings: KeySettings) -> None:
+    """Refuse what the family lacks before anything is sent."""
+    if settings.is_default or flavor.supports_key_settings:
+        return
+    given = [
+        flag
+        for flag, set_ in (
+            ("--action-if-leaked", settings.action_when_leaked is not None),
+            ("--expires-in", settings.expires_at is not None),
+            ("--store-value", settings.store_value),
+        )
+        if set_
+    ]
+    raise flavor.unsupported(" and ".join(given))
+
+
+def expiry(text: str | None, *, now: datetime.datetime | None = None) -> str | None:
+    """`--expires-in` as IBM's `expires_at` ("yyyy-MM-ddTHH:mm+0000"): a duration from now
+    (`90d`, `12h`) or a date (`2027-01-31`, `2027-01-31T18:30Z`). IBM keeps minutes only, so
+    the time is rounded up to the next whole minute: a key never expires before it was asked
+    to. A moment already past is refused here, before anything is sent."""
+    from ..durations import DurationError, parse_duration
+
+    if text is None:
+        return None
+    raw = text.strip()
+    current = now or datetime.datetime.now(datetime.UTC)
+    when: datetime.datetime
+    if re.match(r"^\d{4}-\d{2}-\d{2}", raw):
+        try:
+            when = datetime.datetime.fromisoformat(raw.replace("+0000", "+00:00"))
+        except ValueError:
+            raise UsageError(
+                f"--expires-in {raw[:40]!r} is not a date: use 2027-01-31 or 2027-01-31T18:30Z"
+            ) from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.UTC)
+        if when <= current:
+            raise UsageError(
+                f"--expires-in {raw[:40]}: that moment is already past; "
+                "a key must expire in the future"
+            )
+    else:
+        if raw.startswith("-"):
+            raise UsageError(
+                f"--expires-in {raw[:40]}: a key must expire in the future; "
+                "give a duration from now, such as 90d or 12h"
+            )
+        try:
+            seconds = parse_duration(raw)
+        except DurationError as exc:
+            raise UsageError(f"--expires-in: {exc}") from None
+        when = current + datetime.timedelta(seconds=seconds)
+    when = when.astimezone(datetime.UTC)
+    if when.second or when.microsecond:
+        when = when.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
+    return when.strftime("%Y-%m-%dT%H:%M+0000")
+
+
 def resolve_api_key(flavor: Flavor, ref: str, owner: Owner) -> ApiKey:
+    """The API key a user named, by ID or by (unique) name, among the owner's keys: a key of
+    someone else is "not found", as if it were not there."""
     ref = ref.strip()
+    if not ref:
+        raise UsageError("an API key name or ID is required")
     if API_KEY_RE.match(ref):
         try:
-            return flavor.api_key(ref)
+            key = flavor.api_key(ref)
         except NotFoundError:
             raise not_found("API key", ref) from None
+        if not belongs_to(key, owner):
+            whose = f"service ID {owner.service_id.name}" if owner.service_id else "you"
+            hint = "it is a service ID's key: use service-api-key" if owner.is_self else None
+            raise NotFoundError(f"API key {ref} of {whose} not found", status=404, hint=hint)
+        return key
     return one_match(list(flavor.api_keys(owner)), "API key", ref, lambda k: k.name == ref)
+
+
+def belongs_to(key: ApiKey, owner: Owner) -> bool:
+    """Whether a key is the owner's: by the IAM ID it logs in as (IBM Cloud) or the CRN it is
+    bound to (private: either of ICP's service ID CRN forms ends in `serviceid:<ID>`)."""
+    sid = owner.service_id
+    bound = key.bound_to or ""
+    if sid is None:
+        return not (
+            (key.iam_id or "").startswith("iam-ServiceId-") or ":serviceid:ServiceId-" in bound
+        )
+    if key.iam_id is not None and sid.iam_id is not None:
+        return key.iam_id == sid.iam_id
+    return bound.endswith(f":serviceid:{sid.id}")
 
 
 def get_api_key(flavor: Flavor, kid: str) -> ApiKey:
@@ -213,13 +320,21 @@ def owner_from_bound_to(flavor: Flavor, bound_to: str) -> Owner:
 
 def limited(items: Iterable[T], limit: int | None) -> Iterator[T]:
     if limit is not None and limit < 0:
-        raise UsageError("--limit must be 0 or more")
+        raise UsageError(f"--limit must be 0 or more, not {limit}")
     return iter(items) if limit is None else itertools.islice(items, limit)
 
 
-def name_filter(items: Iterable[ServiceId], needle: str | None) -> Iterator[ServiceId]:
-    """ibmcloud's `-n`: a case-sensitive substring of the name."""
-    return (s for s in items if needle is None or needle in s.name)
+N = TypeVar("N", ServiceId, ApiKey)
+
+
+def text_filter(items: Iterable[N], name: str | None, description: str | None) -> Iterator[N]:
+    """ibmcloud's `-n` and `-d`: case-sensitive substrings of the name and the description."""
+    return (
+        x
+        for x in items
+        if (name is None or name in x.name)
+        and (description is None or description in (x.description or ""))
+    )
 
 
 def export_record(key: ApiKey, *, iam_id: str | None, account_id: str | None) -> dict[str, str]:
@@ -245,17 +360,26 @@ def update_service_id(
         lambda: flavor.service_id(current.id),
         name,
         description,
+        None,
     )
 
 
 def update_api_key(
-    flavor: Flavor, current: ApiKey, *, name: str | None, description: str | None
+    flavor: Flavor,
+    current: ApiKey,
+    *,
+    name: str | None,
+    description: str | None,
+    action_when_leaked: str | None = None,
 ) -> ApiKey:
     return checked_update(
-        lambda: flavor.update_api_key(current, name=name, description=description),
+        lambda: flavor.update_api_key(
+            current, name=name, description=description, action_when_leaked=action_when_leaked
+        ),
         lambda: flavor.api_key(current.id),
         name,
         description,
+        action_when_leaked,
     )
 
 
@@ -271,7 +395,11 @@ E = TypeVar("E", bound=_Described)
 
 
 def checked_update(
-    update: Callable[[], E], reread: Callable[[], E], name: str | None, description: str | None
+    update: Callable[[], E],
+    reread: Callable[[], E],
+    name: str | None,
+    description: str | None,
+    action_when_leaked: str | None = None,
 ) -> E:
     """An update guarded by the version read before. A refusal after a retried send is checked:
     the attempt whose answer was lost may be the very change that made the version stale."""
@@ -280,12 +408,20 @@ def checked_update(
     except ConflictError as exc:
         if exc.attempts > 1:
             now = reread()
-            if _matches(now, name, description):
+            if _matches(now, name, description, action_when_leaked):
                 return now
         raise
 
 
-def _matches(entity: _Described, name: str | None, description: str | None) -> bool:
-    return (name is None or entity.name == name) and (
-        description is None or (entity.description or "") == description
+def _matches(
+    entity: _Described,
+    name: str | None,
+    description: str | None,
+    action_when_leaked: str | None,
+) -> bool:
+    leak = getattr(entity, "action_when_leaked", None)
+    return (
+        (name is None or entity.name == name)
+        and (description is None or (entity.description or "") == description)
+        and (action_when_leaked is None or leak == action_when_leaked)
     )

@@ -50,3 +50,27 @@ def test_readme_exit_codes_are_current() -> None:
     start = readme.index("<!-- exit-codes:start -->\n") + len("<!-- exit-codes:start -->\n")
     end = readme.index("<!-- exit-codes:end -->")
     assert readme[start:end] == exit_code_table()
+
+
+@pytest.mark.parametrize("path", [[], *reference.command_paths()], ids=" ".join)
+def test_help_reads_well(path: list[str]) -> None:
+    """No framework defaults (`<str>`, `<int range>`, `[x>=0]`, `{NAME}`), every option with a
+    help line, and examples that keep their line breaks."""
+    text = reference._help(path)
+    for leftover in ("<str>", "<int", "<float", "x>=", "<=x", "{", "TEXT", "INTEGER"):
+        assert leftover not in text, (path, leftover)
+    lines = text.splitlines()
+    start = lines.index("Options:") + 1
+    options = lines[start:]
+    for i, line in enumerate(options):
+        if not line.startswith("  -"):
+            continue
+        has_help = len(line.strip().split("  ")) > 1 and line.strip().split("  ")[-1].strip()
+        follows = i + 1 < len(options) and options[i + 1].startswith(" " * 10)
+        assert has_help or follows, (path, line)
+
+
+def test_login_examples_keep_their_lines() -> None:
+    text = reference._help(["login"])
+    assert "\n    iamcli login --apikey @apikey.json\n" in text
+    assert '\n    echo "$KEY" | iamcli login -a https://cluster:8443' in text

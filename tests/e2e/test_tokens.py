@@ -176,7 +176,7 @@ def test_introspect_active_and_inactive(cli, emulator: Emulator, flavor: str) ->
     assert body["active"] is True and body["iam_id"].startswith("IBMid-")
     token = cli("oauth-tokens").out_lines[0].split()[3]
     piped = cli("introspect", "-", stdin=f"Bearer {token}\n")
-    assert piped.code == 0 and piped.out_lines[0].split() == ["Active", "true"]
+    assert piped.code == 0 and piped.out_lines[0].split() == ["active", "true"]
 
     garbage = cli("introspect", "not-a-token", "--output", "json")
     assert garbage.code == 4 and json.loads(garbage.stdout)["active"] is False
@@ -216,7 +216,7 @@ def test_cloud_introspect_refuses_forged_and_expired_tokens(cli, emulator: Emula
 def test_introspect_human_layout(cli, emulator: Emulator) -> None:
     log_in(cli, emulator, "cloud")
     lines = cli("introspect").out_lines
-    assert lines[0].split() == ["Active", "true"]
+    assert lines[0].split() == ["active", "true"]
     exp = next(line for line in lines if line.startswith("exp "))
     assert exp.endswith("Z)")  # epoch seconds shown with their date
 

@@ -43,3 +43,22 @@ def test_describe_round_trips(seconds: int) -> None:
 def test_never_raises_anything_else(text: str) -> None:
     with contextlib.suppress(DurationError):
         assert 0 < parse_duration(text) <= MAX_SECONDS
+
+
+def test_expires_in_is_ibm_time_rounded_up_to_the_minute() -> None:
+    import datetime
+
+    from iamcli.errors import UsageError
+    from iamcli.services.identities import expiry
+
+    now = datetime.datetime(2026, 1, 31, 23, 59, 30, tzinfo=datetime.UTC)
+    assert expiry("90d", now=now) == "2026-05-02T00:00+0000"
+    assert expiry("10s", now=now) == "2026-02-01T00:00+0000"
+    assert expiry("2027-01-31", now=now) == "2027-01-31T00:00+0000"
+    assert expiry("2027-01-31T18:30+0000", now=now) == "2027-01-31T18:30+0000"
+    assert expiry(None) is None
+    for past in ("2026-01-31T23:59Z", "-1d", "2020-01-01"):
+        with pytest.raises(UsageError, match=r"past|future"):
+            expiry(past, now=now)
+    with pytest.raises(UsageError, match="not a date"):
+        expiry("2027-13-45", now=now)

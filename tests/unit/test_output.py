@@ -212,3 +212,38 @@ def test_json_stream_list_does_not_hold_the_list() -> None:
     Output(json=True, stdout=spy).json_stream_list("serviceids", items())
     assert first_write_at == [1]
     assert len(json.loads(spy.getvalue())["serviceids"]) == 5000
+
+
+def test_only_free_text_wraps_at_word_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    monkeypatch.setenv("NO_COLOR", "1")
+    o, out, _ = make(tty=True)
+    row = ["ServiceId-0123", "bot", "the administrator of nightly builds", "false"]
+    o.table(["ID", "Name", "Description", "Locked"], [row], wrap=frozenset({"Description"}))
+    lines = out.getvalue().splitlines()
+    assert lines[1].startswith("ServiceId-0123   bot ") and lines[1].endswith("false")
+    assert all(len(line) <= 60 for line in lines)
+    assert sorted(" ".join(lines[1:]).split()) == sorted(" ".join(row).split())  # words whole
+    assert len(lines) > 2  # it did wrap
+
+
+def test_a_table_too_wide_overflows_rather_than_folds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "20")
+    monkeypatch.setenv("NO_COLOR", "1")
+    o, out, _ = make(tty=True)
+    o.table(
+        ["ID", "Description"],
+        [["ServiceId-0123456789", "administrator rights"]],
+        wrap=frozenset({"Description"}),
+    )
+    assert out.getvalue().splitlines() == [
+        "ID                     Description",
+        "ServiceId-0123456789   administrator",
+        "                       rights",
+    ]
+
+
+def test_an_empty_table_says_so_on_stderr() -> None:
+    o, out, err = make()
+    o.table(["ID"], [], empty="No service IDs found")
+    assert out.getvalue() == "" and err.getvalue() == "No service IDs found\n"
