@@ -7,11 +7,17 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     from .exits import run_guarded
-    from .fastpath import oauth_tokens, recognise
+    from .fastpath import oauth_tokens, recognise, recognise_exec
 
-    request = recognise(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    request = recognise(args)
     if request is not None:
         return run_guarded(lambda: oauth_tokens(request))
+    child = recognise_exec(args)
+    if child is not None:
+        from .services.exec import run
+
+        return run_guarded(lambda: run(child))
     return run_guarded(lambda: _full(argv))
 
 

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from iamcli import paths
+from iamcli import bounded_json, paths
 from iamcli.errors import IamcliError, UsageError
 
 # typing and secrets stay out of the runtime imports: this module is on the cached-token path,
@@ -68,12 +68,35 @@ def dirs() -> Dirs:
     )
 
 
+def trust_roots() -> tuple[str, ...]:
+    """Where a walk up from one of iamcli's files stops (see paths.untrusted_dirs)."""
+    roots = paths.trust_roots()
+    if roots is not None:
+        return roots
+    d = dirs()
+    return (str(d.config), str(d.cache), str(d.data))
+
+
+def check_trusted_dirs(directory: Path, *, reading: Path | None = None) -> None:
+    """Refuse ``directory`` when it, or one above it up to the iamcli home, could be changed by
+    another user: what is read from there (or written there) could then be theirs."""
+    found = paths.untrusted_dirs(str(directory), trust_roots())
+    if found is None:
+        return
+    where, why = found
+    doing = f"refusing to read {reading}" if reading else f"refusing to use {directory}"
+    raise IamcliError(f"{doing}: {where} {why}", hint=paths.trust_hint(where, why))
+
+
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) as 0700 whatever the umask, and tighten it if we own it.
 
-    Refuses a directory owned by someone else: secrets must not go where another user can
-    swap files.
+    Refuses a directory owned by someone else, or one that it or a directory above it (up to
+    the iamcli home) is writable by group or others: secrets must not go where another user
+    can swap files. Such a directory is refused, not tightened: what is in it may already be
+    someone else's.
     """
+    check_trusted_dirs(path)  # before anything is made in a place that is not ours
     try:
         # Every directory made here is private, parents included (mkdir(parents=True) would
         # give the parents the umask's mode).
@@ -303,20 +326,61 @@ def file_lock(path: Path, *, timeout: float, what: str) -> Iterator[None]:
         os.close(fd)
 
 
-def read_json(path: Path) -> Any:
+# iamcli's own files are a few kilobytes; anything far larger is not one of them.
+MAX_FILE = 1024 * 1024
+
+
+def read_json(path: Path, *, max_bytes: int = MAX_FILE) -> Any:
     """The decoded JSON in ``path``, or None when the file does not exist.
 
-    Raises ValueError for a file that is not JSON, OSError when it cannot be read.
+    The file and the directories above it must be ones no other user can change (IamcliError
+    otherwise, naming the path and the fix); it is read only up to ``max_bytes`` and decoded
+    only to bounded_json's depth. Raises ValueError for a file that is not such JSON, OSError
+    when it cannot be read.
     """
+    check_trusted_dirs(path.parent, reading=path)
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
-    return json.loads(data)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise IamcliError(f"{path} is not a regular file; move it away")
+        why = paths.untrusted(st, directory=False)
+        if why is not None:
+            raise IamcliError(
+                f"refusing to read {path}: it {why}", hint=paths.trust_hint(str(path), why)
+            )
+        data = _read_at_most(fd, max_bytes + 1)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise IamcliError(f"{path} is larger than {max_bytes // 1024} KiB; fix it or move it away")
+    return bounded_json.loads(data)
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = os.read(fd, min(65536, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def write_private_json(path: Path, obj: Any) -> None:
-    write_private_file(path, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode())
+    text = json.dumps(obj, indent=2, ensure_ascii=False)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (valid in JSON text, e.g. a name from a server) has no UTF-8 form:
+        # escaped, it reads back as the same string.
+        data = json.dumps(obj, indent=2).encode()
+    write_private_file(path, data + b"\n")
 
 
 def write_private_file(path: Path, data: bytes) -> None:

@@ -66,7 +66,10 @@ def service_name() -> str:
 
 
 DEFAULT_KEYRING_TIMEOUT = 3.0
+DISCOVERY_FACTOR = 5
 _KINDS: tuple[SecretKind, ...] = ("apikey", "refresh_token")
+# The probe entry's name starts with this; each process adds its own suffix, so that processes
+# probing at once (parallel logins) never read each other's sentinel.
 _PROBE_USER = "__iamcli_probe__"
 _LABELS = {"apikey": "API key", "refresh_token": "refresh token"}
 
@@ -118,7 +121,7 @@ def store_secrets(
                     _keyring_set(profile, kind, value)
         except CredentialStoreError as exc:
             if not insecure:
-                raise
+                raise CredentialStoreError(exc.message, hint=_store_hint()) from None
             reason = exc.message
         else:
             # An older --insecure-storage login may have left a plaintext copy: remove it.
@@ -127,13 +130,24 @@ def store_secrets(
     if not insecure:
         raise CredentialStoreError(
             f"cannot keep the API key of profile {profile} in the OS keyring: {reason}",
-            hint=(
-                "in CI, set IAMCLI_API_KEY instead of logging in; or pass --insecure-storage "
-                f"to keep it in a 0600 file ({plaintext_path()})"
-            ),
+            hint=_store_hint(),
         )
     _plaintext_update(profile, {"apikey": apikey, "refresh_token": refresh_token})
     return "file"
+
+
+def _store_hint() -> str:
+    if keyring_busy():
+        # Slow, not unfit: plaintext storage is not the answer to a keyring that is busy or
+        # waiting to be unlocked.
+        return (
+            "unlock the keyring, or if many iamcli processes use it at once, try again or raise "
+            "IAMCLI_KEYRING_TIMEOUT; in CI, set IAMCLI_API_KEY instead of logging in"
+        )
+    return (
+        "in CI, set IAMCLI_API_KEY instead of logging in; or pass --insecure-storage "
+        f"to keep it in a 0600 file ({plaintext_path()})"
+    )
 
 
 def store_refresh_token(
@@ -212,7 +226,7 @@ def keyring_usable() -> tuple[bool, str]:
     """``(usable, reason)``; decided once per process.
 
     Rejects the ``fail`` and ``null`` backends, an empty chainer, and plaintext backends, then
-    proves the rest with a set/get/delete round trip of a random sentinel, all within
+    proves the rest with a set/get/delete round trip of a random sentinel within
     ``IAMCLI_KEYRING_TIMEOUT``. ``reason`` names the backend when usable, the problem otherwise.
     """
     global _verdict
@@ -220,7 +234,9 @@ def keyring_usable() -> tuple[bool, str]:
         if _verdict is not None:
             return _verdict
     try:
-        verdict = _bounded(_probe)
+        backend = _found_backend()
+        problem = _backend_problem(backend)
+        verdict = (False, problem) if problem else _probe(backend)
     except _KeyringTimeout as exc:
         verdict = (False, str(exc))
     except Exception as exc:
@@ -228,6 +244,13 @@ def keyring_usable() -> tuple[bool, str]:
     with _state_lock:
         _verdict = verdict
     return verdict
+
+
+def keyring_busy() -> bool:
+    """Whether the keyring failed by not answering in time (a locked collection waiting for a
+    prompt, or a daemon busy with many clients at once), not by being unfit for secrets."""
+    with _state_lock:
+        return _hung is not None
 
 
 def reset_keyring_state() -> None:
@@ -238,19 +261,18 @@ def reset_keyring_state() -> None:
         _hung = None
 
 
-def _probe() -> tuple[bool, str]:
-    backend = _backend()
-    problem = _backend_problem(backend)
-    if problem:
-        return False, problem
+def _probe(backend: Any) -> tuple[bool, str]:
+    # Each call has the whole timeout to itself: with many clients at once the daemon answers
+    # each one slowly, and three calls in one budget would fail where each alone succeeds.
     name = _backend_name(backend)
     sentinel = os.urandom(16).hex()
-    backend.set_password(service_name(), _PROBE_USER, sentinel)
+    user = f"{_PROBE_USER}/{os.getpid()}-{sentinel[:8]}"
+    _bounded(lambda: backend.set_password(service_name(), user, sentinel))
     try:
-        answer = backend.get_password(service_name(), _PROBE_USER)
+        answer = _bounded(lambda: backend.get_password(service_name(), user))
     finally:
         with contextlib.suppress(Exception):
-            backend.delete_password(service_name(), _PROBE_USER)
+            _bounded(lambda: backend.delete_password(service_name(), user))
     if answer != sentinel:
         return False, f"the keyring backend {name} accepted a secret but did not return it"
     return True, name
@@ -260,6 +282,17 @@ def _backend() -> Any:
     import keyring
 
     return keyring.get_keyring()
+
+
+def _found_backend() -> Any:
+    """The keyring backend, found within DISCOVERY_FACTOR times the keyring timeout.
+
+    Finding it imports keyring and every installed backend and asks each whether it can run:
+    Python work that waits for no prompt, but that takes seconds when many processes start at
+    once on a busy machine (16 parallel logins on 2 cores: up to 9 s). Only the calls that can
+    wait for a prompt or a hung daemon get the plain timeout.
+    """
+    return _bounded(_backend, keyring_timeout() * DISCOVERY_FACTOR)
 
 
 def _backend_name(backend: Any) -> str:
@@ -286,7 +319,7 @@ def _backend_problem(backend: Any) -> str | None:
     return None
 
 
-def _bounded(fn: Callable[[], T]) -> T:
+def _bounded(fn: Callable[[], T], timeout: float | None = None) -> T:
     """Run ``fn`` in a daemon thread and wait at most the keyring timeout for it.
 
     A daemon thread, not an executor: a hung D-Bus call must not keep the process from exiting.
@@ -296,7 +329,8 @@ def _bounded(fn: Callable[[], T]) -> T:
     with _state_lock:
         if _hung is not None:
             raise _KeyringTimeout(_hung)
-    timeout = keyring_timeout()
+    if timeout is None:
+        timeout = keyring_timeout()
     outcome: list[tuple[bool, Any]] = []
 
     def run() -> None:
@@ -340,7 +374,7 @@ def _keyring_call(fn: Callable[[], T], what: str, secret: str | None = None) -> 
 
 
 def _checked_backend(what: str) -> Any:
-    backend = _keyring_call(_backend, what)
+    backend = _keyring_call(_found_backend, what)
     problem = _backend_problem(backend)
     if problem:
         raise CredentialStoreError(f"cannot {what}: {problem}")

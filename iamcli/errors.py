@@ -13,6 +13,9 @@ a secret; ``hint`` is an optional second line that names the fix.
     ├── NetworkError                exit 6  connection, timeout, TLS, DNS, proxy
     ├── ProtocolError               exit 1  the server answered something unusable
     ├── FileExportError             exit 1  a key file could not be written safely
+    ├── TokenLifetimeError          exit 1  the server's tokens cannot live as long as asked
+    ├── Interrupted                 exit 130  Ctrl-C, where the message must say more (a
+    │                                         rotation half done)
     └── ApiError                    exit 1  the server answered with an error status
         ├── AuthError               exit 4  401, 403, and token-endpoint 400s that mean
         │                                   "this credential is no good"
@@ -103,6 +106,18 @@ class ProtocolError(IamcliError):
 
 class FileExportError(IamcliError):
     exit_code = ExitCode.ERROR
+
+
+class TokenLifetimeError(IamcliError):
+    """`--min-valid` asked for longer than the server's tokens live: minting again won't help."""
+
+    exit_code = ExitCode.ERROR
+
+
+class Interrupted(IamcliError):
+    """Ctrl-C in the middle of something that must say how to finish it (a hint)."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 class ApiError(IamcliError):

@@ -1,4 +1,4 @@
-"""`iamcli oauth-tokens` run before the CLI framework loads.
+"""`iamcli oauth-tokens` and `iamcli exec` run before the CLI framework loads.
 
 The hottest command runs thousands of times a day in pipelines. With a fresh cached token,
 answering needs two small files and no network, and this module imports little beyond the
@@ -15,51 +15,143 @@ import os
 import sys
 
 from . import paths, token_cache
-from .cli.flags import OAUTH_TOKENS, OUTPUT_FLAG, OUTPUT_FORMATS, PROFILE_FLAG, QUIET_FLAGS
+from .cli.flags import (
+    EXEC,
+    EXEC_FLAGS,
+    EXEC_VALUE_FLAGS,
+    MIN_VALID_FLAG,
+    OAUTH_TOKENS,
+    OUTPUT_FLAG,
+    OUTPUT_FORMATS,
+    PROFILE_FLAG,
+    QUIET_FLAGS,
+    RAW_FLAG,
+    SDK_SERVICE_FLAG,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .services.exec import ExecRequest
 
 
 class Request:
-    __slots__ = ("as_json", "profile", "profile_flag")
+    __slots__ = ("as_json", "min_valid", "profile", "profile_flag", "raw")
 
-    def __init__(self, profile: str, profile_flag: str | None, as_json: bool) -> None:
+    def __init__(
+        self,
+        profile: str,
+        profile_flag: str | None,
+        as_json: bool,
+        min_valid: int = 0,
+        raw: bool = False,
+    ) -> None:
         self.profile = profile
         self.profile_flag = profile_flag
         self.as_json = as_json
+        self.min_valid = min_valid
+        self.raw = raw
+
+
+def _options(
+    argv: list[str], command: str, values: tuple[str, ...], flags: tuple[str, ...]
+) -> tuple[dict[str, list[str]], list[str]] | None:
+    """`(options, rest)` if argv is COMMAND among the common options and those named, with
+    `rest` what follows a `--` or the first non-option after the command; else None."""
+    found: dict[str, list[str]] = {}
+    seen = False
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == command and not seen:
+            seen = True
+        elif seen and command == EXEC and (arg == "--" or not arg.startswith("-")):
+            return found, argv[i + 1 :] if arg == "--" else argv[i:]
+        elif arg in (PROFILE_FLAG, OUTPUT_FLAG) or (seen and arg in values):
+            if i + 1 >= len(argv):
+                return None
+            found.setdefault(arg, []).append(argv[i + 1])
+            i += 1
+        elif "=" in arg and (
+            arg.partition("=")[0] in (PROFILE_FLAG, OUTPUT_FLAG)
+            or (seen and arg.partition("=")[0] in values)
+        ):
+            name, _, value = arg.partition("=")
+            found.setdefault(name, []).append(value)
+        elif arg in QUIET_FLAGS or (seen and arg in flags):
+            found.setdefault(arg, []).append("")
+        else:
+            return None
+        i += 1
+    return (found, []) if seen and command != EXEC else None
+
+
+def _profile(found: dict[str, list[str]]) -> tuple[str, str | None] | None:
+    flag = found[PROFILE_FLAG][-1] if PROFILE_FLAG in found else None
+    trace = os.environ.get("IAMCLI_TRACE", "").strip().lower()
+    name, _ = paths.profile_name_from(flag)
+    if trace not in paths.TRACE_OFF or not paths.is_valid_profile_name(name):
+        return None
+    return name, flag
+
+
+def _seconds(found: dict[str, list[str]]) -> int | None:
+    if MIN_VALID_FLAG not in found:
+        return 0
+    from .durations import DurationError, parse_duration
+
+    try:
+        return parse_duration(found[MIN_VALID_FLAG][-1])
+    except DurationError:
+        return None  # the full CLI says what is wrong with it
 
 
 def recognise(argv: list[str]) -> Request | None:
     """The request, if `argv` is exactly `oauth-tokens` with common options; never raises."""
     if OAUTH_TOKENS not in argv:
         return None
-    profile: str | None = None
-    output: str | None = None
-    seen = False
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg == OAUTH_TOKENS and not seen:
-            seen = True
-        elif arg in (PROFILE_FLAG, OUTPUT_FLAG) and i + 1 < len(argv):
-            if arg == PROFILE_FLAG:
-                profile = argv[i + 1]
-            else:
-                output = argv[i + 1]
-            i += 1
-        elif arg.startswith(PROFILE_FLAG + "="):
-            profile = arg.partition("=")[2]
-        elif arg.startswith(OUTPUT_FLAG + "="):
-            output = arg.partition("=")[2]
-        elif arg not in QUIET_FLAGS:
-            return None
-        i += 1
+    parsed = _options(argv, OAUTH_TOKENS, (MIN_VALID_FLAG,), (RAW_FLAG,))
+    if parsed is None:
+        return None
+    found = parsed[0]
+    output = found[OUTPUT_FLAG][-1] if OUTPUT_FLAG in found else None
     fmt = (output if output is not None else os.environ.get("IAMCLI_OUTPUT", "")).strip().lower()
-    trace = os.environ.get("IAMCLI_TRACE", "").strip().lower()
-    if fmt not in ("", *OUTPUT_FORMATS) or trace not in paths.TRACE_OFF:
+    who = _profile(found)
+    seconds = _seconds(found)
+    raw = RAW_FLAG in found
+    if fmt not in ("", *OUTPUT_FORMATS) or who is None or seconds is None:
         return None
-    name, _ = paths.profile_name_from(profile)
-    if not paths.is_valid_profile_name(name):
+    if raw and fmt == "json":
         return None
-    return Request(name, profile, fmt == "json")
+    return Request(who[0], who[1], fmt == "json", seconds, raw)
+
+
+def recognise_exec(argv: list[str]) -> ExecRequest | None:
+    """The request, if `argv` is `exec` with options this path knows; never raises."""
+    if EXEC not in argv[:6]:
+        return None
+    parsed = _options(argv, EXEC, EXEC_VALUE_FLAGS, EXEC_FLAGS)
+    if parsed is None:
+        return None
+    found, command = parsed
+    who = _profile(found)
+    seconds = _seconds(found)
+    if who is None or seconds is None or not command:
+        return None
+    from .services.exec import ExecRequest, sdk_service_name
+
+    try:
+        services = tuple(sdk_service_name(n) for n in found.get(SDK_SERVICE_FLAG, []))
+    except Exception:
+        return None
+    return ExecRequest(
+        who[0],
+        command,
+        min_valid=seconds,
+        services=services,
+        with_apikey="--with-apikey" in found,
+        metadata_server="--metadata-server" in found,
+        terraform="--terraform" in found,
+    )
 
 
 def oauth_tokens(request: Request) -> int:
@@ -69,9 +161,15 @@ def oauth_tokens(request: Request) -> int:
     if (
         cached is not None
         and not cached.has_refresh_token
-        and not token_cache.needs_refresh(cached)
+        and token_cache.fresh_enough(cached, request.min_valid)
     ):
-        text = oauth_tokens_text(cached.authorization, None, as_json=request.as_json)
+        text = oauth_tokens_text(
+            cached.authorization,
+            None,
+            as_json=request.as_json,
+            expires_at=cached.expires_at,
+            raw=request.raw,
+        )
     else:
         from .output import Output
         from .services.auth import oauth_tokens as current
@@ -79,10 +177,16 @@ def oauth_tokens(request: Request) -> int:
 
         session = Session(request.profile, out=Output(json=request.as_json), stdin=sys.stdin)
         try:
-            tokens = current(session)
+            tokens = current(session, request.min_valid)
         finally:
             session.close()
-        text = oauth_tokens_text(tokens.access, tokens.refresh, as_json=request.as_json)
+        text = oauth_tokens_text(
+            tokens.access,
+            tokens.refresh,
+            as_json=request.as_json,
+            expires_at=tokens.expires_at,
+            raw=request.raw,
+        )
     sys.stdout.write(text)
     sys.stdout.flush()
     return 0

@@ -13,15 +13,17 @@ No message built here contains a request body, an Authorization header or a quer
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import email.utils
 import functools
-import json
 import os
 import platform
 import random
+import socket
 import ssl
 import sys
+import threading
 import time
 import uuid
 import weakref
@@ -31,7 +33,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from iamcli import __version__
+from iamcli import __version__, bounded_json
 from iamcli.errors import (
     ApiError,
     NetworkError,
@@ -62,6 +64,10 @@ _MAX_MESSAGE = 500
 _sleep: Callable[[float], None] = time.sleep
 
 _traces: weakref.WeakKeyDictionary[httpx.Client, Trace] = weakref.WeakKeyDictionary()
+# Per client: what to call when the server refuses a bearer token (see on_refused_token).
+_renewers: weakref.WeakKeyDictionary[httpx.Client, Callable[[str], str | None]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _env_number(name: str, default: float, *, minimum: float) -> float:
@@ -191,6 +197,13 @@ def _headers(headers: httpx.Headers) -> list[tuple[str, str]]:
     return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.raw]
 
 
+def on_refused_token(client: httpx.Client, renew: Callable[[str], str | None]) -> None:
+    """When ``client``'s server answers 401 to a request that carried a bearer token,
+    ``renew(refused)`` gives the Authorization value to send instead (or None: give up), and
+    :func:`send` sends the request once more with it."""
+    _renewers[client] = renew
+
+
 def send(
     client: httpx.Client, method: str, url: str, *, retry: Retry, **kwargs: Any
 ) -> httpx.Response:
@@ -198,7 +211,8 @@ def send(
 
     Retries use exponential backoff with full jitter (``IAMCLI_RETRY_BASE``, default 0.5 s,
     capped at 8 s) or the server's ``Retry-After``; at most ``IAMCLI_HTTP_RETRIES`` (default 3)
-    retries, and none that would start after twice the timeout has passed. ``kwargs`` go to
+    retries, and none that would start after twice the timeout has passed. Each attempt is over
+    within the timeout as a whole, however slowly the server answers. ``kwargs`` go to
     :meth:`httpx.Client.build_request`, except ``auth``.
 
     Raises NetworkError, ProtocolError, or an ApiError subclass (see :func:`raise_for_status`).
@@ -209,6 +223,7 @@ def send(
     deadline = time.monotonic() + 2 * _timeout_of(client)
     trace = _traces.get(client)
     attempt = 0
+    renewed = False
     while True:
         try:
             response = _send_once(client, method, url, kwargs, trace)
@@ -237,9 +252,32 @@ def send(
         try:
             raise_for_status(response)
         except ApiError as exc:
+            fresh = _renewed_authorization(client, response, renewed)
+            if fresh is not None:
+                # A token the server no longer takes (it expired early, was revoked, or the
+                # server restarted with new keys): one new token, one more try.
+                kwargs = {
+                    **kwargs,
+                    "headers": {**kwargs.get("headers", {}), "Authorization": fresh},
+                }
+                renewed = True
+                continue
             exc.attempts = attempt + 1
             raise
         return response
+
+
+def _renewed_authorization(
+    client: httpx.Client, response: httpx.Response, renewed: bool
+) -> str | None:
+    renew = _renewers.get(client)
+    sent = response.request.headers.get("Authorization", "")
+    if renewed or renew is None or response.status_code != 401:
+        return None
+    if not sent.lower().startswith("bearer "):
+        return None
+    fresh = renew(sent)
+    return fresh if fresh and fresh != sent else None
 
 
 def delete(client: httpx.Client, url: str, **kwargs: Any) -> None:
@@ -252,17 +290,53 @@ def delete(client: httpx.Client, url: str, **kwargs: Any) -> None:
             raise
 
 
+class DeadlineExceeded(httpx.TimeoutException):
+    """The whole exchange (connect, send, headers, body) took longer than the timeout."""
+
+
 def _send_once(
     client: httpx.Client, method: str, url: str, kwargs: dict[str, Any], trace: Trace | None
 ) -> httpx.Response:
+    """One attempt, over within the client's timeout as a whole.
+
+    httpx's timeouts bound each read, so a server that drips a byte a second would hold a
+    request for ever: the exchange runs in a worker thread that is given up on at the deadline,
+    as Go's http.Client.Timeout (which `ibmcloud` uses) bounds the whole exchange. The worker
+    is a daemon: a hung socket never keeps the process from exiting.
+    """
     build_args = {k: v for k, v in kwargs.items() if k != "auth"}
     request = client.build_request(method, url, **build_args)
     started = time.monotonic()
-    response = client.send(request, stream=True, auth=kwargs.get("auth", httpx.USE_CLIENT_DEFAULT))
-    try:
-        body = _read_capped(response)
-    finally:
-        response.close()
+    outcome: list[tuple[httpx.Response, bytes] | BaseException] = []
+    streams: list[httpx.Response] = []
+
+    def exchange() -> None:
+        try:
+            response = client.send(
+                request, stream=True, auth=kwargs.get("auth", httpx.USE_CLIENT_DEFAULT)
+            )
+            streams.append(response)
+            try:
+                body = _read_capped(response)
+            finally:
+                response.close()
+            outcome.append((response, body))
+        except BaseException as exc:  # handed to the caller's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=exchange, name="iamcli-http", daemon=True)
+    worker.start()
+    worker.join(_timeout_of(client))
+    if not outcome:
+        for stream in streams:
+            _abort(stream)
+        raise DeadlineExceeded(
+            f"the exchange took longer than {_timeout_of(client):g} s", request=request
+        )
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    response, body = result
     elapsed = time.monotonic() - started
     if trace is not None:
         trace.response(
@@ -274,6 +348,16 @@ def _send_once(
             http_version=response.http_version,
         )
     return _with_body(response, body, elapsed)
+
+
+def _abort(response: httpx.Response) -> None:
+    """Wake the worker still reading ``response``: shut its socket down (closing it from
+    another thread would leave the read blocked)."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _read_capped(response: httpx.Response) -> bytes:
@@ -355,6 +439,9 @@ def _timeout_of(client: httpx.Client) -> float:
 
 def _may_retry_error(exc: httpx.TransportError, retry: Retry) -> bool:
     if retry is Retry.NONE or _is_tls_error(exc) or _is_unknown_host(exc):
+        return False
+    if isinstance(exc, DeadlineExceeded):
+        # The timeout is spent: another attempt would outlive it.
         return False
     if retry is Retry.CREATE:
         # Only failures that happen before a byte of the request left this machine.
@@ -582,7 +669,7 @@ _NOT_JSON = object()
 
 def _loads(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return bounded_json.loads(body)
     except ValueError:
         return _NOT_JSON
 

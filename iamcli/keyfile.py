@@ -76,7 +76,7 @@ def _secret_from_file(path: str) -> str:
         return text
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise UsageError(f"{path} looks like JSON but cannot be parsed") from None
     for key in ("apikey", "apiKey"):
         if isinstance(data, dict) and isinstance(data.get(key), str):
@@ -128,7 +128,9 @@ def write_key_file(path: str, data: dict[str, Any], *, force: bool, stdout: Text
     Without ``force`` an existing file is never replaced, even one that appeared after
     :func:`check_export_target`. On failure nothing is left behind at ``path``.
     """
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    from .output import json_text
+
+    text = json_text(data) + "\n"
     if path == "-":
         stdout.write(text)
         stdout.flush()

@@ -91,6 +91,10 @@ class ApiKey:
     modified_at: str | None = None
     entity_tag: str | None = None
     bound_to: str | None = None
+    # IBM Cloud's own names: what happens when the key is found leaked (none, disable, delete)
+    # and when it stops working (yyyy-MM-ddTHH:mm+0000); None where the family has neither.
+    action_when_leaked: str | None = None
+    expires_at: str | None = None
     apikey: str | None = field(default=None, repr=False)  # the value: only right after create
     wire: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
@@ -115,6 +119,8 @@ class ApiKey:
                 "iam_id": self.iam_id,
                 "account_id": self.account_id,
                 "bound_to": self.bound_to,
+                "action_when_leaked": self.action_when_leaked,
+                "expires_at": self.expires_at,
                 "apikey": self.apikey,
             }
         )

@@ -6,7 +6,9 @@ a TTY and never with ``NO_COLOR`` (or ``IBMCLOUD_COLOR=false``, or ``TERM=dumb``
 imported only to draw a table on a colour TTY.
 
 Text that came from a server is shown with control characters escaped, so that a service ID
-named ``"\\x1b]2;pwned\\x07"`` cannot drive the user's terminal.
+named ``"\\x1b]2;pwned\\x07"`` cannot drive the user's terminal, and with invisible format
+characters (bidi overrides such as U+202E) escaped, so that a name cannot read differently from
+what it is. JSON output is escaped the same way inside its strings (see :func:`json_text`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import unicodedata
 # this module on its fast path. mypy treats a name TYPE_CHECKING as true all the same.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re
     from collections.abc import Iterable, Iterator
     from typing import Any, TextIO
 
@@ -28,17 +31,97 @@ if TYPE_CHECKING:
 TABLE_BATCH = 100
 _COLUMN_GAP = "   "
 
-_ESCAPES = {c: f"\\x{c:02x}" for c in itertools.chain(range(0x20), range(0x7F, 0xA0))}
-_ESCAPES.update({ord("\n"): "\\n", ord("\t"): "\\t", ord("\r"): "\\r"})
+# What must not reach a terminal raw, as ranges of code points: C0 and C1 controls and DEL
+# (they drive the terminal), the format characters and line/paragraph separators of Unicode
+# categories Cf, Zl and Zp (bidi embeddings, overrides, isolates and marks, zero-width
+# characters, tag characters: text that displays differently from what it is), and lone
+# surrogates (which cannot be encoded at all). Cf/Zl/Zp as of Unicode 15 (Python 3.11-3.13).
+_UNSAFE_RANGES = (
+    (0x00, 0x1F),
+    (0x7F, 0x9F),
+    (0xAD, 0xAD),
+    (0x600, 0x605),
+    (0x61C, 0x61C),
+    (0x6DD, 0x6DD),
+    (0x70F, 0x70F),
+    (0x890, 0x891),
+    (0x8E2, 0x8E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x2028, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xD800, 0xDFFF),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+)
+_NAMED_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_patterns: dict[bool, re.Pattern[str]] = {}
 
 
-def oauth_tokens_text(access: str, refresh: str | None, *, as_json: bool) -> str:
+def _unsafe_pattern(*, in_json: bool) -> re.Pattern[str]:
+    """The character class of :data:`_UNSAFE_RANGES`; in JSON text without C0, which the
+    encoder has escaped inside strings already (the newlines left are layout)."""
+    pattern = _patterns.get(in_json)
+    if pattern is None:
+        import re
+
+        ranges = _UNSAFE_RANGES[1:] if in_json else _UNSAFE_RANGES
+        body = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+        pattern = _patterns[in_json] = re.compile(f"[{body}]")
+    return pattern
+
+
+def _escape_for_terminal(match: re.Match[str]) -> str:
+    ch = match.group()
+    named = _NAMED_ESCAPES.get(ch)
+    if named is not None:
+        return named
+    cp = ord(ch)
+    if cp < 0x100:
+        return f"\\x{cp:02x}"
+    return f"\\u{cp:04x}" if cp < 0x10000 else f"\\U{cp:08x}"
+
+
+def _escape_for_json(match: re.Match[str]) -> str:
+    cp = ord(match.group())
+    if cp < 0x10000:
+        return f"\\u{cp:04x}"
+    cp -= 0x10000  # a UTF-16 surrogate pair, as JSON spells characters beyond the BMP
+    return f"\\u{0xD800 + (cp >> 10):04x}\\u{0xDC00 + (cp & 0x3FF):04x}"
+
+
+def oauth_tokens_text(
+    access: str,
+    refresh: str | None,
+    *,
+    as_json: bool,
+    expires_at: int | None = None,
+    raw: bool = False,
+    now: float | None = None,
+) -> str:
     """What `iamcli oauth-tokens` prints, as `ibmcloud iam oauth-tokens` does: two spaces after
-    the colon (scripts take the token with `awk '{print $4}'`), or `{"iam_token": ...}`."""
+    the colon (scripts take the token with `awk '{print $4}'`), or `{"iam_token": ...}` with
+    the token's `expiration` (epoch seconds, its `exp`) and `expires_in` (seconds left now)
+    after ibmcloud's fields. `raw`: the bare JWT alone, for `Authorization: Bearer $(...)`."""
+    if raw:
+        return clean(access.partition(" ")[2] or access) + "\n"
     if as_json:
-        body = {"iam_token": access}
+        body: dict[str, str | int] = {"iam_token": access}
         if refresh:
             body["iam_refresh_token"] = refresh
+        if expires_at is not None:
+            import time
+
+            body["expiration"] = expires_at
+            body["expires_in"] = max(0, expires_at - int(time.time() if now is None else now))
         return jsonlib.dumps(body, indent=2) + "\n"
     text = f"IAM token:  {clean(access)}\n"
     if refresh:
@@ -47,8 +130,27 @@ def oauth_tokens_text(access: str, refresh: str | None, *, as_json: bool) -> str
 
 
 def clean(text: str) -> str:
-    """``text`` with control characters escaped, safe to print to a terminal."""
-    return text.translate(_ESCAPES)
+    """``text`` safe to print to a terminal: every character of :data:`_UNSAFE_RANGES`
+    escaped (``\\x1b``, ``\\n``, ``\\u202e``). Every human renderer goes through here."""
+    if text.isprintable():  # no control, format or separator character: the common case
+        return text
+    return _unsafe_pattern(in_json=False).sub(_escape_for_terminal, text)
+
+
+def json_text(
+    obj: Any, *, indent: int | None = 2, separators: tuple[str, str] | None = None
+) -> str:
+    """``obj`` as JSON that carries no raw control, format or bidi character: UTF-8 text
+    stays readable, and what :func:`clean` would escape is written as a ``\\uXXXX`` escape
+    (which every JSON parser decodes back to the same string)."""
+    text = jsonlib.dumps(obj, indent=indent, ensure_ascii=False, separators=separators)
+    return _json_safe(text)
+
+
+def _json_safe(text: str) -> str:
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _unsafe_pattern(in_json=True).sub(_escape_for_json, text)
 
 
 def _width(text: str) -> int:
@@ -198,7 +300,7 @@ class Output:
             console.print(new_table(show_header=True))
 
     def json_value(self, obj: Any) -> None:
-        self._out(jsonlib.dumps(obj, indent=2, ensure_ascii=False))
+        self._out(json_text(obj))
 
     def json_stream_list(self, key: str | None, items: Iterable[dict[str, Any]]) -> None:
         """Write ``[...]`` (or ``{"key": [...]}``) one item at a time, one item per line.
@@ -209,10 +311,10 @@ class Output:
         """
         encode = jsonlib.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
         write = self.stdout.write
-        write("{" + jsonlib.dumps(key, ensure_ascii=False) + ": [" if key is not None else "[")
+        write("{" + json_text(key) + ": [" if key is not None else "[")
         empty = True
         for item in items:
-            write(("\n  " if empty else ",\n  ") + encode(item))
+            write(("\n  " if empty else ",\n  ") + _json_safe(encode(item)))
             empty = False
         write("]" if empty else "\n]")
         write("}\n" if key is not None else "\n")

@@ -6,9 +6,14 @@ Where things come from, in order:
 - credential: `IAMCLI_API_KEY`, then `IBMCLOUD_API_KEY`, then the profile's stored secret
   (a refresh token if the login left one, else its API key).
 
+A profile's stored secret (API key or refresh token) goes only to the endpoint and flavor it
+was logged in with: a run whose endpoint or flavor differs (`IAMCLI_ENDPOINT`, `IAMCLI_FLAVOR`)
+uses an environment key or fails (see :meth:`Session.check_secret_bound`), so that pointing a
+shell at another host never hands that host the key.
+
 The access token is cached per profile (token_cache). A cached token is only used for the same
 endpoint and the same credential it was minted from, so switching `IAMCLI_API_KEY` in a shell
-never prints another key's token.
+never prints another key's token, and a token is never sent to a host it was not minted by.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import config, token_cache
 from .endpoints import DEFAULT_ENDPOINT, normalize_endpoint
-from .errors import IamcliError, NotLoggedInError, UsageError
+from .errors import IamcliError, NotLoggedInError, TokenLifetimeError, UsageError
 from .paths import FLAVORS, env_api_key_name
 
 if TYPE_CHECKING:
@@ -67,6 +72,7 @@ class Session:
         self._client: httpx.Client | None = None
         self._flavor: Flavor | None = None
         self._target: Target | None = None
+        self._renewed = False
 
     # -- where -----------------------------------------------------------------------------
 
@@ -121,6 +127,8 @@ class Session:
         return self._client
 
     def flavor(self, *, authenticated: bool = True) -> Flavor:
+        if authenticated:
+            self._check_place_of_stored_secret()
         if self._flavor is None:
             from .flavors import flavor_class
 
@@ -132,8 +140,11 @@ class Session:
                 namespace=t.namespace,
             )
         if authenticated and self._flavor.bearer is None:
+            from .http import on_refused_token
+
             token = self.access_token()
             self._flavor.bearer = token.authorization
+            on_refused_token(self._flavor.client, self._renew_refused)
             if self._flavor.account_id is None:
                 self._flavor.account_id = self._flavor.whoami(token.access_token).account_id
         return self._flavor
@@ -145,17 +156,49 @@ class Session:
     # -- the token -------------------------------------------------------------------------
 
     def cached_token(self) -> token_cache.CachedToken | None:
-        """The cached token if it was minted from what this run uses, whatever its age."""
-        return token_cache.usable(self.profile_name)
+        """The cached token if it was minted from what this run uses, by the endpoint this run
+        goes to, whatever its age."""
+        cached = token_cache.usable(self.profile_name)
+        if cached is None or cached.endpoint != self.place().endpoint:
+            return None
+        return cached
 
-    def access_token(self) -> token_cache.CachedToken:
-        """A usable access token: the cached one while it is fresh, else a newly minted one.
+    def _check_place_of_stored_secret(self) -> None:
+        # Before the flavor is detected: a host the stored secret is not for hears nothing.
+        if env_api_key_name() is None:
+            place = self.place()
+            self.check_secret_bound(place.endpoint, place.flavor)
+
+    def check_secret_bound(self, endpoint: str, flavor: str | None) -> None:
+        """Refuse to use the profile's stored secret anywhere but where it was logged in.
+
+        The secret was given to one server; another one (a typo in IAMCLI_ENDPOINT, a shell
+        left pointing at a test server, a hostile host) must never receive it. An environment
+        key is the way to reach another endpoint without logging in to it.
+        """
+        p = self.profile
+        if p is None or (endpoint == p.endpoint and flavor in (None, p.flavor)):
+            return
+        here = endpoint if flavor in (None, p.flavor) else f"{endpoint} ({flavor})"
+        there = p.endpoint if flavor in (None, p.flavor) else f"{p.endpoint} ({p.flavor})"
+        raise NotLoggedInError(
+            f"Not logged in to {here}: profile {self.profile_name!r} is logged in to {there}, "
+            "and its stored credential is sent only there.",
+            hint=(
+                f"set IAMCLI_API_KEY for {endpoint}, log in to it with 'iamcli login -a "
+                f"{endpoint} --profile NAME', or unset IAMCLI_ENDPOINT and IAMCLI_FLAVOR"
+            ),
+        )
+
+    def access_token(self, min_valid: int = 0) -> token_cache.CachedToken:
+        """A usable access token: the cached one while it is fresh, else a newly minted one;
+        with `min_valid`, one still valid that many seconds from now, or TokenLifetimeError.
 
         Concurrent processes serialise on the profile's refresh lock and re-read the cache
         once they hold it, so that a crowd of them mints one token, not one each.
         """
         cached = self.cached_token()
-        if cached is not None and not token_cache.needs_refresh(cached):
+        if cached is not None and token_cache.fresh_enough(cached, min_valid):
             return cached
         with contextlib.ExitStack() as stack:
             try:
@@ -163,25 +206,50 @@ class Session:
             except IamcliError as exc:
                 # The cache only saves work: a command must not fail because it is unusable.
                 self.out.warn(f"not using the token cache: {exc.message}")
-                return self._mint(cache=False)
+                return _long_enough(self._mint(cache=False), min_valid)
             cached = self.cached_token()
-            if cached is not None and not token_cache.needs_refresh(cached):
+            if cached is not None and token_cache.fresh_enough(cached, min_valid):
                 return cached
             try:
-                return self._mint()
+                return _long_enough(self._mint(), min_valid)
+            except TokenLifetimeError:
+                raise
             except IamcliError:
                 # A token due for refresh but not yet expired still works: IBM's SDKs keep
                 # using it when the early refresh fails, and so do we.
-                if cached is not None and not token_cache.is_expired(cached):
+                if (
+                    cached is not None
+                    and not token_cache.is_expired(cached)
+                    and token_cache.lasts(cached, min_valid)
+                ):
                     return cached
                 raise
+
+    def _renew_refused(self, refused: str) -> str | None:
+        """The server answered 401 to ``refused``: drop it from the cache and mint a new one,
+        once per run (a server that refuses every token gets one more try, not a loop)."""
+        if self._renewed:
+            return None
+        self._renewed = True
+        # An unusable cache is no reason to fail: the new token is minted without it.
+        with contextlib.suppress(IamcliError):
+            token_cache.discard(self.profile_name, refused)
+        token = self.access_token()
+        if token.authorization == refused:
+            token = self._mint(cache=False)
+        if self._flavor is not None:
+            self._flavor.bearer = token.authorization
+        return token.authorization
 
     def _mint(self, *, cache: bool = True) -> token_cache.CachedToken:
         from . import credentials
 
-        t = self.target()
-        flavor = self.flavor(authenticated=False)
         env_var = env_api_key_name()
+        self._check_place_of_stored_secret()
+        t = self.target()
+        if env_var is None:
+            self.check_secret_bound(t.endpoint, t.flavor)
+        flavor = self.flavor(authenticated=False)
         if env_var is None and self.profile is not None and self.profile.has_refresh_token:
             refresh = credentials.load_secret(self.profile_name, "refresh_token")
             if refresh is None:
@@ -211,6 +279,18 @@ class Session:
             except IamcliError as exc:
                 self.out.warn(f"could not cache the token: {exc.message}")
         return token
+
+
+def _long_enough(token: token_cache.CachedToken, min_valid: int) -> token_cache.CachedToken:
+    if token_cache.lasts(token, min_valid):
+        return token
+    from .durations import describe
+
+    life = token.expires_at - token.issued_at
+    raise TokenLifetimeError(
+        f"the server's tokens live {describe(life)}: no token is valid for "
+        f"--min-valid {describe(min_valid)}"
+    )
 
 
 def to_cached(

@@ -136,6 +136,15 @@ def usable(profile: str) -> CachedToken | None:
     return cached
 
 
+def _trust_roots() -> tuple[str, ...]:
+    roots = paths.trust_roots()
+    if roots is None:
+        from iamcli.config import trust_roots
+
+        roots = trust_roots()
+    return roots
+
+
 def tokens_dir() -> str:
     known = paths.base_dirs()
     if known is not None:
@@ -162,11 +171,14 @@ def load(profile: str) -> CachedToken | None:
         return None
     try:
         st = os.fstat(fd)
-        # A token file someone else could have written is not a token we trust.
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+        # A token file someone else could have written, or swapped in, is not a token we trust
+        # (the refresh lock then says why, as it checks the same directories).
+        if not stat.S_ISREG(st.st_mode) or paths.untrusted(st, directory=False) is not None:
+            return None
+        if paths.untrusted_dirs(os.path.dirname(path), _trust_roots()) is not None:
             return None
         data = json.loads(os.read(fd, _MAX_CACHE_FILE))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     finally:
         os.close(fd)
@@ -190,13 +202,27 @@ def _from_dict(data: Any) -> CachedToken | None:
 
 
 def save(profile: str, token: CachedToken) -> None:
+    """Cache ``token`` for ``profile``; one that is not :func:`cacheable` replaces nothing but
+    removes what was cached (it was minted to replace it)."""
     from pathlib import Path
 
     from iamcli.config import ensure_private_dir, write_private_json
 
+    if not cacheable(token):
+        clear(profile)
+        return
     path = Path(_path(profile))
     ensure_private_dir(path.parent)
     write_private_json(path, token.to_dict())
+
+
+def discard(profile: str, authorization: str) -> None:
+    """Forget the cached token if it is the one given (``Bearer ...``): the server refused it.
+    Under the refresh lock, so that a token another process just minted is not lost."""
+    with refresh_lock(profile):
+        cached = load(profile)
+        if cached is not None and cached.authorization == authorization:
+            clear(profile)
 
 
 def clear(profile: str) -> None:
@@ -218,8 +244,21 @@ def needs_refresh(token: CachedToken, now: float | None = None) -> bool:
     return is_expired(token, now) or now >= token.issued_at + REFRESH_FRACTION * lifetime
 
 
+def lasts(token: CachedToken, seconds: int, now: float | None = None) -> bool:
+    """Whether the token is still valid `seconds` from now (`--min-valid`)."""
+    now = time.time() if now is None else now
+    return token.expires_at - now >= seconds
+
+
+def fresh_enough(token: CachedToken, min_valid: int = 0, now: float | None = None) -> bool:
+    """Usable as it is: not due for refresh, and valid for at least `min_valid` seconds."""
+    return not needs_refresh(token, now) and lasts(token, min_valid, now)
+
+
 def refresh_lock(profile: str, timeout: float = 30.0) -> AbstractContextManager[None]:
-    """Serialise token refreshes of one profile across processes."""
+    """The profile's one lock across processes: held while a token is refreshed (and a new
+    refresh token stored), and while a login stores, or a logout forgets, the profile and its
+    secrets, so that the profile and its secret always agree."""
     from pathlib import Path
 
     from iamcli.config import file_lock
@@ -233,6 +272,12 @@ def expiry_from_jwt(token: str) -> tuple[int, int] | None:
 
     Only for cache timing: the server checks the token, we only decide when to ask again.
     """
+    times = _jwt_times(token)
+    return times if times is not None and times[1] > times[0] else None
+
+
+def _jwt_times(token: str) -> tuple[int, int] | None:
+    """The JWT's own ``(iat, exp)`` claims as they are, even when they make no sense."""
     import base64
 
     parts = token.split(".")
@@ -240,14 +285,24 @@ def expiry_from_jwt(token: str) -> tuple[int, int] | None:
         return None
     try:
         payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return None
     if not isinstance(payload, dict):
         return None
     iat, exp = _as_int(payload.get("iat")), _as_int(payload.get("exp"))
-    if iat is None or exp is None or exp <= iat:
+    if iat is None or exp is None:
         return None
     return iat, exp
+
+
+def cacheable(token: CachedToken) -> bool:
+    """Whether a token is worth keeping: not one that expires when (or before) it was issued,
+    by its own claims or by the answer's (such a token is dead on arrival; caching it would
+    serve it until the answer's expiry)."""
+    if token.expires_at <= token.issued_at:
+        return False
+    times = _jwt_times(token.access_token)
+    return times is None or times[1] > times[0]
 
 
 def token_times(

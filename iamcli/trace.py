@@ -136,7 +136,7 @@ def redact_text(text: str, content_type: str | None = None) -> str:
     if "json" in ctype or stripped.startswith(("{", "[")):
         try:
             decoded = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         else:
             return json.dumps(redact_json_value(decoded), ensure_ascii=False)
@@ -263,8 +263,13 @@ class Trace:
             self._stream.close()
 
     def _write(self, lines: list[str]) -> None:
+        from iamcli.output import clean
+
+        # Headers and bodies come from the server: escaped as every human output is, line by
+        # line so that a multi-line body still reads as one.
+        text = "\n".join(clean(line) for line in "\n".join(lines).split("\n"))
         with self._lock:
-            self._stream.write("\n".join(lines) + "\n")
+            self._stream.write(text + "\n")
             self._stream.flush()
 
 

@@ -171,7 +171,7 @@ def serve_process(*args: str, env: dict[str, str] | None = None) -> Iterator[Ser
             proc.wait(5)
             raise RuntimeError(f"iamcli serve exited early: {lines}")
         lines.append(line)
-        if m := re.search(r"listening on (http://\S+)", line):
+        if m := re.search(r"listening on (https?://\S+)", line):
             url = m[1]
     # Keep draining stderr so the server never blocks on a full pipe.
     drainer = threading.Thread(target=lambda: lines.extend(proc.stderr or []), daemon=True)

@@ -9,7 +9,8 @@ import typer
 from ..errors import UsageError
 from ..output import oauth_tokens_text
 from ..paths import FLAVORS
-from .params import Run, command
+from .flags import MIN_VALID_FLAG, RAW_FLAG
+from .params import MinValidOpt, Run, command, duration_seconds
 
 LOGIN_HELP = """Log in to IBM Cloud IAM or an IBM Cloud Private cluster master.
 
@@ -202,12 +203,33 @@ def _expiry(at: int | None) -> str:
 
 
 @command
-def oauth_tokens(run: Run) -> None:
-    """Print the current IAM access token (and refresh token, for password logins)."""
+def oauth_tokens(
+    run: Run,
+    min_valid: MinValidOpt = None,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            RAW_FLAG, help='Print only the bare token: curl -H "Authorization: Bearer $(...)".'
+        ),
+    ] = False,
+) -> None:
+    """Print the current IAM access token (and refresh token, for password logins).
+
+    --output json adds the token's expiration (epoch seconds) and expires_in (seconds left).
+    With --min-valid, a token that would expire sooner is replaced first; if the server's
+    tokens cannot live that long, one error line and exit 1.
+    """
     from ..services.auth import oauth_tokens as current
 
-    tokens = current(run.session)
-    sys.stdout.write(oauth_tokens_text(tokens.access, tokens.refresh, as_json=run.json))
+    if raw and run.json:
+        raise UsageError("--raw and --output json cannot be used together")
+    seconds = duration_seconds(min_valid, MIN_VALID_FLAG)
+    tokens = current(run.session, seconds)
+    sys.stdout.write(
+        oauth_tokens_text(
+            tokens.access, tokens.refresh, as_json=run.json, expires_at=tokens.expires_at, raw=raw
+        )
+    )
 
 
 @command

@@ -6,3 +6,10 @@ QUIET_FLAGS = ("--quiet", "-q")
 TRACE_FLAG = "--trace"
 OAUTH_TOKENS = "oauth-tokens"
 OUTPUT_FORMATS = ("json", "text")  # "" (unset) means text
+MIN_VALID_FLAG = "--min-valid"
+RAW_FLAG = "--raw"
+EXEC = "exec"
+SDK_SERVICE_FLAG = "--sdk-service"
+# `exec`'s own options, by whether they take a value (the fast path parses them too).
+EXEC_VALUE_FLAGS = (PROFILE_FLAG, MIN_VALID_FLAG, SDK_SERVICE_FLAG)
+EXEC_FLAGS = ("--with-apikey", "--metadata-server", "--terraform")

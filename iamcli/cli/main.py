@@ -2,7 +2,7 @@
 
 import typer
 
-from . import api_keys, auth, serve, service_ids
+from . import api_keys, auth, exec, rotation, serve, service_ids
 from .params import Globals, OutputOpt, ProfileOpt, QuietOpt, TraceOpt
 
 app = typer.Typer(
@@ -36,6 +36,11 @@ app.command(name="logout")(auth.logout)
 app.command(name="target")(auth.target)
 app.command(name="oauth-tokens")(auth.oauth_tokens)
 app.command(name="introspect")(auth.introspect)
+app.command(
+    name="exec",
+    help=exec.EXEC_HELP,
+    context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
+)(exec.exec_command)
 for _name, _fn in (
     ("service-id-create", service_ids.service_id_create),
     ("service-ids", service_ids.service_ids),
@@ -49,5 +54,9 @@ for _name, _fn in (
     ("api-key-create", api_keys.api_key_create),
 ):
     app.command(name=_name)(_fn)
+app.command(name="service-api-key-rotate", help=rotation.SERVICE_ROTATE_HELP)(
+    rotation.service_api_key_rotate
+)
+app.command(name="api-key-rotate", help=rotation.ROTATE_HELP)(rotation.api_key_rotate)
 app.add_typer(api_keys.apikeys_app, name="apikeys")
 app.command(name="serve", help=serve.SERVE_HELP)(serve.serve)

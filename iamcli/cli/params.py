@@ -24,7 +24,14 @@ if TYPE_CHECKING:
     from ..session import Session
     from ..trace import Trace
 
-from .flags import OUTPUT_FLAG, OUTPUT_FORMATS, PROFILE_FLAG, QUIET_FLAGS, TRACE_FLAG
+from .flags import (
+    MIN_VALID_FLAG,
+    OUTPUT_FLAG,
+    OUTPUT_FORMATS,
+    PROFILE_FLAG,
+    QUIET_FLAGS,
+    TRACE_FLAG,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +76,28 @@ TraceOpt = Annotated[
     ),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Do not ask for confirmation.")]
+MinValidOpt = Annotated[
+    str | None,
+    typer.Option(
+        MIN_VALID_FLAG,
+        metavar="DURATION",
+        help="The token must stay valid at least this long (90s, 10m, 1h, 2d); "
+        "a new one is minted first if needed.",
+    ),
+]
+
+
+def duration_seconds(text: str | None, flag: str) -> int:
+    """Seconds in a duration flag's value (0 when not given), or a usage error naming it."""
+    if text is None:
+        return 0
+    from ..durations import DurationError, parse_duration
+
+    try:
+        return parse_duration(text)
+    except DurationError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
 
 _COMMON = (
     inspect.Parameter(

@@ -59,6 +59,7 @@ def _member(spec: str) -> tuple[str, str | None]:
 
 
 def serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[
         int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)
@@ -74,9 +75,11 @@ def serve(
         str | None,
         typer.Option(
             "--seed-apikey",
-            metavar="KEY",
+            metavar="KEY|@FILE",
             envvar="IAMCLI_SERVE_SEED_APIKEY",
-            help="Make this the administrator's API key (idempotent across restarts).",
+            show_envvar=True,
+            help="Make this the administrator's API key (idempotent across restarts); "
+            "@FILE reads it from a file (raw or a --file export).",
         ),
     ] = None,
     account_id: Annotated[
@@ -105,9 +108,11 @@ def serve(
         str | None,
         typer.Option(
             "--admin-password",
-            metavar="PASSWORD",
+            metavar="PASSWORD|@FILE",
             envvar="IAMCLI_SERVE_ADMIN_PASSWORD",
-            help="Password of the administrator, for the private family's password login.",
+            show_envvar=True,
+            help="Password of the administrator, for password logins; @FILE reads it from "
+            "the first line of a file.",
         ),
     ] = None,
     token_ttl: Annotated[
@@ -219,12 +224,23 @@ def serve(
         from ..emulator.server import ServeError, ServeOptions
         from ..emulator.server import serve as run_server
         from ..emulator.store import StoreError
+        from ..emulator.store.files import StoreFileError
         from ..emulator.workers import default_workers
-    except ImportError as exc:
+    except ModuleNotFoundError as exc:
+        # Only a missing third-party package means the extra is missing; any other import
+        # failure is a bug of ours, and says so with its traceback.
+        if (exc.name or "").split(".")[0] in ("iamcli", ""):
+            raise
         raise UsageError(
-            "iamcli serve needs the emulator extra: pip install 'iamcli[emulator]'"
+            f"iamcli serve needs the emulator extra ({exc.name} is missing): "
+            "pip install 'iamcli[emulator]'"
         ) from exc
     from ..config import dirs, ensure_private_dir
+
+    seed_apikey = _secret_option(ctx, "seed_apikey", seed_apikey, "IAMCLI_SERVE_SEED_APIKEY")
+    admin_password = _secret_option(
+        ctx, "admin_password", admin_password, "IAMCLI_SERVE_ADMIN_PASSWORD"
+    )
 
     data_dir = ensure_private_dir(dirs().data)
     if db is None:
@@ -272,9 +288,56 @@ def serve(
     )
     try:
         run_server(settings, options)
-    except StoreError as exc:
+    except StoreFileError as exc:  # the database or a file beside it: not a usage mistake
+        raise IamcliError(str(exc)) from exc
+    except StoreError as exc:  # a value given on the command line (account ID, seed key)
         raise UsageError(str(exc)) from exc
     except ServeError as exc:
         raise IamcliError(str(exc)) from exc
     except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        raise IamcliError(f"iamcli serve: {exc.strerror or exc}") from exc
+
+
+def _secret_option(ctx: typer.Context, name: str, value: str | None, envvar: str) -> str | None:
+    """The value of --seed-apikey or --admin-password: literal, or @FILE; a literal typed on
+    the command line is warned about, as login warns about --apikey."""
+    if value is None:
+        return None
+    flag = "--" + name.replace("_", "-")
+    if value.startswith("@"):
+        return _secret_from_file(value[1:], flag, api_key=name == "seed_apikey")
+    source = ctx.get_parameter_source(name)
+    # By name: typer carries its own copy of click's ParameterSource.
+    if source is not None and source.name == "COMMANDLINE":
+        from ..output import Output
+
+        Output().warn(
+            f"{flag} on the command line can be read by other users of this machine "
+            f"(ps, /proc); use {flag} @FILE or {envvar}"
+        )
+    return value
+
+
+def _secret_from_file(path: str, flag: str, *, api_key: bool) -> str:
+    import os
+
+    if not path:
+        raise UsageError(f"{flag}: '@' must be followed by the path of a file")
+    if api_key:
+        from ..keyfile import read_secret_arg
+
+        return read_secret_arg("@" + path, stdin=None, source=flag)
+    try:
+        with open(os.path.expanduser(path), "rb") as f:
+            raw = f.read(4097)
+    except OSError as exc:
+        raise UsageError(f"{flag}: cannot read {path}: {exc.strerror or exc}") from None
+    if len(raw) > 4096:
+        raise UsageError(f"{flag}: {path} is too large to hold a password")
+    try:
+        lines = raw.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise UsageError(f"{flag}: {path} is not a text file") from None
+    if not lines or not lines[0]:
+        raise UsageError(f"{flag}: the first line of {path} is empty")
+    return lines[0]

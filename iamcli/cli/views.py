@@ -87,7 +87,9 @@ def confirm(question: str, *, force: bool, action: str) -> bool:
             f"refusing to {action} without --force: no terminal to ask on",
             hint="add -f/--force to confirm",
         )
-    sys.stderr.write(f"{question} [y/N] ")
+    from ..output import clean
+
+    sys.stderr.write(f"{clean(question)} [y/N] ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
     return answer in ("y", "yes")

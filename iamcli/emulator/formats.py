@@ -24,6 +24,18 @@ SERVICE_ID_RE = re.compile(r"^ServiceId-[0-9a-f-]{36}$")
 API_KEY_ID_RE = re.compile(r"^ApiKey-[0-9a-f-]{36}$")
 
 
+def whole_number(text: str, low: int, high: int) -> int | None:
+    """`text` as a number from `low` to `high`, if it is one written in ASCII digits; else None.
+
+    Not `text.isdigit()` alone: that is also true of '²' (U+00B2) and of Arabic-Indic digits,
+    which int() refuses (a 500) or reads as another number than the caller sees.
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
 def now() -> int:
     return int(time.time())
 

@@ -107,14 +107,29 @@ def _graceful_server_class() -> type[Any]:
 
 
 def serve(settings: Settings, options: ServeOptions, *, err: TextIO = sys.stderr) -> None:
-    import uvicorn
 
     if options.workers > 1 and settings.db == ":memory:":
         raise ServeError("several workers need a database file: each would have its own :memory:")
+    # The port first: a server that cannot listen must not have made (and shown) a new
+    # administrator key that nobody can use.
+    try:
+        sock = bind(options.host, options.port)
+    except OSError as exc:
+        raise ServeError(
+            f"cannot listen on {options.host}:{options.port}: {exc.strerror or exc}"
+        ) from None
+    try:
+        _serve_on(sock, settings, options, err)
+    finally:
+        sock.close()
+
+
+def _serve_on(sock: socket.socket, settings: Settings, options: ServeOptions, err: TextIO) -> None:
+    import uvicorn
+
     store = prepare(settings, options, err)
     # Made here, once, before any worker could race another to it.
     Signer(store)
-    sock = bind(options.host, options.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     if not is_loopback(options.host):
@@ -169,7 +184,6 @@ def serve(settings: Settings, options: ServeOptions, *, err: TextIO = sys.stderr
         announce()
         _graceful_server_class()(uvicorn.Config(app, **config)).run(sockets=[sock])
         store.close()
-    sock.close()
     if not started:
         raise ServeError("the server's workers did not start; see the errors above")
     err.write("iamcli serve stopped\n")

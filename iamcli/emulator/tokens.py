@@ -48,6 +48,10 @@ class Minted:
     expires_at: int
 
 
+def _seconds(value: object) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
 # How long a process trusts what it read of an account's token lifetimes: a change to the
 # account settings takes effect for new tokens within this many seconds.
 SETTINGS_CACHE_SECONDS = 5.0
@@ -68,7 +72,7 @@ class Tokens:
         self.signer = signer
         self.ttl = ttl
         self.refresh_ttl = refresh_ttl
-        self._lifetimes: dict[str, tuple[float, int, int]] = {}
+        self._lifetimes: dict[str, tuple[float, int | None, int | None]] = {}
 
     def lifetimes(self, account_id: str) -> tuple[int, int]:
         """(access, refresh) token lifetimes for ACCOUNT_ID: the account settings'
@@ -76,19 +80,20 @@ class Tokens:
         server's --token-ttl and --refresh-token-ttl."""
         now = time.monotonic()
         cached = self._lifetimes.get(account_id)
-        if cached is not None and now - cached[0] < SETTINGS_CACHE_SECONDS:
-            return cached[1], cached[2]
-        values = self.store.account_settings(account_id).values
-        access = values["system_access_token_expiration_in_seconds"]
-        refresh = values["system_refresh_token_expiration_in_seconds"]
-        found = (
-            int(access) if str(access).isdigit() else self.ttl,
-            int(refresh) if str(refresh).isdigit() else self.refresh_ttl,
-        )
-        if len(self._lifetimes) > 10_000:
-            self._lifetimes.clear()
-        self._lifetimes[account_id] = (now, *found)
-        return found
+        if cached is None or now - cached[0] >= SETTINGS_CACHE_SECONDS:
+            values = self.store.account_settings(account_id).values
+            if len(self._lifetimes) > 10_000:
+                self._lifetimes.clear()
+            # Only what the account set is kept: the server's own lifetimes are read at each
+            # mint, so that nothing here outlives a change to them.
+            cached = (
+                now,
+                _seconds(values["system_access_token_expiration_in_seconds"]),
+                _seconds(values["system_refresh_token_expiration_in_seconds"]),
+            )
+            self._lifetimes[account_id] = cached
+        _, access, refresh = cached
+        return access or self.ttl, refresh or self.refresh_ttl
 
     # -- minting ---------------------------------------------------------------------------
 

@@ -6,23 +6,25 @@ Commands and services never branch on the flavor: they call a :class:`Flavor`, a
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import ClassVar, TypeVar
 
 import httpx
 
-from ..errors import UsageError
+from ..errors import ProtocolError, UsageError
 from ..http import Retry, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
 from ._wire import Reader
 
 P = TypeVar("P")
-R = TypeVar("R")
 # Both families take an API key with the grant type IBM defines for it.
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 # The most an API lets a list ask for in one page: fewer round trips for long lists.
 PAGE_SIZE = 100
+# A list longer than this many pages (a million entities) is a server that never stops.
+MAX_PAGES = 10_000
 
 
 class Flavor(ABC):
@@ -33,6 +35,8 @@ class Flavor(ABC):
     # values are), so that a lost answer needs no clean-up by the caller.
     creates_are_recognisable: ClassVar[bool] = False
     supports_locks: ClassVar[bool] = False
+    # Whether API keys can be disabled (and so be kept, unusable, instead of deleted).
+    supports_disable: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -117,8 +121,18 @@ class Flavor(ABC):
 
     @abstractmethod
     def create_api_key(
-        self, owner: Owner, name: str, description: str | None, *, locked: bool
-    ) -> ApiKey: ...
+        self,
+        owner: Owner,
+        name: str,
+        description: str | None,
+        *,
+        locked: bool,
+        like: ApiKey | None = None,
+        value: str | None = None,
+    ) -> ApiKey:
+        """Create a key; `like` gives the leak action and expiry to carry over (where the
+        family has them), `value` the key itself where the family lets the client choose it
+        (`chooses_values`)."""
 
     @abstractmethod
     def update_api_key(
@@ -128,23 +142,68 @@ class Flavor(ABC):
     @abstractmethod
     def delete_api_key(self, kid: str) -> None: ...
 
+    # Whether create_api_key takes a value chosen here (IBM Cloud's pass-through keys).
+    chooses_values: ClassVar[bool] = False
 
-def prefetched(
-    fetch: Callable[[P], R], first: P, following: Callable[[R], P | None]
-) -> Iterator[R]:
-    """Pages in order, the next one fetched (by one helper thread) while the caller works on
-    the current one: a long list then costs the server's time or ours, not both added up.
-    Only one request is ever in flight, so the HTTP client is used by one thread at a time."""
+    def api_key_by_value(self, value: str) -> ApiKey | None:
+        """The key whose value this is, where the family can look it up; else None."""
+        return None
+
+    def disable_api_key(self, kid: str) -> None:
+        raise self.unsupported("disabling API keys")
+
+
+def paged(
+    fetch: Callable[[P], list[Reader]],
+    first: P,
+    following: Callable[[P, list[Reader]], P | None],
+    *,
+    where: str,
+    identity: Callable[[Reader], object],
+) -> Iterator[Reader]:
+    """The items of a list, page after page, ending however the server answers.
+
+    `fetch(cursor)` gets one page's items, `following(cursor, items)` names the next page or
+    None, `identity(item)` tells items apart. The next page is fetched (by one helper thread)
+    while the caller works on the current one: a long list then costs the server's time or
+    ours, not both added up. Only one request is ever in flight, so the HTTP client is used
+    by one thread at a time.
+
+    A server that names a page it already sent (a repeated page token, an ignored page number
+    that brings the same items again) or a page with nothing new would make a list that never
+    ends: that is a ProtocolError, as is a list longer than MAX_PAGES pages.
+    """
     from concurrent.futures import Future, ThreadPoolExecutor
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iamcli-page")
+    seen_pages: set[str] = {repr(first)}
+    seen_items: set[str] = set()
     try:
-        pending: Future[R] | None = pool.submit(fetch, first)
-        while pending is not None:
-            page = pending.result()
-            after = following(page)
+        cursor: P | None = first
+        pending: Future[list[Reader]] | None = pool.submit(fetch, first)
+        for number in itertools.count(1):
+            assert pending is not None and cursor is not None
+            items = pending.result()
+            after = following(cursor, items)
+            if after is not None:
+                if number >= MAX_PAGES:
+                    raise ProtocolError(f"the list from {where} goes on past {MAX_PAGES} pages")
+                if repr(after) in seen_pages:
+                    raise ProtocolError(
+                        f"the list from {where} does not end: its next page is one it already sent"
+                    )
+                fresh = {repr(identity(i)) for i in items} - seen_items
+                if not fresh:
+                    raise ProtocolError(
+                        f"the list from {where} does not end: page {number} brought nothing new"
+                    )
+                seen_pages.add(repr(after))
+            seen_items.update(repr(identity(i)) for i in items)
             pending = pool.submit(fetch, after) if after is not None else None
-            yield page
+            cursor = after
+            yield from items
+            if pending is None:
+                return
     finally:
         # A reader that stopped early (--limit, Ctrl-C, an error) does not wait for the page
         # being fetched; the process exits without it.

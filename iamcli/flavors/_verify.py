@@ -6,11 +6,14 @@ from typing import Any
 
 import jwt
 
+from ..errors import ProtocolError
 from ..models import Introspection
 from ._wire import jwt_claims
 
 
-def verify_locally(token: str, jwks: dict[str, Any], *, issuer: str) -> Introspection:
+def verify_locally(
+    token: str, jwks: dict[str, Any], *, issuer: str, where: str = "the server"
+) -> Introspection:
     """Active only with an RS256 signature by a published key, the expected issuer and an
     unexpired `exp`. The claims are returned either way, for display; `reason` says why not."""
     claims = jwt_claims(token) or {}
@@ -21,7 +24,10 @@ def verify_locally(token: str, jwks: dict[str, Any], *, issuer: str) -> Introspe
     # Refuse "none" and HMAC algorithms before anything else looks at the token.
     if header.get("alg") != "RS256":
         return Introspection(False, claims, f"algorithm {header.get('alg')!r} is not RS256")
-    keys = [k for k in jwks.get("keys", []) if isinstance(k, dict)]
+    published = jwks.get("keys")
+    if not isinstance(published, list):
+        raise ProtocolError(f"unexpected answer from {where}: 'keys' is not a list")
+    keys = [k for k in published if isinstance(k, dict)]
     match = [k for k in keys if k.get("kid") == header.get("kid")]
     if not match:
         return Introspection(False, claims, "signed by a key the server does not publish")

@@ -70,7 +70,7 @@ def _jwt_part(token: str, index: int) -> dict[str, Any] | None:
         return None
     try:
         part = json.loads(base64.urlsafe_b64decode(parts[index] + "=" * (-len(parts[index]) % 4)))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return part if isinstance(part, dict) else None
 

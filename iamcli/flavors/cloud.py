@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 from ..errors import ConflictError, NotFoundError, ProtocolError
 from ..http import Retry, delete, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
-from . import APIKEY_GRANT, PAGE_SIZE, Flavor, prefetched
+from . import APIKEY_GRANT, PAGE_SIZE, Flavor, paged
 from ._wire import Reader, jwt_claims, jwt_header
 
 # IBM's CLI client. Only the password grant needs it (IBM refuses that grant without it);
@@ -24,6 +24,8 @@ class Cloud(Flavor):
     name = "cloud"
     creates_are_recognisable = True
     supports_locks = True
+    supports_disable = True
+    chooses_values = True
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -84,12 +86,12 @@ class Cloud(Flavor):
 
         keys = json_object(send(self.client, "GET", "/identity/keys", retry=Retry.IDEMPOTENT))
         issuer = str(self.client.base_url).rstrip("/") + "/identity"
-        return verify_locally(access_token, keys, issuer=issuer)
+        return verify_locally(access_token, keys, issuer=issuer, where=self.where)
 
     # -- service IDs -----------------------------------------------------------------------
 
     def _pages(self, path: str, key: str, params: dict[str, Any]) -> Iterator[Reader]:
-        def fetch(query: dict[str, Any]) -> Reader:
+        def fetch(query: dict[str, Any]) -> list[Reader]:
             response = send(
                 self.client,
                 "GET",
@@ -98,21 +100,20 @@ class Cloud(Flavor):
                 params=query,
                 headers=self.auth_headers(),
             )
-            return Reader(json_object(response), self.where)
+            page = Reader(json_object(response), self.where)
+            next_tokens[repr(query)] = _page_token(page, self.where)
+            return page.items(key)
 
-        def following(page: Reader) -> dict[str, Any] | None:
-            next_link = page.opt_text("next")
-            if not next_link:
-                return None
-            token = parse_qs(urlsplit(next_link).query).get("pagetoken")
-            if not token:
-                raise ProtocolError(
-                    f"unexpected answer from {self.where}: a 'next' link without a pagetoken"
-                )
-            return {**params, "pagesize": PAGE_SIZE, "pagetoken": token[0]}
+        def following(query: dict[str, Any], items: list[Reader]) -> dict[str, Any] | None:
+            token = next_tokens.pop(repr(query))
+            return None if token is None else {**params, "pagesize": PAGE_SIZE, "pagetoken": token}
 
-        for page in prefetched(fetch, {**params, "pagesize": PAGE_SIZE}, following):
-            yield from page.items(key)
+        # The next link of each page, by the query that fetched it (fetch runs in the helper
+        # thread, following in the caller's; one page at a time).
+        next_tokens: dict[str, str | None] = {}
+        yield from paged(
+            fetch, {**params, "pagesize": PAGE_SIZE}, following, where=self.where, identity=_item_id
+        )
 
     def service_ids(self, *, name: str | None = None) -> Iterator[ServiceId]:
         params: dict[str, Any] = {"account_id": self.account_id}
@@ -171,13 +172,20 @@ class Cloud(Flavor):
         return _api_key(self._get(f"/v1/apikeys/{kid}"))
 
     def create_api_key(
-        self, owner: Owner, name: str, description: str | None, *, locked: bool
+        self,
+        owner: Owner,
+        name: str,
+        description: str | None,
+        *,
+        locked: bool,
+        like: ApiKey | None = None,
+        value: str | None = None,
     ) -> ApiKey:
         # The value is made here, with the same 256 bits of randomness IBM's own keys have, and
         # passed through (an API IBM documents). So a create whose answer was lost can be sent
         # again safely: if the first one landed, the value is already taken (409), and the key
         # is found by its value instead of being created twice.
-        value = secrets.token_urlsafe(33)
+        value = value or new_key_value()
         body: dict[str, Any] = {
             "name": name,
             "iam_id": self._owner_iam_id(owner),
@@ -188,6 +196,15 @@ class Cloud(Flavor):
             body["account_id"] = self.account_id
         if description is not None:
             body["description"] = description
+        if like is not None:
+            body.update(
+                (k, v)
+                for k, v in (
+                    ("action_when_leaked", like.action_when_leaked),
+                    ("expires_at", like.expires_at),
+                )
+                if v is not None
+            )
         headers = {**self.auth_headers(), "Entity-Lock": str(locked).lower()}
         try:
             response = send(
@@ -205,6 +222,21 @@ class Cloud(Flavor):
                 raise conflict from None
         key = _api_key(Reader(json_object(response), self.where))
         return _with_value(key, value)
+
+    def api_key_by_value(self, value: str) -> ApiKey | None:
+        try:
+            return self._by_value(value)
+        except NotFoundError:
+            return None
+
+    def disable_api_key(self, kid: str) -> None:
+        send(
+            self.client,
+            "POST",
+            f"/v1/apikeys/{kid}/disable",
+            retry=Retry.IDEMPOTENT,
+            headers=self.auth_headers(),
+        )
 
     def _by_value(self, value: str) -> ApiKey:
         response = send(
@@ -252,6 +284,20 @@ class Cloud(Flavor):
         )
 
 
+def _item_id(item: Reader) -> object:
+    return item.data.get("id")
+
+
+def _page_token(page: Reader, where: str) -> str | None:
+    next_link = page.opt_text("next")
+    if not next_link:
+        return None
+    token = parse_qs(urlsplit(next_link).query).get("pagetoken")
+    if not token:
+        raise ProtocolError(f"unexpected answer from {where}: a 'next' link without a pagetoken")
+    return token[0]
+
+
 def _service_id(r: Reader) -> ServiceId:
     return ServiceId(
         id=r.text("id"),
@@ -282,9 +328,15 @@ def _api_key(r: Reader) -> ApiKey:
         created_by=r.opt_text("created_by"),
         modified_at=r.opt_text("modified_at"),
         entity_tag=r.opt_text("entity_tag"),
+        action_when_leaked=r.opt_text("action_when_leaked"),
+        expires_at=r.opt_text("expires_at"),
         apikey=r.opt_text("apikey"),
         wire={k: v for k, v in r.data.items() if k != "apikey"},
     )
+
+
+def new_key_value() -> str:
+    return secrets.token_urlsafe(33)
 
 
 def _with_value(key: ApiKey, value: str) -> ApiKey:

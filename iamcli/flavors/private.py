@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import ProtocolError
 from ..http import Retry, delete, json_object, send
 from ..models import ApiKey, Introspection, Owner, ServiceId, TokenGrant, Whoami
-from . import APIKEY_GRANT, PAGE_SIZE, Flavor, prefetched
+from . import APIKEY_GRANT, PAGE_SIZE, Flavor, paged
 from ._wire import Reader
 
 # ICP's default cluster name; it only appears in the namespace CRN a service ID is bound to.
@@ -86,7 +86,9 @@ class Private(Flavor):
 
     def _pages(self, path: str, params: dict[str, Any]) -> Iterator[Reader]:
         # ICP answers {currentPage, pageSize, items}; a page shorter than asked is the last.
-        def fetch(number: int) -> tuple[int, list[Reader], int]:
+        sizes: dict[int, int] = {}
+
+        def fetch(number: int) -> list[Reader]:
             response = send(
                 self.client,
                 "GET",
@@ -98,15 +100,13 @@ class Private(Flavor):
             body = Reader(json_object(response), self.where)
             # A server may cap the page size below what was asked: a full page is one as
             # long as the page size it reports.
-            size = _int_or_text(body, "pageSize") or PAGE_SIZE
-            return number, body.items("items"), size
+            sizes[number] = _int_or_text(body, "pageSize") or PAGE_SIZE
+            return body.items("items")
 
-        def following(page: tuple[int, list[Reader], int]) -> int | None:
-            number, items, size = page
-            return number + 1 if items and len(items) >= size else None
+        def following(number: int, items: list[Reader]) -> int | None:
+            return number + 1 if items and len(items) >= sizes.pop(number) else None
 
-        for _, items, _ in prefetched(fetch, 1, following):
-            yield from items
+        yield from paged(fetch, 1, following, where=self.where, identity=_item_id)
 
     def service_ids(self, *, name: str | None = None) -> Iterator[ServiceId]:
         for item in self._pages("/iam-token/serviceids/", {}):
@@ -163,8 +163,16 @@ class Private(Flavor):
         return _api_key(self._get(f"/iam-token/apikeys/{kid}"))
 
     def create_api_key(
-        self, owner: Owner, name: str, description: str | None, *, locked: bool
+        self,
+        owner: Owner,
+        name: str,
+        description: str | None,
+        *,
+        locked: bool,
+        like: ApiKey | None = None,
+        value: str | None = None,
     ) -> ApiKey:
+        # ICP keys have no leak action or expiry to carry over, and the server picks the value.
         body = {"name": name, "boundTo": self._bound_to(owner)}
         if description is not None:
             body["description"] = description
@@ -205,6 +213,11 @@ class Private(Flavor):
             self.client, "PUT", path, retry=Retry.IDEMPOTENT, json=body, headers=headers
         )
         return Reader(json_object(response), self.where)
+
+
+def _item_id(item: Reader) -> object:
+    meta = item.data.get("metadata")
+    return meta.get("uuid") if isinstance(meta, dict) else None
 
 
 def _int_or_text(body: Reader, key: str) -> int | None:

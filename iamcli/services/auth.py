@@ -9,6 +9,7 @@ connect, and the variable must stay set.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from ..endpoints import DEFAULT_ENDPOINT, is_loopback, normalize_endpoint
 from ..errors import ExitCode, IamcliError, UsageError
 from ..http import HttpSettings, make_client
 from ..keyfile import read_secret_arg
-from ..models import Introspection
+from ..models import Introspection, TokenGrant, Whoami
 from ..output import Output
 from ..paths import ENV_KEYS, env_api_key_name
 from ..session import Session, to_cached
@@ -92,7 +93,22 @@ def login(
             "an API key cannot switch accounts"
         )
 
-    # Only now that the server took the credential is anything stored.
+    # Only now that the server took the credential is anything stored, and all of it under
+    # the profile's lock, so that a logout or another login of the profile running at the same
+    # time cannot leave the profile pointing at a secret that is gone, or the reverse.
+    with token_cache.refresh_lock(req.profile):
+        profile = _store_login(req, cred, grant, who, endpoint, flavor_name)
+    return profile
+
+
+def _store_login(
+    req: LoginRequest,
+    cred: Credential,
+    grant: TokenGrant,
+    who: Whoami,
+    endpoint: str,
+    flavor_name: str,
+) -> config.Profile:
     refresh = grant.refresh_token if cred.apikey is None else None
     if cred.source in ENV_KEYS:
         store = "env"
@@ -187,11 +203,12 @@ def logout(profile: str) -> bool:
     The secrets go first: if the keyring cannot delete them, the profile stays, so that a
     later logout can try again instead of leaving a secret nothing points to.
     """
-    known = config.load_profile(profile)
-    had_token = token_cache.load(profile) is not None
-    _forget_secrets(profile, known)
-    token_cache.clear(profile)
-    config.delete_profile(profile)
+    with token_cache.refresh_lock(profile):  # the profile's lock: see login
+        known = config.load_profile(profile)
+        had_token = token_cache.load(profile) is not None
+        _forget_secrets(profile, known)
+        token_cache.clear(profile)
+        config.delete_profile(profile)
     return known is not None or had_token
 
 
@@ -249,26 +266,35 @@ def target(session: Session) -> TargetInfo:
 class Tokens:
     access: str  # with its type: "Bearer eyJ..."
     refresh: str | None
+    expires_at: int
 
 
-def oauth_tokens(session: Session) -> Tokens:
-    token = session.access_token()
+def oauth_tokens(session: Session, min_valid: int = 0) -> Tokens:
+    token = session.access_token(min_valid)
     refresh = None
     p = session.profile
     if p is not None and p.has_refresh_token and env_api_key_name() is None:
         refresh = credentials.load_secret(session.profile_name, "refresh_token")
-    return Tokens(token.authorization, refresh)
+    return Tokens(token.authorization, refresh, token.expires_at)
 
 
 def introspect(session: Session, token: str | None) -> Introspection:
-    if token is None:
-        token = session.access_token().access_token
+    current = session.access_token() if token is None else None
+    if current is not None:
+        token = current.access_token
+    assert token is not None
     token = token.strip()
     if token[:7].lower() == "bearer ":
         token = token[7:].strip()
     if not token:
         raise UsageError("no token to introspect")
-    return session.flavor(authenticated=False).introspect(token)
+    result = session.flavor(authenticated=False).introspect(token)
+    if current is not None and not result.active:
+        # The server does not take the token it gave: the next command mints a new one
+        # rather than serve this one for the rest of its cached life.
+        with contextlib.suppress(IamcliError):
+            token_cache.discard(session.profile_name, current.authorization)
+    return result
 
 
 class TokenInactive(IamcliError):

@@ -101,6 +101,8 @@ def create_api_key(
     *,
     locked: bool,
     note: Callable[[str], None] | None = None,
+    like: ApiKey | None = None,
+    value: str | None = None,
 ) -> ApiKey:
     """Create an API key exactly once, with its value in hand.
 
@@ -116,7 +118,9 @@ def create_api_key(
         if attempt:
             back_off(attempt - 1)
         try:
-            return flavor.create_api_key(owner, name, description, locked=locked)
+            return flavor.create_api_key(
+                owner, name, description, locked=locked, like=like, value=value
+            )
         except (ServerError, NetworkError) as exc:
             if not _ambiguous(exc) or attempt == attempts - 1 or flavor.creates_are_recognisable:
                 raise

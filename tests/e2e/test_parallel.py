@@ -1,4 +1,6 @@
-"""Many iamcli processes at once, as in a CI job's parallel steps."""
+"""Many iamcli processes at once, as in a CI job's parallel steps: on one profile, on many (with
+IAMCLI_API_KEY, which never touches the keyring), and logging in to many through the real
+Secret Service."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from support import REAL_KEYRING, iamcli_command, serve_process
+import pytest
+
+from support import REAL_KEYRING, iamcli_command, serve_process, stored_secret
 
 KEY = "parallel-admin-key-" + "p" * 30
 WORKERS = 16
@@ -81,3 +85,31 @@ def test_sixteen_processes_write_different_profiles(tmp_path: Path) -> None:
         if p.name not in ("config.json", "config.json.lock")
     ]
     assert leftovers == []  # no temp files left behind
+
+
+@pytest.mark.skipif(not REAL_KEYRING, reason="needs the Secret Service (make test)")
+@pytest.mark.keyring
+def test_sixteen_logins_to_sixteen_profiles_through_the_keyring(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = base_env(home)
+    with serve_process("--db", ":memory:", "--seed-apikey", KEY, "--quiet") as server:
+        key_file = tmp_path / "key"
+        key_file.write_text(KEY)
+        results = run_many(
+            [
+                ["login", "-a", server.url, "--apikey", f"@{key_file}", "--profile", f"k{i:02d}"]
+                for i in range(WORKERS)
+            ],
+            env,
+        )
+        server.stop()
+    assert [r.returncode for r in results] == [0] * WORKERS, "\n".join(r.stderr for r in results)
+    profiles = json.loads((home / "config" / "config.json").read_text())["profiles"]
+    assert sorted(profiles) == [f"k{i:02d}" for i in range(WORKERS)]
+    assert {p["secret_store"] for p in profiles.values()} == {"keyring"}
+    # Every secret is in the Secret Service, under the home's own service name.
+    os.environ["IAMCLI_HOME"] = str(home)
+    try:
+        assert [stored_secret(f"k{i:02d}", "apikey") for i in range(WORKERS)] == [KEY] * WORKERS
+    finally:
+        del os.environ["IAMCLI_HOME"]

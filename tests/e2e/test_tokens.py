@@ -44,7 +44,7 @@ def test_oauth_tokens_text_and_json(cli, emulator: Emulator, flavor: str) -> Non
     assert line.startswith("IAM token:  Bearer ey")
     as_json = cli("oauth-tokens", "--output", "json")
     body = json.loads(as_json.stdout)
-    assert body == {"iam_token": line.removeprefix("IAM token:  ")}
+    assert body["iam_token"] == line.removeprefix("IAM token:  ")
     claims = jwt.decode(body["iam_token"].split()[1], options={"verify_signature": False})
     assert claims["account"]["bss"] == emulator.a.account_id
     # `awk '{print $4}'` is how IBM's docs scrape it: the token is the fourth field.
@@ -229,3 +229,56 @@ def test_an_unusable_cache_warns_but_does_not_fail(cli, emulator: Emulator, home
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout)["iam_token"].startswith("Bearer ")
     assert "not using the token cache" in r.stderr
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_json_gives_expiration_and_expires_in(cli, emulator: Emulator, flavor: str) -> None:
+    log_in(cli, emulator, flavor)
+    body = json.loads(cli("oauth-tokens", "--output", "json").stdout)
+    exp = jwt.decode(body["iam_token"].split()[1], options={"verify_signature": False})["exp"]
+    assert body["expiration"] == exp
+    assert 0 < body["expires_in"] <= exp - time.time() + 1
+    assert list(body) == ["iam_token", "expiration", "expires_in"]
+
+
+def test_raw_prints_the_bare_token(cli, emulator: Emulator) -> None:
+    log_in(cli, emulator)
+    raw = cli("oauth-tokens", "--raw")
+    assert raw.code == 0 and raw.stderr == ""
+    assert (
+        "Bearer " + raw.stdout.strip()
+        == json.loads(cli("oauth-tokens", "--output", "json").stdout)["iam_token"]
+    )
+    assert raw.stdout.count(".") == 2 and raw.stdout.endswith("\n")
+    both = cli("oauth-tokens", "--raw", "--output", "json")
+    assert both.code == 2 and "--raw" in both.stderr
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_min_valid_mints_when_the_cached_token_ends_too_soon(
+    cli, emulator: Emulator, home: Path, flavor: str
+) -> None:
+    log_in(cli, emulator, flavor)
+    first = cli("oauth-tokens", "--raw").stdout
+    cached = json.loads(cache_file(home).read_text())
+    # Fresh by the 80% rule (issued 5 min ago, 20 min left), but not for 30 minutes.
+    now = int(time.time())
+    cached["issued_at"], cached["expires_at"] = now - 300, now + 1200
+    cache_file(home).write_text(json.dumps(cached))
+    assert cli("oauth-tokens", "--raw", "--min-valid", "10m").stdout == first
+    again = cli("oauth-tokens", "--raw", "--min-valid", "30m")
+    assert again.code == 0 and again.stdout != first
+    left = json.loads(cli("oauth-tokens", "--output", "json", "--min-valid", "30m").stdout)
+    assert left["expires_in"] >= 1800
+
+
+def test_min_valid_past_the_servers_token_life(cli, emulator: Emulator) -> None:
+    log_in(cli, emulator)
+    r = cli("oauth-tokens", "--min-valid", "2d")
+    assert r.code == 1 and r.stdout == ""
+    assert r.stderr.splitlines() == [
+        "FAILED",
+        "the server's tokens live 1h: no token is valid for --min-valid 2d",
+    ]
+    bad = cli("oauth-tokens", "--min-valid", "soon")
+    assert bad.code == 2 and bad.stderr.splitlines()[1].startswith("--min-valid: 'soon' is not")

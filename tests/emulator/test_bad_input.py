@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import httpx
@@ -189,3 +190,91 @@ def test_request_id_is_echoed(emulator: Emulator, c: httpx.Client) -> None:
     )
     assert r.headers["Transaction-Id"] == "trace-me-123"
     assert r.json()["trace"] == "trace-me-123"
+
+
+def _page_token(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("path", ["/v1/serviceids", "/v1/apikeys"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"o": 9223372036854775808}',  # 2^63: past SQLite's integers
+        b'{"o": 1' + b"0" * 5000 + b"}",
+        b'{"o": 1e400}',
+        b'{"o": true}',
+        b'{"o": 1, "a": 5}',
+        b"[1]",
+        b"[" * 5000,
+    ],
+    ids=["2^63", "5000 digits", "1e400", "bool", "account not text", "list", "deep"],
+)
+def test_a_crafted_page_token_is_a_400(
+    emulator: Emulator, c: httpx.Client, path: str, raw: bytes
+) -> None:
+    r = c.get(path, params={"pagetoken": _page_token(raw)}, headers=emulator.auth())
+    assert "pagetoken" in identity_error(r, 400)
+
+
+LONE = '"\\ud800"'  # as JSON text: the escape of a lone high surrogate
+
+
+@pytest.mark.parametrize(
+    ("path", "template"),
+    [
+        ("/v1/serviceids/", '{"account_id": "%(account)s", "name": %(lone)s}'),
+        ("/v1/serviceids/", '{"account_id": "%(account)s", "name": "x", %(lone)s: 1}'),
+        ("/v1/apikeys", '{"name": "k", "iam_id": "x", "apikey": %(lone)s}'),
+        ("/v1/apikeys", '{"name": "k", "iam_id": "x", "description": ["\\udfff x"]}'),
+    ],
+)
+def test_an_unpaired_surrogate_in_any_json_string_is_a_400(
+    emulator: Emulator, c: httpx.Client, path: str, template: str
+) -> None:
+    body = template % {"account": emulator.a.account_id, "lone": LONE}
+    headers = {**emulator.auth(), "Content-Type": "application/json"}
+    r = c.post(path, headers=headers, content=body.encode())
+    assert "surrogate" in identity_error(r, 400)
+
+
+def test_an_unpaired_surrogate_in_the_private_family_is_a_400(
+    emulator: Emulator, c: httpx.Client
+) -> None:
+    headers = {**emulator.auth(), "Content-Type": "application/json"}
+    # Raw bytes ED A0 80 (a surrogate in CESU-8), which Python's JSON decoder lets through.
+    for body in (b'{"name": "\\udbff"}', b'{"name": "\xed\xa0\x80"}'):
+        r = c.post("/iam-token/serviceids/", headers=headers, content=body)
+        assert r.status_code == 400, r.text
+        assert r.json()["errorCode"] == "400"
+        assert "surrogate" in r.json()["errorDetails"]
+
+
+def test_a_paired_surrogate_is_a_character_like_any_other(
+    emulator: Emulator, c: httpx.Client
+) -> None:
+    headers = {**emulator.auth(), "Content-Type": "application/json"}
+    account = emulator.a.account_id
+    body = f'{{"account_id": "{account}", "name": "smile \\ud83d\\ude00"}}'
+    r = c.post("/v1/serviceids/", headers=headers, content=body.encode())
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == "smile \U0001f600"
+
+
+@pytest.mark.parametrize("digits", ["²", "١٢", "9" * 40])
+def test_numbers_in_text_are_ascii_digits_of_sane_length(
+    emulator: Emulator, c: httpx.Client, digits: str
+) -> None:
+    """str.isdigit() is true of '²', which int() refuses: that was a 500 in every route that
+    read a number from text."""
+    auth = emulator.auth()
+    account = emulator.a.account_id
+    answers = [
+        c.post(
+            f"/v1/activity/accounts/{account}/report", params={"duration": digits}, headers=auth
+        ),
+        c.get("/v1/account_settings_templates", params={"limit": digits}, headers=auth),
+        c.get(f"/v1/account_settings_templates/Template-x/versions/{digits}", headers=auth),
+    ]
+    for r in answers:
+        identity_error(r, 400)

@@ -7,12 +7,20 @@ the documented statuses, content type, headers and body schema.
 The document is built at collection from the app itself, and the `auth` fixture checks that it
 is the one the server serves: schemathesis's loader from a fixture (`from_fixture`) breaks
 under pytest 9 (it sets `node._nodeid`, which pytest 9 no longer has).
+
+Schemathesis draws values that fit the document; a hostile client sends what fits JSON. So
+each JSON body may also get one value replaced, and each page token be one of ours made
+with hostile contents: integers past 64 bits and strings with unpaired surrogates, which
+the document's types never produce and which are each a 500 waiting in a server that passes
+them on (to SQLite, a digest, an encoder).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +28,7 @@ import httpx
 import jwt
 import pytest
 import schemathesis
+from hypothesis import strategies as st
 from servers import ADMIN_KEY, ADMIN_PASSWORD, Running, running
 
 from iamcli.emulator import openapi
@@ -60,6 +69,91 @@ CONFIG = schemathesis.Config.from_dict(
 schema = schemathesis.openapi.from_dict(
     create_app(Settings(access_log=False)).openapi(), config=CONFIG
 )
+
+# -- what a hostile client sends where the document expects something tamer ----------------
+
+HUGE_INTEGERS = st.one_of(
+    st.integers(min_value=2**63 - 1, max_value=2**70),
+    st.integers(min_value=-(2**70), max_value=-(2**63) - 1),
+)
+UNPAIRED_SURROGATES = st.builds(
+    lambda before, lone, after: before + lone + after,
+    st.text(max_size=4),
+    st.characters(categories=["Cs"]),
+    st.text(max_size=4),
+)
+HOSTILE = st.one_of(HUGE_INTEGERS, UNPAIRED_SURROGATES)
+
+
+def _json_body(operation: Any) -> bool:
+    content = operation.definition.raw.get("requestBody", {}).get("content", {})
+    return "application/json" in content
+
+
+def _with_one_hostile_value(body: Any) -> st.SearchStrategy[Any]:
+    """The body with one value (at any depth) or one new member made hostile."""
+    paths: list[tuple[Any, ...]] = []
+
+    def walk(value: Any, path: tuple[Any, ...]) -> None:
+        paths.append(path)
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, (*path, k))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, (*path, i))
+
+    walk(body, ())
+
+    def replaced(path: tuple[Any, ...], new: Any, key: str) -> Any:
+        copy = deepcopy(body)
+        if not path:
+            return {key: new} if not isinstance(copy, dict) else {**copy, key: new}
+        target = copy
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = new
+        return copy
+
+    return st.builds(
+        replaced, st.sampled_from(paths), HOSTILE, UNPAIRED_SURROGATES | st.just("name")
+    )
+
+
+def _page_token(offset: Any, account: Any) -> str:
+    raw = json.dumps({"o": offset, "a": account}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+PAGE_TOKENS = st.builds(
+    _page_token,
+    st.one_of(st.integers(min_value=-5, max_value=50), HOSTILE, st.booleans()),
+    st.one_of(st.none(), st.text(max_size=8), HOSTILE),
+)
+
+
+def _hostile(case: schemathesis.Case, body: Any = None, pagetoken: str | None = None) -> Any:
+    if body is not None:
+        # As bytes: schemathesis's own validators cannot hold an unpaired surrogate, and the
+        # server must see one as a client sends it, an escape in the JSON text.
+        case.body = json.dumps(body).encode()
+    if pagetoken is not None:
+        case.query = {**(case.query or {}), "pagetoken": pagetoken}
+    return case
+
+
+@schema.hook
+def flatmap_case(context: Any, case: schemathesis.Case) -> st.SearchStrategy[Any]:
+    """Valid cases, and the same made hostile in one place. Negative cases (schemathesis's own
+    invalid data) are left as they are: a change could make them valid again."""
+    if case.meta is not None and case.meta.generation.mode.is_negative:
+        return st.just(case)
+    variants: list[st.SearchStrategy[Any]] = [st.just(case)]
+    if isinstance(case.body, dict | list) and _json_body(case.operation):
+        variants.append(st.builds(_hostile, st.just(case), body=_with_one_hostile_value(case.body)))
+    if "pagetoken" in {p.name for p in case.operation.query}:
+        variants.append(st.builds(_hostile, st.just(case), pagetoken=PAGE_TOKENS))
+    return st.one_of(variants)
 
 
 @pytest.fixture(scope="module")

@@ -66,6 +66,15 @@ def test_no_statement_scans_a_table(tmp_path: Path) -> None:
     scans = {}
     for sql in queries:
         plan = [row[3] for row in store._db.execute(f"EXPLAIN QUERY PLAN {sql}")]
-        if any(step.startswith("SCAN") for step in plan):
+        if any(step.startswith("SCAN") for step in plan) and not _bounded_walk(sql, plan):
             scans[sql] = plan
     assert scans == {}, "\n".join(scans)
+
+
+def _bounded_walk(sql: str, plan: list[str]) -> bool:
+    # The password-lockout table keeps its newest MAX_TRACKED names: trimming walks that many
+    # entries of its last_at index and never more, since the table never holds more than one
+    # name over the limit (store/passwords.py).
+    return "FROM login_failures ORDER BY last_at DESC" in sql and all(
+        "USING INDEX login_failures_last" in step for step in plan if step.startswith("SCAN")
+    )

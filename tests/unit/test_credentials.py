@@ -82,7 +82,7 @@ class ForgetfulKeyring(MemoryKeyring):
 
 class LeakyErrorKeyring(MemoryKeyring):
     def set_password(self, service: str, username: str, password: str) -> None:
-        if username != "__iamcli_probe__":
+        if not username.startswith("__iamcli_probe__"):
             raise RuntimeError(f"D-Bus said no to {password}")
         super().set_password(service, username, password)
 
@@ -265,6 +265,21 @@ def test_hanging_keyring_is_unusable_within_the_timeout(monkeypatch: pytest.Monk
     with pytest.raises(CredentialStoreError, match="did not answer"):
         load_secret("default", "apikey", store="keyring")
     assert time.monotonic() - started < 1.5
+
+
+def test_a_busy_keyring_is_not_answered_with_plaintext_storage(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A keyring that is slow (locked, or busy with many clients) is not unfit for secrets: the
+    # hint must not send the user to a plaintext file.
+    monkeypatch.setenv("IAMCLI_KEYRING_TIMEOUT", "0.2")
+    _install(HangingKeyring())
+    with pytest.raises(CredentialStoreError) as info:
+        store_secrets("default", "k" * 20, None, insecure=False)
+    assert "did not answer within 0.2 s" in info.value.message
+    assert info.value.hint is not None
+    assert "insecure-storage" not in info.value.hint
+    assert "try again or raise IAMCLI_KEYRING_TIMEOUT" in info.value.hint
 
 
 def test_unusable_keyring_refuses_to_fall_back_silently(isolated_home: Path) -> None:

@@ -114,6 +114,6 @@ def test_docstring_tree_names_every_exception_class() -> None:
         for obj in vars(errors).values()
         if isinstance(obj, type) and issubclass(obj, IamcliError)
     ]
-    assert len(classes) == 13
+    assert len(classes) == 15
     for name in classes:
         assert name in doc, name

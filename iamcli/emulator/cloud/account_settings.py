@@ -24,7 +24,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from .. import authz, web
+from .. import authz, formats, web
 from ..problems import Problem
 from ..store import AccountSettings, Preference, User
 from .common import caller_of, etag, own_account, subject_of
@@ -96,7 +96,7 @@ def _check_number(name: str, value: str) -> None:
     low, high = _RANGES[name]
     if value == "NOT_SET":
         return
-    if not value.isdigit() or not low <= int(value) <= high:
+    if formats.whole_number(value, low, high) is None:
         raise Problem(
             400,
             f"Validation of property '{name}' failed: expected a whole number from {low} to "

@@ -57,9 +57,9 @@ def create_activity_report(
     by = _allowed(request, account_id, "iam-identity.report.create")
     if type != "inactive":
         raise Problem(400, "Validation of property 'type' failed: the only type is 'inactive'")
-    if not duration.isdigit() or not 1 <= int(duration) <= 24 * 366:
+    hours = formats.whole_number(duration, 1, 24 * 366)
+    if hours is None:
         raise Problem(400, "Validation of property 'duration' failed: hours, 1 to 8784")
-    hours = int(duration)
     store = web.store(request)
     end = formats.now()
     start = end - hours * 3600

@@ -118,9 +118,10 @@ def assignment_json(
 def _version(request: Request, text: str) -> int:
     # Who asks comes first: a request without a token is 401 whatever its path says.
     caller_of(request)
-    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+    version = formats.whole_number(text, 1, 1_000_000)
+    if version is None:
         raise Problem(400, "Validation of property 'version' failed: expected a version number")
-    return int(text)
+    return version
 
 
 def _require(request: Request, kind: Kind, what: str, verb: str, account_id: str) -> str:
@@ -422,9 +423,10 @@ def add_assignment_routes(kind: Kind) -> None:
 def _page_size(limit: str | None) -> int:
     if limit is None:
         return 20
-    if not limit.isdigit() or not 1 <= int(limit) <= 100:
+    size = formats.whole_number(limit, 1, 100)
+    if size is None:
         raise Problem(400, "Validation of property 'limit' failed: expected 1 to 100")
-    return int(limit)
+    return size
 
 
 def _sorted(items: list[Template], sort: str | None, order: str | None) -> list[Template]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import formats
+from . import files
 from .records import Invalid, StoreError
 
 SCHEMA = """
@@ -53,6 +54,7 @@ CREATE INDEX IF NOT EXISTS access_tokens_owner ON access_tokens(iam_id);
 CREATE TABLE IF NOT EXISTS login_failures (
     name_hash BLOB PRIMARY KEY, failures INTEGER NOT NULL, locked_until INTEGER NOT NULL,
     last_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS login_failures_last ON login_failures(last_at);
 CREATE TABLE IF NOT EXISTS signing_keys (
     kid TEXT PRIMARY KEY, private_pem TEXT NOT NULL, created_at INTEGER NOT NULL);
 """
@@ -82,6 +84,33 @@ def filter_sql(expression: str) -> tuple[str, list[str]]:
     return " AND ".join(clauses), params
 
 
+def _database_error(path: str, exc: sqlite3.DatabaseError) -> StoreError:
+    message = str(exc)
+    if "readonly" in message or "read-only" in message:
+        return files.StoreFileError(
+            f"the database {path} is read-only; iamcli serve needs to write it: use a "
+            "writable copy, or --db :memory:"
+        )
+    if "not a database" in message or "malformed" in message:
+        return files.StoreFileError(
+            f"{path} is not an SQLite database, or it is damaged ({message}); move it away "
+            "to start afresh, or point --db at another file"
+        )
+    return files.StoreFileError(f"cannot open the database {path}: {message}")
+
+
+@contextmanager
+def _unstorable_is_invalid() -> Iterator[None]:
+    """A value SQLite cannot hold is the caller's mistake, refused as such (400), not a crash:
+    an integer beyond 64 bits, or a string with an unpaired surrogate, which has no UTF-8."""
+    try:
+        yield
+    except OverflowError:
+        raise Invalid("Validation failed: a number is out of range") from None
+    except UnicodeEncodeError:
+        raise Invalid("Validation failed: a string holds an unpaired surrogate") from None
+
+
 class StoreBase:
     """The connection and what every part of the store shares. Safe to share between threads."""
 
@@ -90,26 +119,34 @@ class StoreBase:
         self._lock = threading.RLock()
         memory = path == ":memory:"
         if not memory:
-            Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # The database holds the signing key: create it private before SQLite opens it.
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA busy_timeout = 10000")
-        if not memory:
-            # WAL lets every uvicorn worker read while one writes; NORMAL keeps each commit
-            # durable across a process crash (only an OS crash may lose the last ones).
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.execute("PRAGMA foreign_keys = ON")
-        # executescript commits on its own; the schema statements are idempotent.
-        self._db.executescript(SCHEMA)
-        # Each part of the store may declare its own tables (a TABLES string on its class), so
-        # that a new resource brings its schema with it instead of growing this one.
-        for part in type(self).__mro__:
-            tables = part.__dict__.get("TABLES")
-            if isinstance(tables, str):
-                self._db.executescript(tables)
+            # The database holds the signing key: it must be private before SQLite opens it
+            # (SQLite gives its -wal and -shm files the database's mode and owner).
+            directory = Path(path).absolute().parent
+            files.private_dirs(directory)
+            files.check_dir(directory)
+            os.close(files.open_private(path, os.O_RDWR | os.O_CREAT, "database"))
+            files.check_side_files(path)
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            if not memory:
+                # WAL lets every uvicorn worker read while one writes; NORMAL keeps each commit
+                # durable across a process crash (only an OS crash may lose the last ones).
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            # executescript commits on its own; the schema statements are idempotent.
+            self._db.executescript(SCHEMA)
+            # Each part of the store may declare its own tables (a TABLES string on its
+            # class), so that a new resource brings its schema with it instead of growing
+            # this one.
+            for part in type(self).__mro__:
+                tables = part.__dict__.get("TABLES")
+                if isinstance(tables, str):
+                    self._db.executescript(tables)
+        except sqlite3.DatabaseError as exc:
+            raise _database_error(path, exc) from None
         self._seal_key = self._load_seal_key(memory)
 
     def _identity_deleted(self, db: sqlite3.Connection, account_id: str, iam_id: str) -> None:
@@ -122,7 +159,7 @@ class StoreBase:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, _unstorable_is_invalid():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -132,12 +169,12 @@ class StoreBase:
             self._db.execute("COMMIT")
 
     def _one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> sqlite3.Row | None:
-        with self._lock:
+        with self._lock, _unstorable_is_invalid():
             row: sqlite3.Row | None = self._db.execute(sql, params).fetchone()
             return row
 
     def _all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, _unstorable_is_invalid():
             return self._db.execute(sql, params).fetchall()
 
     # -- sealing of stored key values ------------------------------------------------------
@@ -145,20 +182,44 @@ class StoreBase:
     def _load_seal_key(self, memory: bool) -> bytes:
         if memory:
             return secrets.token_bytes(32)
-        key_path = Path(self.path + ".sealkey")
-        try:
-            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        except FileExistsError:
-            data = key_path.read_bytes()
-            if len(data) != 32:
-                raise StoreError(f"{key_path} is damaged (expected 32 bytes)") from None
-            return data
-        key = secrets.token_bytes(32)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-            f.flush()
-            os.fsync(f.fileno())
-        return key
+        key_path = self.path + ".sealkey"
+        for _ in range(2):  # a second round when another worker made the file meanwhile
+            try:
+                fd = files.open_private(key_path, os.O_RDONLY, "seal key file")
+            except files.StoreFileError:
+                if os.path.lexists(key_path):
+                    raise
+            else:
+                with os.fdopen(fd, "rb") as f:
+                    data = f.read(33)
+                if len(data) != 32:
+                    raise files.StoreFileError(f"{key_path} is damaged (expected 32 bytes)")
+                return data
+            if self._one("SELECT 1 FROM api_keys WHERE sealed_value IS NOT NULL LIMIT 1"):
+                # A new key would open none of them: every such key would answer 500 for ever.
+                raise files.StoreFileError(
+                    f"the seal key file {key_path} is missing, and the database holds API key "
+                    "values sealed with it; restore the file (a new one cannot open them)"
+                )
+            try:
+                fd = os.open(
+                    key_path,
+                    os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                    0o600,
+                )
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise files.StoreFileError(
+                    f"cannot create the seal key file {key_path}: {exc.strerror}"
+                ) from None
+            key = secrets.token_bytes(32)
+            with os.fdopen(fd, "wb") as f:
+                f.write(key)
+                f.flush()
+                os.fsync(f.fileno())
+            return key
+        raise files.StoreFileError(f"cannot open the seal key file {key_path}")
 
     def _seal(self, value: str, key_id: str) -> bytes:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
