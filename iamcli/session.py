@@ -244,11 +244,12 @@ class Session:
         return token.authorization
 
     def _mint(self, *, cache: bool = True) -> token_cache.CachedToken:
-        t = self.target()
         env_var = env_api_key_name()
         p = self.profile
-        # own_grant checks where the credential may go before anything is sent.
+        # First: own_grant checks where the credential may go before anything is sent (even
+        # the flavor detection that target() may do).
         grant = self.own_grant()
+        t = self.target()
         flavor = self.flavor(authenticated=False)
         iam_id = p.iam_id if p is not None and env_var is None else ""
         has_refresh = env_var is None and p is not None and p.has_refresh_token

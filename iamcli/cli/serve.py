@@ -29,13 +29,13 @@ server's routes: the server never acts on a faulted request. --fault-seed makes 
 repeatable (per worker; use --workers 1 for one exact sequence).
 
 Trusted profiles without API keys: --compute-resources FILE names the issuers of compute-resource
-tokens the cr-token grant accepts, a JSON array of {"iss", "jwks", "cr_type", "crn",
-"service_instance"?, "resource_group_id"?, "location"?} (jwks: a JWKS file, absolute or relative to
-FILE, or an http(s) URL). --vpc-instance CRN[,attr=value...] makes the server also answer as that
-VPC instance's metadata service (/instance_identity/v1/..., /identity/v1/...), so IBM's
-VPCInstanceAuthenticator pointed at it gets the token of a profile linked to the instance or whose
-rules it meets; attributes: name, resource, resource_group_id, resource_group_name,
-instance_group_name, region, zone, subnet_id, vpc_id.
+tokens the cr-token grant accepts: a JSON array of objects with "iss", "jwks", "cr_type" and
+"crn", and optionally "service_instance", "resource_group_id" and "location" (jwks: a JWKS file,
+absolute or relative to FILE, or an http(s) URL). --vpc-instance CRN[,attr=value...] makes the
+server also answer as that VPC instance's metadata service (/instance_identity/v1/...,
+/identity/v1/...), so IBM's VPCInstanceAuthenticator pointed at it gets the token of a profile
+linked to the instance or whose rules it meets; attributes: name, resource, resource_group_id,
+resource_group_name, instance_group_name, region, zone, subnet_id, vpc_id.
 """
 
 

@@ -46,7 +46,12 @@ def trusted_profile_identity_create(
     ref: TrustedProfileRef,
     identifier: IdentifierOpt,
     id_type: IdTypeOpt,
-    description: Annotated[str | None, typer.Option("--description", metavar="DESCRIPTION")] = None,
+    description: Annotated[
+        str | None,
+        typer.Option(
+            "--description", metavar="DESCRIPTION", help="Why this identity may assume the profile."
+        ),
+    ] = None,
     accounts: Annotated[
         str | None,
         typer.Option(

@@ -25,8 +25,16 @@ if TYPE_CHECKING:
 TrustedProfileRef = Annotated[
     str, typer.Argument(metavar="(NAME|ID)", help="Trusted profile name, ID or CRN.")
 ]
-DescriptionOpt = Annotated[str | None, typer.Option("-d", "--description", metavar="DESCRIPTION")]
-EmailOpt = Annotated[str | None, typer.Option("-e", "--email", metavar="EMAIL")]
+DescriptionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "-d", "--description", metavar="DESCRIPTION", help="Description of the trusted profile."
+    ),
+]
+EmailOpt = Annotated[
+    str | None,
+    typer.Option("-e", "--email", metavar="EMAIL", help="Contact email of the trusted profile."),
+]
 IdOnlyOpt = Annotated[bool, typer.Option("--id", help="Print only the ID.")]
 
 
