@@ -27,7 +27,7 @@ from starlette.responses import Response
 from .. import authz, formats, web
 from ..problems import Problem
 from ..store import AccountSettings, Preference, User
-from .common import caller_of, etag, own_account, subject_of
+from .common import caller_of, etag, own_account
 
 router = APIRouter()
 _TAGS: list[str | Any] = ["account settings"]
@@ -182,7 +182,7 @@ def _assigned(request: Request, account_id: str) -> list[dict[str, Any]]:
 def _readable(request: Request, account_id: str) -> AccountSettings:
     caller = caller_of(request)
     own_account(caller, account_id)
-    authz.require(subject_of(caller), "iam-identity.account.get", _resource(account_id))
+    authz.require(authz.subject_of(caller), "iam-identity.account.get", _resource(account_id))
     return web.store(request).account_settings(account_id)
 
 
@@ -209,7 +209,7 @@ def update_settings(
 ) -> Response:
     caller = caller_of(request)
     own_account(caller, account_id)
-    authz.require(subject_of(caller), "iam-identity.account.update", _resource(account_id))
+    authz.require(authz.subject_of(caller), "iam-identity.account.update", _resource(account_id))
     changes = body.model_dump(exclude_none=True)
     check_settings(changes)
     if not changes:
@@ -270,7 +270,7 @@ def _may_touch_preferences(request: Request, account_id: str, iam_id: str, verb:
     caller = caller_of(request)
     own_account(caller, account_id)
     authz.require(
-        subject_of(caller),
+        authz.subject_of(caller),
         f"iam-identity.preference.{verb}",
         authz.Resource(account_id=account_id, resource_type="preference", owner_iam_id=iam_id),
     )

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import Query, Request
 
-from .. import authz, formats, web
+from .. import formats, web
 from ..problems import Problem
 from ..store import AccountSettings, ApiKey, Page, ServiceId, ServiceIdGroup, Store
 from ..tokens import Caller
@@ -23,10 +23,6 @@ def caller_of(request: Request) -> Caller:
     # Read here rather than declared as a parameter: the bearer token is documented as a
     # security scheme (see openapi.py), and FastAPI's parameter machinery costs on every call.
     return web.tokens(request).caller(request.headers.get("authorization"))
-
-
-def subject_of(caller: Caller) -> authz.Subject:
-    return authz.subject_of(caller)
 
 
 def activity_json(store: Store, entity_id: str) -> dict[str, Any]:

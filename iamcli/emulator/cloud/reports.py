@@ -19,7 +19,7 @@ from starlette.responses import Response
 from .. import authz, formats, web
 from ..problems import Problem
 from ..store import User
-from .common import caller_of, own_account, subject_of
+from .common import caller_of, own_account
 
 router = APIRouter()
 _TAGS: list[Any] = ["reports"]
@@ -31,7 +31,9 @@ def _allowed(request: Request, account_id: str, action: str) -> str:
     caller = caller_of(request)
     own_account(caller, account_id)
     authz.require(
-        subject_of(caller), action, authz.Resource(account_id=account_id, resource_type="report")
+        authz.subject_of(caller),
+        action,
+        authz.Resource(account_id=account_id, resource_type="report"),
     )
     return caller.iam_id
 

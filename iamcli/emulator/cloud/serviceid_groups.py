@@ -16,7 +16,7 @@ from starlette.responses import Response
 from .. import authz, formats, web
 from ..problems import Problem
 from ..store import ServiceIdGroup
-from .common import caller_of, etag, own_account, subject_of
+from .common import caller_of, etag, own_account
 
 router = APIRouter()
 _TAGS: list[str | Any] = ["service ID groups"]
@@ -60,7 +60,7 @@ def _found(request: Request, gid: str, action: str) -> ServiceIdGroup:
         raise Problem(404, f"Service ID group {gid[:100]} not found")
     if group.account_id != caller.account_id:
         raise Problem(403, "You are not allowed to access this service ID group")
-    authz.require(subject_of(caller), action, _resource(group.account_id, group.id))
+    authz.require(authz.subject_of(caller), action, _resource(group.account_id, group.id))
     return group
 
 
@@ -68,7 +68,9 @@ def _found(request: Request, gid: str, action: str) -> ServiceIdGroup:
 def create_group(request: Request, body: CreateGroup) -> Response:
     caller = caller_of(request)
     account_id = own_account(caller, body.account_id)
-    authz.require(subject_of(caller), "iam-identity.serviceid-group.create", _resource(account_id))
+    authz.require(
+        authz.subject_of(caller), "iam-identity.serviceid-group.create", _resource(account_id)
+    )
     group = web.store(request).create_serviceid_group(
         account_id=account_id,
         name=body.name,
@@ -82,7 +84,7 @@ def create_group(request: Request, body: CreateGroup) -> Response:
 def list_groups(request: Request, account_id: str | None = None) -> Response:
     caller = caller_of(request)
     account = own_account(caller, account_id)
-    authz.require(subject_of(caller), "iam-identity.serviceid-group.list", _resource(account))
+    authz.require(authz.subject_of(caller), "iam-identity.serviceid-group.list", _resource(account))
     groups = web.store(request).list_serviceid_groups(account)
     return web.json_response({"serviceid_groups": [group_json(g) for g in groups]})
 

@@ -24,7 +24,7 @@ from .. import authz, formats, web
 from ..problems import Problem
 from ..store import Assignment, Template
 from .account_settings import TemplateSettings, check_settings
-from .common import caller_of, own_account, subject_of
+from .common import caller_of, own_account
 
 router = APIRouter()
 
@@ -128,7 +128,7 @@ def _require(request: Request, kind: Kind, what: str, verb: str, account_id: str
     caller = caller_of(request)
     own_account(caller, account_id)
     authz.require(
-        subject_of(caller),
+        authz.subject_of(caller),
         f"iam-identity.{kind.name.replace('_', '-')}-{what}.{verb}",
         authz.Resource(account_id=account_id, resource_type=f"{kind.name}_{what}"),
     )
