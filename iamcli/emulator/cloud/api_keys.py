@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from .. import access, formats, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import ApiKey, Identity, Store
 from ..tokens import Caller
@@ -23,7 +24,7 @@ from .common import (
     own_account,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 # -- API keys ------------------------------------------------------------------------------
 

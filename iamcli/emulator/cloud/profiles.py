@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from .. import formats, web
 from ..authz import Resource, decide, require, subject_of
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import Profile, Store, User
 from ..store.profiles import ProfileIdentity, account_of_crn
@@ -31,7 +32,7 @@ from .common import (
     order_desc,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 Name = Annotated[str, Field(max_length=1024)]
 Description = Annotated[str, Field(max_length=4096)]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from .. import access, formats, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import ServiceId
 from .api_keys import api_key_json, parse_expiry
@@ -24,7 +25,7 @@ from .common import (
     own_account,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 # -- service IDs ---------------------------------------------------------------------------
 
