@@ -149,7 +149,8 @@ def list_api_keys(
     filter: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
     caller = caller_of(request)
-    offset, token_account = decode_page_token(pagetoken)
+    start = decode_page_token(request, pagetoken)
+    offset, token_account = start.offset, start.account
     account = own_account(caller, account_id or token_account)
     store = web.store(request)
     owner = owners = None
@@ -171,6 +172,7 @@ def list_api_keys(
         descending=order_desc(order),
         offset=offset,
         limit=pagesize,
+        after=start.after,
     )
     items = [api_key_json(k) for k in page.items]
     return web.json_response(list_body(request, "apikeys", page, pagesize, account, items))

@@ -146,7 +146,8 @@ def list_profiles(
     filter: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
     caller = caller_of(request)
-    offset, token_account = decode_page_token(pagetoken)
+    start = decode_page_token(request, pagetoken)
+    offset, token_account = start.offset, start.account
     account = account_id or token_account
     if account is None:
         raise Problem(400, "Property missing or empty. Property: account_id")
@@ -162,6 +163,7 @@ def list_profiles(
         descending=order_desc(order),
         offset=offset,
         limit=pagesize,
+        after=start.after,
     )
     # A caller who may not read every profile sees those it may read: IBM lists only what
     # the caller can see. A page can then hold fewer than pagesize items (UNCONFIRMED whether

@@ -129,7 +129,8 @@ def list_service_ids(
     filter: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
     caller = caller_of(request)
-    offset, token_account = decode_page_token(pagetoken)
+    start = decode_page_token(request, pagetoken)
+    offset, token_account = start.offset, start.account
     if account_id is None and token_account is None:
         raise Problem(400, "Property missing or empty. Property: account_id")
     account = own_account(caller, account_id or token_account)
@@ -143,6 +144,7 @@ def list_service_ids(
         descending=order_desc(order),
         offset=offset,
         limit=pagesize,
+        after=start.after,
     )
     items = [service_id_json(s) for s in page.items]
     return web.json_response(list_body(request, "serviceids", page, pagesize, account, items))
