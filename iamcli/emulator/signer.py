@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import re
 import time
@@ -32,6 +33,8 @@ from .store import Store
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 # Far above any token of ours (about 1 KB); a bound keeps hostile input cheap to refuse.
 MAX_TOKEN = 8192
+# Verified tokens remembered (about 2 KB each with their claims).
+VERIFIED_KEPT = 4096
 
 
 class InvalidToken(Exception):
@@ -88,6 +91,7 @@ class Signer:
         header = json.dumps({"alg": "RS256", "kid": self._current.kid}, separators=(",", ":"))
         self._header = _b64(header.encode())
         self._jwks = {"keys": [self._jwk(k) for k in self._keys.values()]}
+        self._verified: dict[str, dict[str, Any]] = {}
 
     @property
     def kid(self) -> str:
@@ -103,7 +107,29 @@ class Signer:
         return f"{signing_input}.{_b64(signature)}"
 
     def verify(self, token: str) -> dict[str, Any]:
-        """The claims of a token this server signed, still unexpired; else InvalidToken."""
+        """The claims of a token this server signed, still unexpired; else InvalidToken.
+
+        A token whose signature was verified once is remembered (VERIFIED_KEPT of them, the
+        oldest forgotten first): a client sends one token with many requests, and the RSA
+        check with the token's decoding is a fifth of a bearer request's CPU. Only the
+        signature's verdict is kept; the times are checked at every use, and the caller reads
+        the identity afresh (tokens.Tokens.caller). The signing keys never change while the
+        process runs, so a verdict cannot go stale. A copy is returned: callers may change it.
+        """
+        known = self._verified.get(token)
+        if known is None:
+            known = self._verify(token)
+            if len(self._verified) >= VERIFIED_KEPT:
+                # Dicts keep insertion order: the first key is the oldest. A race between
+                # threads can at worst forget one entry too many.
+                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                    del self._verified[next(iter(self._verified))]
+            self._verified[token] = known
+        _check_claims(known, time.time())
+        return dict(known)
+
+    def _verify(self, token: str) -> dict[str, Any]:
+        """The claims of a token this server signed (its times not checked yet)."""
         parts = token.split(".") if len(token) <= MAX_TOKEN else []
         if len(parts) != 3:
             raise InvalidToken("malformed token")
@@ -129,7 +155,7 @@ class Signer:
         except InvalidSignature:
             raise InvalidToken("invalid token") from None
         claims = _json_object(payload_raw)
-        _check_claims(claims, time.time())
+        _check_claims(claims, time.time())  # a bad token is not remembered
         return claims
 
     def jwks(self) -> dict[str, Any]:
