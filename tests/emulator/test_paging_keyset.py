@@ -7,7 +7,8 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -35,6 +36,20 @@ def iam(emulator: Emulator) -> IamIdentityV1:
 
 def token_of(next_link: str) -> str:
     return parse_qs(urlparse(next_link).query)["pagetoken"][0]
+
+
+def walk(fetch: Callable[[str | None], dict[str, Any]], key: str) -> list[str]:
+    """The IDs of every page, from the first on, following each `next` link's pagetoken as
+    IBM's integration tests do."""
+    seen: list[str] = []
+    token = None
+    for _ in range(100):
+        page = fetch(token)
+        seen.extend(item["id"] for item in page[key])
+        if not page.get("next"):
+            return seen
+        token = token_of(page["next"])
+    raise AssertionError("the walk did not end")
 
 
 def make_service_ids(iam: IamIdentityV1, account: str, name: str, count: int) -> list[str]:
@@ -113,29 +128,23 @@ def test_sdk_walks_api_keys_and_profiles(emulator: Emulator, iam: IamIdentityV1)
         iam.create_api_key(name=f"k{i}", iam_id=owner["iam_id"]).get_result()["id"]
         for i in range(7)
     }
-    seen, pagetoken = [], None
-    while True:
-        page = iam.list_api_keys(
-            account_id=account, iam_id=owner["iam_id"], pagesize=2, pagetoken=pagetoken
-        ).get_result()
-        seen.extend(k["id"] for k in page["apikeys"])
-        if not page.get("next"):
-            break
-        pagetoken = token_of(page["next"])
+    seen = walk(
+        lambda token: iam.list_api_keys(
+            account_id=account, iam_id=owner["iam_id"], pagesize=2, pagetoken=token
+        ).get_result(),
+        "apikeys",
+    )
     assert sorted(seen) == sorted(keys)
     profiles = {
         iam.create_profile(name=f"p-{tag}-{i}", account_id=account).get_result()["id"]
         for i in range(5)
     }
-    seen, pagetoken = [], None
-    while True:
-        page = iam.list_profiles(
-            account_id=account, pagesize=2, pagetoken=pagetoken, filter=f'name sw "p-{tag}"'
-        ).get_result()
-        seen.extend(p["id"] for p in page["profiles"])
-        if not page.get("next"):
-            break
-        pagetoken = token_of(page["next"])
+    seen = walk(
+        lambda token: iam.list_profiles(
+            account_id=account, pagesize=2, pagetoken=token, filter=f'name sw "p-{tag}"'
+        ).get_result(),
+        "profiles",
+    )
     assert sorted(seen) == sorted(profiles)
 
 

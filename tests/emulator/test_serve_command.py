@@ -359,28 +359,8 @@ def test_a_new_database_gets_its_key_and_password_made_ahead(tmp_path: Path, db:
         password = wait_for_log(server.stderr_lines, r"password \(shown once\)").split()[-1]
         apikey = wait_for_log(server.stderr_lines, r"API key \(shown once").split()[-1]
         # The password grant of the private family checks the scrypt hash made by the child.
-        r = httpx.post(
-            f"{server.url}/idprovider/v1/auth/identitytoken",
-            timeout=10,
-            data={
-                "grant_type": "password",
-                "username": "admin",
-                "password": password,
-                "scope": "openid",
-            },
-        )
-        assert r.status_code == 200, r.text
-        wrong = httpx.post(
-            f"{server.url}/idprovider/v1/auth/identitytoken",
-            timeout=10,
-            data={
-                "grant_type": "password",
-                "username": "admin",
-                "password": password + "x",
-                "scope": "openid",
-            },
-        )
-        assert wrong.status_code == 401, wrong.text
+        assert _password_login(server.url, password).status_code == 200
+        assert _password_login(server.url, password + "x").status_code == 401
         # Tokens are signed by the key the JWKS publishes.
         token = mint(server.url, apikey).json()["access_token"]
         jwks = httpx.get(f"{server.url}/identity/keys", timeout=10).json()
@@ -388,3 +368,16 @@ def test_a_new_database_gets_its_key_and_password_made_ahead(tmp_path: Path, db:
         assert jwt.decode(token, key, algorithms=["RS256"])["iam_id"].startswith("IBMid-")
         assert server.stop() == 0
     assert "Traceback" not in "".join(server.stderr_lines)
+
+
+def _password_login(url: str, password: str) -> httpx.Response:
+    return httpx.post(
+        f"{url}/idprovider/v1/auth/identitytoken",
+        timeout=10,
+        data={
+            "grant_type": "password",
+            "username": "admin",
+            "password": password,
+            "scope": "openid",
+        },
+    )

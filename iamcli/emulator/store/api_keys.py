@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from .. import formats
-from .base import PageKey, StoreBase, filter_sql, page_key
+from .base import PageKey, StoreBase, filter_sql, page_of
 from .records import (
     ACTIONS_WHEN_LEAKED,
     API_KEY_SORTS,
@@ -168,12 +168,7 @@ class ApiKeyStore(StoreBase):
         rows = self._page(
             "api_keys", where, params, sort, API_KEY_SORTS, descending, offset, limit, after
         )
-        return Page(
-            [api_key_from_row(r) for r in rows[:limit]],
-            offset,
-            len(rows) > limit,
-            page_key(rows, limit) if len(rows) > limit else None,
-        )
+        return page_of(rows, offset, limit, api_key_from_row)
 
     def update_api_key(
         self,

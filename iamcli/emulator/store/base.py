@@ -9,14 +9,14 @@ import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .. import formats
 from . import files
-from .records import Invalid, StoreError
+from .records import Invalid, Page, StoreError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -97,6 +97,16 @@ def page_key(rows: list[sqlite3.Row], limit: int) -> PageKey | None:
         return None
     last = rows[limit - 1]
     return (last["_sortkey"], last["_rowid"])
+
+
+def page_of(
+    rows: list[sqlite3.Row], offset: int, limit: int, record: Callable[[sqlite3.Row], Any]
+) -> Page:
+    """The Page of up to LIMIT + 1 rows from _page, each made a record."""
+    more = len(rows) > limit
+    return Page(
+        [record(r) for r in rows[:limit]], offset, more, page_key(rows, limit) if more else None
+    )
 
 
 def _database_error(path: str, exc: sqlite3.DatabaseError) -> StoreError:

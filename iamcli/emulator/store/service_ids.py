@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 from .. import formats
-from .base import PageKey, StoreBase, filter_sql, page_key
+from .base import PageKey, StoreBase, filter_sql, page_of
 from .records import (
     SERVICE_ID_SORTS,
     Invalid,
@@ -98,12 +98,7 @@ class ServiceIdStore(StoreBase):
         rows = self._page(
             "service_ids", where, params, sort, SERVICE_ID_SORTS, descending, offset, limit, after
         )
-        return Page(
-            [service_id_from_row(r) for r in rows[:limit]],
-            offset,
-            len(rows) > limit,
-            page_key(rows, limit) if len(rows) > limit else None,
-        )
+        return page_of(rows, offset, limit, service_id_from_row)
 
     def update_service_id(
         self,
