@@ -9,10 +9,10 @@
    concurrent connections for 10 s (2 s with --quick) and prints requests/s, latency
    percentiles, errors and whether the target was met. The API-key grant is compared with what
    RS256 signing alone allows on the machine's cores (rs256_ceiling.py: PyJWT, RSA-2048,
-   IBM-like claims, one process per core), measured just before and just after the grant case
-   (their mean is the ceiling); target >= 0.6x of it, p99 <= 25 ms. The bearer reads use the
-   token of a service ID whose access comes from an Editor policy, so the authorization engine
-   decides each of them; target >= 4,000/s, p99 <= 15 ms.
+   IBM-like claims, one process per core, per CPU-second), measured just before and just after
+   the grant case (their mean is the ceiling); target >= 0.6x of it, p99 <= 25 ms. The bearer
+   reads use the token of a service ID whose access comes from an Editor policy, so the
+   authorization engine decides each of them; target >= 4,000/s, p99 <= 15 ms.
 3. Size (serve_scale.py): get by ID, list with a name filter and a token grant with 100,000
    service IDs in one account against the same with 100 (10,000 with --quick), medians of 200
    sequential requests (50); target <= 1.5x.
@@ -559,7 +559,7 @@ def load(workers: int | None, seconds: float, run: Any, generator: str) -> bool:
     if ceiling is not None:
         print(
             f"RS256 signing ceiling (PyJWT, RSA-2048, {rs256_ceiling.cores()} processes): "
-            f"{' / '.join(f'{c:,.0f}' for c in ceilings)} tokens/s before / after the grant case"
+            f"{' / '.join(f'{c:,.0f}' for c in ceilings)} tokens per CPU-second, before / after the grant case"
         )
     return report(rows, ceiling) == 0
 
