@@ -559,7 +559,8 @@ def load(workers: int | None, seconds: float, run: Any, generator: str) -> bool:
     if ceiling is not None:
         print(
             f"RS256 signing ceiling (PyJWT, RSA-2048, {rs256_ceiling.cores()} processes): "
-            f"{' / '.join(f'{c:,.0f}' for c in ceilings)} tokens per CPU-second, before / after the grant case"
+            f"{' / '.join(f'{c:,.0f}' for c in ceilings)} tokens per CPU-second, "
+            "before / after the grant case"
         )
     return report(rows, ceiling) == 0
 
