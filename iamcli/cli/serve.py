@@ -230,6 +230,12 @@ def serve(
         ),
     ] = None,
 ) -> None:
+    import gc
+
+    # Until the server has started (workers.settle): its imports make ~60,000 objects that
+    # live as long as it does, and collections during them cost ~10% of the start.
+    gc.disable()
+    ahead = _ahead(db)
     try:
         from ..emulator.app import Settings
         from ..emulator.cloud.vpc_metadata import parse_vpc_instance
@@ -299,6 +305,7 @@ def serve(
         workers=workers if workers is not None else default_workers(db),
         users=tuple(_member(spec) for spec in users or ()),
         child_accounts=tuple(child_accounts or ()),
+        ahead=ahead,
     )
     try:
         run_server(settings, options)
@@ -310,6 +317,16 @@ def serve(
         raise IamcliError(str(exc)) from exc
     except OSError as exc:
         raise IamcliError(f"iamcli serve: {exc.strerror or exc}") from exc
+
+
+def _ahead(db: str | None) -> object:
+    """A signing key and an administrator password made in parallel with the imports, when the
+    database is new (:memory:, or a file not there yet). An existing one has both."""
+    if db != ":memory:" and (db is None or Path(db).exists()):
+        return None
+    from ..emulator.ahead import Ahead
+
+    return Ahead()
 
 
 def _secret_option(ctx: typer.Context, name: str, value: str | None, envvar: str) -> str | None:

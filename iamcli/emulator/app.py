@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from .. import __version__
-from . import cloud, openapi, private, problems, web
+from . import cloud, private, problems, web
 from .authz import Engine
 from .cloud.vpc_metadata import VpcInstance
 from .compute_resources import Issuer, Verifier
@@ -49,6 +49,9 @@ class EmulatorApp(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
+            # Imported when first asked for: its models are ~50 ms of the server's start.
+            from . import openapi
+
             self.openapi_schema = openapi.honest(super().openapi())
         return self.openapi_schema
 
@@ -61,10 +64,14 @@ class EmulatorApp(FastAPI):
 
 
 def create_app(
-    settings: Settings, store: Store | None = None, *, log: TextIO | None = None
+    settings: Settings,
+    store: Store | None = None,
+    *,
+    signer: Signer | None = None,
+    log: TextIO | None = None,
 ) -> FastAPI:
     store = store or Store(settings.db)
-    signer = Signer(store)
+    signer = signer or Signer(store)
     access_log = AccessLog(log or sys.stderr) if settings.access_log else None
 
     @asynccontextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import ipaddress
 import signal
 import socket
@@ -34,6 +35,9 @@ class ServeOptions:
     users: tuple[tuple[str, str | None], ...] = ()
     # Accounts made children of the seeded account (an enterprise), for enterprise templates.
     child_accounts: tuple[str, ...] = ()
+    # A signing key and a password being made while the server started (ahead.Ahead), for a
+    # new database; None: made when needed.
+    ahead: Any = None
 
 
 def is_loopback(host: str) -> bool:
@@ -63,6 +67,7 @@ def prepare(settings: Settings, options: ServeOptions, err: TextIO) -> Store:
         seed_apikey=options.seed_apikey,
         username=options.admin_user,
         password=options.admin_password,
+        generated_password=options.ahead.password() if options.ahead is not None else None,
     )
     if boot.created_apikey:
         err.write(
@@ -129,7 +134,7 @@ def _serve_on(sock: socket.socket, settings: Settings, options: ServeOptions, er
 
     store = prepare(settings, options, err)
     # Made here, once, before any worker could race another to it.
-    Signer(store)
+    signer = Signer(store, options.ahead.key() if options.ahead is not None else None)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     if not is_loopback(options.host):
@@ -175,11 +180,12 @@ def _serve_on(sock: socket.socket, settings: Settings, options: ServeOptions, er
         from . import workers
 
         store.close()
+        gc.enable()  # the parent only supervises; settle() is for the processes that serve
         started = workers.run(config, settings, sock, options.workers, announce)
     else:
         from .workers import settle
 
-        app = create_app(settings, store, log=err)
+        app = create_app(settings, store, signer=signer, log=err)
         settle()
         announce()
         _graceful_server_class()(uvicorn.Config(app, **config)).run(sockets=[sock])

@@ -3,16 +3,20 @@
 The key pair is made once and kept in the store, so tokens issued before a restart still
 verify after it. Keys are parsed once per process: parsing a PEM costs more than signing.
 
-Signing goes through PyJWT. Verification, which every bearer request pays for, is done here
-with `cryptography` directly: PyJWT 2.15 checks each base64 character in a Python loop, which
-cost several times the RSA verification itself. The rules are PyJWT's, made stricter where a
-token of ours can never differ (no `crit`, canonical base64 only, numeric times, no `aud`).
+Signing and verification are done here with `cryptography` directly, not through PyJWT: its
+import alone costs ~40 ms of the server's start, its encode re-checks the key and the claims
+on every token, and PyJWT 2.15 checks each base64 character of a token to verify in a Python
+loop, several times the RSA verification itself. The tokens are the ones PyJWT made (the header
+`{"alg","kid"}` with sorted keys, compact JSON); the verification rules are PyJWT's, made
+stricter where a token of ours can never differ (no `crit`, canonical base64 only, numeric
+times, no `aud`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import re
 import time
@@ -20,17 +24,17 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from jwt.algorithms import RSAAlgorithm
 
 from .store import Store
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 # Far above any token of ours (about 1 KB); a bound keeps hostile input cheap to refuse.
 MAX_TOKEN = 8192
+# Verified tokens remembered (about 2 KB each with their claims).
+VERIFIED_KEPT = 4096
 
 
 class InvalidToken(Exception):
@@ -44,27 +48,50 @@ class _Key:
     public: rsa.RSAPublicKey
 
 
+def new_private_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _load(pem: str) -> rsa.RSAPrivateKey:
+    # The keys are this server's own, made by new_private_key and kept in its private (0600)
+    # database: the full RSA consistency check, which costs more than many signatures, finds
+    # nothing to refuse in them.
+    key = serialization.load_pem_private_key(
+        pem.encode(), password=None, unsafe_skip_rsa_key_validation=True
+    )
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
 class Signer:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, fresh: rsa.RSAPrivateKey | None = None) -> None:
+        """The signer of the store's keys; the store gets one (`fresh`, or a new one) when it
+        has none."""
         stored = store.signing_keys()
+        made: dict[str, rsa.RSAPrivateKey] = {}
         if not stored:
-            private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            private = fresh or new_private_key()
             pem = private.private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             ).decode()
             # IBM's key IDs are timestamps (20171030-00:00:00, 202110180819).
-            store.add_signing_key(time.strftime("%Y%m%d%H%M%S", time.gmtime()), pem)
+            kid = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+            store.add_signing_key(kid, pem)
+            made[pem] = private
             # Another worker may have raced us to it; the store keeps the first.
             stored = store.signing_keys()
         self._keys: dict[str, _Key] = {}
         for kid, pem in stored:
-            private_key = serialization.load_pem_private_key(pem.encode(), password=None)
-            assert isinstance(private_key, rsa.RSAPrivateKey)
+            private_key = made.get(pem) or _load(pem)
             self._keys[kid] = _Key(kid, private_key, private_key.public_key())
         self._current = self._keys[stored[0][0]]
+        # IBM's token headers carry only kid and alg (PyJWT's order: sorted keys).
+        header = json.dumps({"alg": "RS256", "kid": self._current.kid}, separators=(",", ":"))
+        self._header = _b64(header.encode())
         self._jwks = {"keys": [self._jwk(k) for k in self._keys.values()]}
+        self._verified: dict[str, dict[str, Any]] = {}
 
     @property
     def kid(self) -> str:
@@ -72,16 +99,37 @@ class Signer:
 
     def sign(self, claims: dict[str, Any]) -> str:
         claims.setdefault("jti", str(uuid.uuid4()))
-        # IBM's token headers carry only kid and alg; PyJWT drops typ when it is None.
-        return jwt.encode(
-            claims,
-            self._current.private,
-            algorithm="RS256",
-            headers={"kid": self._current.kid, "typ": None},
+        payload = json.dumps(claims, separators=(",", ":"), allow_nan=False)
+        signing_input = f"{self._header}.{_b64(payload.encode())}"
+        signature = self._current.private.sign(
+            signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256()
         )
+        return f"{signing_input}.{_b64(signature)}"
 
     def verify(self, token: str) -> dict[str, Any]:
-        """The claims of a token this server signed, still unexpired; else InvalidToken."""
+        """The claims of a token this server signed, still unexpired; else InvalidToken.
+
+        A token whose signature was verified once is remembered (VERIFIED_KEPT of them, the
+        oldest forgotten first): a client sends one token with many requests, and the RSA
+        check with the token's decoding is a fifth of a bearer request's CPU. Only the
+        signature's verdict is kept; the times are checked at every use, and the caller reads
+        the identity afresh (tokens.Tokens.caller). The signing keys never change while the
+        process runs, so a verdict cannot go stale. A copy is returned: callers may change it.
+        """
+        known = self._verified.get(token)
+        if known is None:
+            known = self._verify(token)
+            if len(self._verified) >= VERIFIED_KEPT:
+                # Dicts keep insertion order: the first key is the oldest. A race between
+                # threads can at worst forget one entry too many.
+                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                    del self._verified[next(iter(self._verified))]
+            self._verified[token] = known
+        _check_claims(known, time.time())
+        return dict(known)
+
+    def _verify(self, token: str) -> dict[str, Any]:
+        """The claims of a token this server signed (its times not checked yet)."""
         parts = token.split(".") if len(token) <= MAX_TOKEN else []
         if len(parts) != 3:
             raise InvalidToken("malformed token")
@@ -107,7 +155,7 @@ class Signer:
         except InvalidSignature:
             raise InvalidToken("invalid token") from None
         claims = _json_object(payload_raw)
-        _check_claims(claims, time.time())
+        _check_claims(claims, time.time())  # a bad token is not remembered
         return claims
 
     def jwks(self) -> dict[str, Any]:
@@ -115,11 +163,25 @@ class Signer:
 
     @staticmethod
     def _jwk(key: _Key) -> dict[str, Any]:
-        jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(key.public))
-        # IBM's published keys carry no "use" member; clients must not depend on one.
-        jwk.pop("use", None)
-        jwk.update({"kid": key.kid, "alg": "RS256"})
-        return jwk
+        numbers = key.public.public_numbers()
+        # The members PyJWT's to_jwk gave, in its order. IBM's published keys carry no "use"
+        # member; clients must not depend on one.
+        return {
+            "kty": "RSA",
+            "key_ops": ["verify"],
+            "n": _b64(_unsigned(numbers.n)),
+            "e": _b64(_unsigned(numbers.e)),
+            "kid": key.kid,
+            "alg": "RS256",
+        }
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unsigned(number: int) -> bytes:
+    return number.to_bytes((number.bit_length() + 7) // 8 or 1, "big")
 
 
 def _segment(text: str) -> bytes:

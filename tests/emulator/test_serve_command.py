@@ -348,3 +348,36 @@ def test_a_bad_user_option_is_a_usage_error(spec: str, tmp_path: Path) -> None:
     )
     assert r.returncode == 2, r.stderr
     assert "--user" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("db", [":memory:", "new-file"])
+def test_a_new_database_gets_its_key_and_password_made_ahead(tmp_path: Path, db: str) -> None:
+    """The signing key and the admin password's hash of a new database are made in a forked
+    child while the server imports (emulator/ahead.py): they must be the ones it uses."""
+    path = db if db == ":memory:" else str(tmp_path / "new.db")
+    with serve_process("--db", path) as server:
+        password = wait_for_log(server.stderr_lines, r"password \(shown once\)").split()[-1]
+        apikey = wait_for_log(server.stderr_lines, r"API key \(shown once").split()[-1]
+        # The password grant of the private family checks the scrypt hash made by the child.
+        assert _password_login(server.url, password).status_code == 200
+        assert _password_login(server.url, password + "x").status_code == 401
+        # Tokens are signed by the key the JWKS publishes.
+        token = mint(server.url, apikey).json()["access_token"]
+        jwks = httpx.get(f"{server.url}/identity/keys", timeout=10).json()
+        key = jwt.PyJWK(jwks["keys"][0]).key
+        assert jwt.decode(token, key, algorithms=["RS256"])["iam_id"].startswith("IBMid-")
+        assert server.stop() == 0
+    assert "Traceback" not in "".join(server.stderr_lines)
+
+
+def _password_login(url: str, password: str) -> httpx.Response:
+    return httpx.post(
+        f"{url}/idprovider/v1/auth/identitytoken",
+        timeout=10,
+        data={
+            "grant_type": "password",
+            "username": "admin",
+            "password": password,
+            "scope": "openid",
+        },
+    )

@@ -25,11 +25,12 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from .. import authz, formats, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import AccountSettings, Preference, User
 from .common import caller_of, etag, own_account
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 _TAGS: list[str | Any] = ["account settings"]
 
 Restriction = Literal["RESTRICTED", "NOT_RESTRICTED", "NOT_SET"]

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from .. import access, formats, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import ApiKey, Identity, Store
 from ..tokens import Caller
@@ -23,7 +24,7 @@ from .common import (
     own_account,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 # -- API keys ------------------------------------------------------------------------------
 
@@ -148,7 +149,8 @@ def list_api_keys(
     filter: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
     caller = caller_of(request)
-    offset, token_account = decode_page_token(pagetoken)
+    start = decode_page_token(request, pagetoken)
+    offset, token_account = start.offset, start.account
     account = own_account(caller, account_id or token_account)
     store = web.store(request)
     owner = owners = None
@@ -170,6 +172,7 @@ def list_api_keys(
         descending=order_desc(order),
         offset=offset,
         limit=pagesize,
+        after=start.after,
     )
     items = [api_key_json(k) for k in page.items]
     return web.json_response(list_body(request, "apikeys", page, pagesize, account, items))

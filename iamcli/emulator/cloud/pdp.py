@@ -27,10 +27,11 @@ from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
 from .. import authz, web
+from ..lazy_routes import LazyRoute
 from ..tokens import Caller
 from .policy_bodies import invalid
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 MAX_REQUESTS = 100
 CACHE_SECONDS = 600
 _CRN_FIELDS = ("serviceName", "region", "accountId", "serviceInstance", "resourceType", "resource")

@@ -24,13 +24,14 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from starlette.responses import Response
 
 from .. import authz, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import PolicyRow, Store
 from ..tokens import Caller
 from . import policy_bodies as bodies
 from .common import caller_of
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 _SORTS = (

@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from .. import formats, web
 from ..compute_resources import UntrustedToken, Verifier
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..profile_match import ComputeResource, link_trusts, rule_trusts
 from ..store import Profile, ServiceId, Store, User
@@ -36,7 +37,7 @@ ASSUME_GRANT = "urn:ibm:params:oauth:grant-type:assume"
 CR_TOKEN_GRANT = "urn:ibm:params:oauth:grant-type:cr-token"
 GRANTS = (ASSUME_GRANT, CR_TOKEN_GRANT)
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 _PROFILES_FORM = web.form_body_schema(
     {"access_token": "an access token of the identity that would assume"}, ["access_token"]
 )

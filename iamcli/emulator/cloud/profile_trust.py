@@ -16,12 +16,13 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from .. import formats, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store.profiles import ClaimRule, Condition, LinkFields, ProfileLink, RuleFields
 from .common import caller_of
 from .profiles import permitted_profile
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 CrType = Literal["VSI", "PVS", "BMS", "IKS_SA", "ROKS_SA", "CE"]
 Operator = Literal[

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from .. import formats, web
 from ..authz import Resource, decide, require, subject_of
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import Profile, Store, User
 from ..store.profiles import ProfileIdentity, account_of_crn
@@ -31,7 +32,7 @@ from .common import (
     order_desc,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 Name = Annotated[str, Field(max_length=1024)]
 Description = Annotated[str, Field(max_length=4096)]
@@ -145,7 +146,8 @@ def list_profiles(
     filter: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
     caller = caller_of(request)
-    offset, token_account = decode_page_token(pagetoken)
+    start = decode_page_token(request, pagetoken)
+    offset, token_account = start.offset, start.account
     account = account_id or token_account
     if account is None:
         raise Problem(400, "Property missing or empty. Property: account_id")
@@ -161,6 +163,7 @@ def list_profiles(
         descending=order_desc(order),
         offset=offset,
         limit=pagesize,
+        after=start.after,
     )
     # A caller who may not read every profile sees those it may read: IBM lists only what
     # the caller can see. A page can then hold fewer than pagesize items (UNCONFIRMED whether

@@ -17,11 +17,12 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from .. import authz, formats, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import User
 from .common import caller_of, own_account
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 _TAGS: list[Any] = ["reports"]
 _NO_FACTOR = ("NONE", "NONE_NO_ROPC")
 _TOTP = ("TOTP", "TOTP4ALL", "LEVEL2")

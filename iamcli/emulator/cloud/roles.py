@@ -19,12 +19,13 @@ from starlette.responses import Response
 from .. import authz, formats, web
 from ..authz import catalog
 from ..authz.engine import IAM_SERVICES
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import CustomRoleRow, Store
 from .common import caller_of
 from .policy_bodies import invalid
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 ROLE_NAME = re.compile(r"^[A-Z][a-zA-Z0-9]{0,29}$")
 ACTION = re.compile(r"^[a-z0-9][a-zA-Z0-9_.-]{0,199}$")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from .. import access, formats, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import ServiceId
 from .api_keys import api_key_json, parse_expiry
@@ -24,7 +25,7 @@ from .common import (
     own_account,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 # -- service IDs ---------------------------------------------------------------------------
 
@@ -128,7 +129,8 @@ def list_service_ids(
     filter: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
     caller = caller_of(request)
-    offset, token_account = decode_page_token(pagetoken)
+    start = decode_page_token(request, pagetoken)
+    offset, token_account = start.offset, start.account
     if account_id is None and token_account is None:
         raise Problem(400, "Property missing or empty. Property: account_id")
     account = own_account(caller, account_id or token_account)
@@ -142,6 +144,7 @@ def list_service_ids(
         descending=order_desc(order),
         offset=offset,
         limit=pagesize,
+        after=start.after,
     )
     items = [service_id_json(s) for s in page.items]
     return web.json_response(list_body(request, "serviceids", page, pagesize, account, items))

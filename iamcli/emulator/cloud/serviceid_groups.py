@@ -14,11 +14,12 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from .. import authz, formats, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import ServiceIdGroup
 from .common import caller_of, etag, own_account
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 _TAGS: list[str | Any] = ["service ID groups"]
 
 

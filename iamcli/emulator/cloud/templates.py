@@ -21,12 +21,13 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from .. import authz, formats, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import Assignment, Template
 from .account_settings import TemplateSettings, check_settings
 from .common import caller_of, own_account
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 
 @dataclass(frozen=True)

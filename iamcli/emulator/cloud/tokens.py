@@ -7,12 +7,13 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from .. import web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import Identity
 from ..tokens import APIKEY_GRANT, basic_client, is_cli_client
 from . import delegated, profile_grants
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 _RESPONSE_TYPES = {"cloud_iam", "delegated_refresh_token"}
 _TOKEN_FORM = web.form_body_schema(

@@ -17,13 +17,14 @@ from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
 from .. import authz, formats, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import User
 from . import policy_bodies as bodies
 from .common import caller_of
 from .policies import create_policy_body
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 JsonBody = Annotated[dict[str, Any], Body()]
 _SERVICE = "user-management"
 

@@ -31,6 +31,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from .. import formats, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..profile_match import ComputeResource, link_trusts, rule_trusts
 from ..signer import InvalidToken
@@ -38,7 +39,7 @@ from ..store import Profile, Store
 from ..store.profiles import account_of_crn
 from . import profile_grants
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 IDENTITY_TOKEN_TYPE = "instance_identity"
 MIN_LIFETIME, MAX_LIFETIME, DEFAULT_LIFETIME = 5, 3600, 300

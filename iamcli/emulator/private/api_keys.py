@@ -9,12 +9,13 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from .. import access, formats, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import ApiKey, Identity, Store, User
 from ..tokens import Caller
 from .common import CurrentPage, PageSize, caller_of, owner_crn, page_body
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 # -- API keys ------------------------------------------------------------------------------
 

@@ -28,12 +28,13 @@ from ..authz import catalog
 from ..authz.catalog import ICP, ICP_ROLES
 from ..cloud import policies as cloud_policies
 from ..cloud.policy_bodies import subject_iam_id
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import PolicyRow, ServiceId, Store
 from ..tokens import Caller
 from .common import caller_of
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 JsonBody = Annotated[dict[str, Any], Body()]
 PREFIX = "/iam-pap/v1/scopes/{scope}/service_ids/{service_id}/policies"
 RESOURCE_FIELDS = ("namespaceId", "serviceName", "serviceInstance", "resourceType", "resource")

@@ -9,11 +9,12 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from .. import access, formats, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import ServiceId
 from .common import CurrentPage, PageSize, caller_of, cluster_of, page_body
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 # -- service IDs ---------------------------------------------------------------------------
 

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from .. import formats, web
+from ..lazy_routes import LazyRoute
 from ..problems import Problem
 from ..store import Identity, ServiceId, User
 from ..tokens import APIKEY_GRANT
 from .common import issuer_of
 
-router = APIRouter()
+router = APIRouter(route_class=LazyRoute)
 
 _TOKEN_FORM = web.form_body_schema(
     {

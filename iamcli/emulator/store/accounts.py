@@ -28,6 +28,7 @@ class AccountStore(ApiKeyStore, PasswordStore):
         seed_apikey: str | None = None,
         username: str = "admin",
         password: str | None = None,
+        generated_password: tuple[str, str] | None = None,
     ) -> Bootstrap:
         """Make sure an account with an admin user and key exists.
 
@@ -35,6 +36,8 @@ class AccountStore(ApiKeyStore, PasswordStore):
         `seed_apikey` names it. With `seed_apikey`, the call is idempotent: a key of that value
         that already exists is left alone; otherwise it is added to the admin of `account_id`
         (created when missing), so one database can hold several seeded accounts.
+        `generated_password` is (password, its hash_password) to use when one is generated
+        (made ahead, in parallel with the server's start).
         """
         if account_id is not None and not formats.ACCOUNT_ID_RE.match(account_id):
             raise Invalid("account ID must be 1-64 characters of [A-Za-z0-9_-]")
@@ -71,8 +74,10 @@ class AccountStore(ApiKeyStore, PasswordStore):
                     # Usernames are global (password login names no account): suffix the admin
                     # of each further account with its account ID.
                     username = f"{username}-{account_id}"
+                hashed = None
                 if password is None:
-                    password = created_password = secrets.token_urlsafe(12)
+                    password, hashed = generated_password or (secrets.token_urlsafe(12), None)
+                    created_password = password
                 iam_id = formats.new_user_iam_id()
                 db.execute(
                     "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -83,7 +88,7 @@ class AccountStore(ApiKeyStore, PasswordStore):
                         f"{username}@example.com",
                         username.capitalize(),
                         "Administrator",
-                        hash_password(password),
+                        hashed or hash_password(password),
                         t,
                     ),
                 )

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from .. import formats
-from .base import StoreBase, filter_sql
+from .base import PageKey, StoreBase, filter_sql, page_of
 from .records import (
     ACTIONS_WHEN_LEAKED,
     API_KEY_SORTS,
@@ -149,6 +149,7 @@ class ApiKeyStore(StoreBase):
         descending: bool = False,
         offset: int = 0,
         limit: int = 20,
+        after: PageKey | None = None,
     ) -> Page:
         where, params = ["account_id = ?"], [account_id]
         if iam_id is not None:
@@ -164,8 +165,10 @@ class ApiKeyStore(StoreBase):
             clause, extra = filter_sql(filter_expr)
             where.append(clause)
             params.extend(extra)
-        rows = self._page("api_keys", where, params, sort, API_KEY_SORTS, descending, offset, limit)
-        return Page([api_key_from_row(r) for r in rows[:limit]], offset, len(rows) > limit)
+        rows = self._page(
+            "api_keys", where, params, sort, API_KEY_SORTS, descending, offset, limit, after
+        )
+        return page_of(rows, offset, limit, api_key_from_row)
 
     def update_api_key(
         self,

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .. import formats
 from . import files
-from .records import Invalid, StoreError
+from .records import Invalid, Page, StoreError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -82,6 +84,29 @@ def filter_sql(expression: str) -> tuple[str, list[str]]:
             clauses.append(f"{field} LIKE ? ESCAPE '\\'")
             params.append(pattern.format(escaped))
     return " AND ".join(clauses), params
+
+
+# A row's place in a list's order: (its sort key, its rowid).
+PageKey = tuple[Any, int]
+
+
+def page_key(rows: list[sqlite3.Row], limit: int) -> PageKey | None:
+    """The place of the last row of a page, when more rows follow it (rows as _page gives them:
+    up to LIMIT + 1, or the LIMIT of _listing with its `more`)."""
+    if len(rows) < limit or not rows:
+        return None
+    last = rows[limit - 1]
+    return (last["_sortkey"], last["_rowid"])
+
+
+def page_of(
+    rows: list[sqlite3.Row], offset: int, limit: int, record: Callable[[sqlite3.Row], Any]
+) -> Page:
+    """The Page of up to LIMIT + 1 rows from _page, each made a record."""
+    more = len(rows) > limit
+    return Page(
+        [record(r) for r in rows[:limit]], offset, more, page_key(rows, limit) if more else None
+    )
 
 
 def _database_error(path: str, exc: sqlite3.DatabaseError) -> StoreError:
@@ -242,6 +267,13 @@ class StoreBase:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    @property
+    def page_token_key(self) -> bytes:
+        """The key that authenticates this database's page tokens (a pagetoken names a place in
+        a list; a forged one must be refused, not followed). Derived from the seal key, so every
+        worker of one database, and every restart of it, accepts the tokens of the others."""
+        return hmac.new(self._seal_key, b"iamcli pagetoken v1", hashlib.sha256).digest()
+
     def _page(
         self,
         table: str,
@@ -252,13 +284,30 @@ class StoreBase:
         descending: bool,
         offset: int,
         limit: int,
+        after: PageKey | None = None,
     ) -> list[sqlite3.Row]:
+        """Up to LIMIT + 1 rows (one more tells that more follow), each with its place in the
+        order as `_sortkey` and `_rowid` (see page_key). With AFTER, the rows that come after
+        that place (keyset paging: no rows are counted off, and rows added or deleted before
+        it move nothing); else after skipping OFFSET rows."""
         if sort is not None and sort not in allowed:
             raise Invalid(f"sort must be one of {', '.join(sorted(allowed))}")
         direction = "DESC" if descending else "ASC"
-        # rowid breaks ties, so that pages neither repeat nor skip rows of equal sort keys.
-        order = f"{sort or 'created_at'} {direction}, rowid {direction}"
-        sql = f"SELECT * FROM {table} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ? OFFSET ?"
+        # rowid breaks ties, so that pages neither repeat nor skip rows of equal sort keys. A
+        # missing description sorts as an empty one: a row value with NULL compares as nothing.
+        column = sort or "created_at"
+        key = f"IFNULL({column}, '')" if column == "description" else column
+        order = f"{key} {direction}, rowid {direction}"
+        where = list(where)
+        params = list(params)
+        if after is not None:
+            where.append(f"({key}, rowid) {'<' if descending else '>'} (?, ?)")
+            params.extend(after)
+            offset = 0
+        sql = (
+            f"SELECT {key} AS _sortkey, rowid AS _rowid, * FROM {table} "
+            f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ? OFFSET ?"
+        )
         return self._all(sql, [*params, limit + 1, offset])
 
     def _listing(
@@ -271,6 +320,7 @@ class StoreBase:
         descending: bool,
         offset: int,
         limit: int,
+        after: PageKey | None = None,
     ) -> tuple[list[sqlite3.Row], bool]:
         """One page of TABLE's rows whose columns equal EQUAL's values (None: any) and meet
         IBM's FILTER_EXPR; and whether more follow."""
@@ -280,7 +330,7 @@ class StoreBase:
             clause, extra = filter_sql(filter_expr)
             where.append(clause)
             params.extend(extra)
-        rows = self._page(table, where, params, sort, allowed, descending, offset, limit)
+        rows = self._page(table, where, params, sort, allowed, descending, offset, limit, after)
         return rows[:limit], len(rows) > limit
 
     # -- signing keys ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import formats
-from .base import StoreBase
+from .base import PageKey, StoreBase, page_key
 from .records import (
     Conflict,
     Invalid,
@@ -210,12 +210,14 @@ class ProfileStore(StoreBase):
         descending: bool = False,
         offset: int = 0,
         limit: int = 20,
+        after: PageKey | None = None,
     ) -> Page:
         equal = {"account_id": account_id, "name": name}
         rows, more = self._listing(
-            "profiles", equal, filter_expr, sort, PROFILE_SORTS, descending, offset, limit
+            "profiles", equal, filter_expr, sort, PROFILE_SORTS, descending, offset, limit, after
         )
-        return Page([profile_from_row(r) for r in rows], offset, more)
+        after = page_key(rows, limit) if more else None
+        return Page([profile_from_row(r) for r in rows], offset, more, after)
 
     def update_profile(
         self,

@@ -163,6 +163,8 @@ class Page:
     items: list[Any]
     offset: int
     has_more: bool
+    # Where the next page starts (store.base.page_key), when has_more.
+    after: tuple[Any, int] | None = None
 
 
 def digest(secret: str) -> bytes:

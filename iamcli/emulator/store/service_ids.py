@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 from .. import formats
-from .base import StoreBase, filter_sql
+from .base import PageKey, StoreBase, filter_sql, page_of
 from .records import (
     SERVICE_ID_SORTS,
     Invalid,
@@ -78,6 +78,7 @@ class ServiceIdStore(StoreBase):
         descending: bool = False,
         offset: int = 0,
         limit: int = 20,
+        after: PageKey | None = None,
     ) -> Page:
         where, params = ["account_id = ?"], [account_id]
         if name is not None:
@@ -95,9 +96,9 @@ class ServiceIdStore(StoreBase):
             where.append(clause)
             params.extend(extra)
         rows = self._page(
-            "service_ids", where, params, sort, SERVICE_ID_SORTS, descending, offset, limit
+            "service_ids", where, params, sort, SERVICE_ID_SORTS, descending, offset, limit, after
         )
-        return Page([service_id_from_row(r) for r in rows[:limit]], offset, len(rows) > limit)
+        return page_of(rows, offset, limit, service_id_from_row)
 
     def update_service_id(
         self,
