@@ -13,8 +13,10 @@ beyond `limit` (IBM's `offset`, `limit` and `first` are sent).
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
@@ -23,10 +25,17 @@ from starlette.responses import Response
 from .. import authz, formats, web
 from ..problems import Problem
 from ..store import Assignment, Template
-from .account_settings import TemplateSettings, check_settings
 from .common import caller_of, own_account
 
 router = APIRouter()
+
+
+class TemplateBody(BaseModel):
+    """What every kind's template body has; each kind adds its components."""
+
+    account_id: Annotated[str | None, Field(max_length=64)] = None
+    name: Annotated[str | None, Field(max_length=300)] = None
+    description: Annotated[str | None, Field(max_length=1000)] = None
 
 
 @dataclass(frozen=True)
@@ -35,16 +44,13 @@ class Kind:
     templates: str  # URL of the templates collection
     assignments: str  # URL of the assignments collection, with IBM's trailing slash
     list_key: str  # the key of the template list
-    body_key: str  # the template's component (account_settings, profile, ...)
     crn_kind: str
     tag: str
-
-
-class TemplateBody(BaseModel):
-    account_id: Annotated[str | None, Field(max_length=64)] = None
-    name: Annotated[str | None, Field(max_length=300)] = None
-    description: Annotated[str | None, Field(max_length=1000)] = None
-    account_settings: TemplateSettings | None = None
+    body: type[TemplateBody]  # the request body of a template version
+    # The stored components of a request (None: none sent), checked; the request asks.
+    components: Callable[[Request, TemplateBody], dict[str, Any] | None]
+    # The stored components as the template's JSON fields.
+    render: Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class AssignmentBody(BaseModel):
@@ -65,7 +71,7 @@ def template_json(kind: Kind, t: Template, *, history: bool) -> dict[str, Any]:
         "account_id": t.account_id,
         "name": t.name,
         "committed": t.committed,
-        kind.body_key: t.body,
+        **kind.render(t.body),
         "entity_tag": t.entity_tag,
         "crn": formats.cloud_crn(t.account_id, kind.crn_kind, f"{t.id}/{t.version}"),
         "created_at": formats.ibm_time(t.created_at),
@@ -133,13 +139,20 @@ def _template(request: Request, kind: Kind, tid: str, version: int | None, verb:
     return found
 
 
-def _component(kind: Kind, body: TemplateBody) -> dict[str, Any] | None:
-    settings = body.account_settings
-    if settings is None:
-        return None
-    values = settings.model_dump(exclude_none=True)
-    check_settings(values)
-    return values
+Handler = TypeVar("Handler", bound=Callable[..., Response])
+
+
+def _taking(model: type[BaseModel], handler: Handler) -> Handler:
+    """HANDLER, with its `body` parameter declared as MODEL (each kind's own body), so that
+    FastAPI validates and documents the kind's body."""
+    signature = inspect.signature(handler)
+    handler.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[
+            p.replace(annotation=model) if p.name == "body" else p
+            for p in signature.parameters.values()
+        ]
+    )
+    return handler
 
 
 def _etag(entity: Template | Assignment) -> dict[str, str]:
@@ -162,7 +175,7 @@ def add_template_routes(kind: Kind) -> None:
             account_id=account_id,
             name=body.name,
             description=body.description,
-            body=_component(kind, body) or {},
+            body=kind.components(request, body) or {},
             by=by,
         )
         return web.json_response(template_json(kind, created, history=False), 201, _etag(created))
@@ -222,7 +235,7 @@ def add_template_routes(kind: Kind) -> None:
             account_id=body.account_id or current.account_id,
             name=body.name or current.name,
             description=body.description if body.description is not None else current.description,
-            body=_component(kind, body) or current.body,
+            body=kind.components(request, body) or current.body,
             by=caller_of(request).iam_id,
             template_id=template_id,
         )
@@ -254,7 +267,7 @@ def add_template_routes(kind: Kind) -> None:
             if_match=if_match,
             name=body.name,
             description=body.description,
-            body=_component(kind, body),
+            body=kind.components(request, body),
             by=caller_of(request).iam_id,
         )
         return web.json_response(
@@ -276,14 +289,14 @@ def add_template_routes(kind: Kind) -> None:
         return web.no_content()
 
     for path, handler, method, status in (
-        (kind.templates, create, "POST", 201),
+        (kind.templates, _taking(kind.body, create), "POST", 201),
         (kind.templates, listing, "GET", 200),
         (one, latest, "GET", 200),
         (one, delete_all, "DELETE", 204),
         (one + "/versions", versions, "GET", 200),
-        (one + "/versions", create_version, "POST", 201),
+        (one + "/versions", _taking(kind.body, create_version), "POST", 201),
         (version_path, get_version, "GET", 200),
-        (version_path, update_version, "PUT", 200),
+        (version_path, _taking(kind.body, update_version), "PUT", 200),
         (version_path, delete_version, "DELETE", 204),
         (version_path + "/commit", commit, "POST", 204),
     ):
