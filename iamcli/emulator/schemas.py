@@ -491,6 +491,8 @@ class AccountSettingsTemplateList(BaseModel):
     offset: int
     limit: int
     first: str
+    previous: str | SkipJsonSchema[None] = None
+    next: str | SkipJsonSchema[None] = None
     account_settings_templates: list[AccountSettingsTemplate]
 
 
@@ -517,6 +519,8 @@ class ProfileTemplateList(BaseModel):
     offset: int
     limit: int
     first: str
+    previous: str | SkipJsonSchema[None] = None
+    next: str | SkipJsonSchema[None] = None
     profile_templates: list[ProfileTemplate]
 
 
@@ -542,6 +546,8 @@ class TemplateAssignmentList(BaseModel):
     offset: int
     limit: int
     first: str
+    previous: str | SkipJsonSchema[None] = None
+    next: str | SkipJsonSchema[None] = None
     assignments: list[TemplateAssignment]
 
 

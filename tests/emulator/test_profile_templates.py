@@ -389,3 +389,35 @@ def test_an_assignment_that_cannot_be_made_fails_and_can_be_retried(enterprise: 
     iam.delete_trusted_profile_assignment(assignment_id=aid)
     with pytest.raises(ApiException):
         iam.get_trusted_profile_assignment(assignment_id=aid)
+
+
+def test_template_and_assignment_lists_page(enterprise: Emulator) -> None:
+    iam = identity_service(enterprise)
+    ent, child = enterprise.a.account_id, enterprise.b.account_id
+    tid = committed_template(iam, ent, profile={"name": f"paged-{uuid.uuid4().hex[:6]}"})
+    for n in range(2):
+        iam.create_profile_template_version(template_id=tid, description=f"v{n + 2}")
+    seen, pagetoken = [], None
+    for _ in range(5):
+        page = iam.list_versions_of_profile_template(
+            template_id=tid, limit="2", pagetoken=pagetoken, order="desc"
+        ).get_result()
+        seen += [t["version"] for t in page["profile_templates"]]
+        if "next" not in page:
+            break
+        pagetoken = page["next"].split("pagetoken=")[1]
+    assert seen == [3, 2, 1]
+    assert "previous" in page
+
+    aid, _ = assigned_profile(iam, tid, child)
+    first = iam.list_trusted_profile_assignments(account_id=ent, limit=1, sort="template_id")
+    assert first.get_result()["limit"] == 1 and len(first.get_result()["assignments"]) == 1
+    listed = iam.list_trusted_profile_assignments(
+        account_id=ent, template_id=tid, template_version="1", target=child, target_type="Account"
+    ).get_result()["assignments"]
+    assert [a["id"] for a in listed] == [aid]
+    none = iam.list_trusted_profile_assignments(
+        account_id=ent, template_id=tid, template_version="2"
+    )
+    assert none.get_result()["assignments"] == []
+    iam.delete_trusted_profile_assignment(assignment_id=aid)

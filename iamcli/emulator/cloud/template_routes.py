@@ -7,8 +7,8 @@ a target must be a child account of that enterprise (`iamcli serve --child-accou
 
 Choices where IBM's reference is silent: a committed version cannot change (409) and only a
 committed version can be assigned (400); deleting a version or template that an assignment uses
-is 409; one assignment per template and target (409, update it instead); lists are not paged
-beyond `limit` (IBM's `offset`, `limit` and `first` are sent).
+is 409; one assignment per template and target (409, update it instead); lists page with
+`limit` and this server's `pagetoken` (IBM's `offset`, `limit`, `first`, `previous`, `next`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from starlette.responses import Response
 
 from .. import authz, formats, web
 from ..problems import Problem
-from ..store import Assignment, Template
-from .common import caller_of, own_account
+from ..store import Assignment, Page, Template
+from .common import caller_of, decode_page_token, list_body, own_account
 
 router = APIRouter()
 
@@ -189,14 +189,20 @@ def add_template_routes(kind: Kind) -> None:
         order: Annotated[str | None, Query(max_length=10)] = None,
         include_history: bool = False,
     ) -> Response:
-        account = account_id or caller_of(request).account_id
+        offset, token_account = decode_page_token(pagetoken)
+        account = account_id or token_account or caller_of(request).account_id
         _require(request, kind, "template", "list", account)
         size = _page_size(limit)
-        found = web.store(request).list_templates(kind.name, account)
-        found = _sorted(found, sort, order)[:size]
-        items = [template_json(kind, t, history=include_history) for t in found]
-        first = web.base_url(request) + request.url.path
-        return web.json_response({"offset": 0, "limit": size, "first": first, kind.list_key: items})
+        found = _sorted(web.store(request).list_templates(kind.name, account), sort, order)
+        return _paged(
+            request,
+            kind.list_key,
+            found,
+            lambda t: template_json(kind, t, history=include_history),
+            size,
+            offset,
+            account,
+        )
 
     def latest(request: Request, template_id: str, include_history: bool = False) -> Response:
         found = _template(request, kind, template_id, None, "get")
@@ -219,14 +225,20 @@ def add_template_routes(kind: Kind) -> None:
         include_history: bool = False,
     ) -> Response:
         found = _template(request, kind, template_id, None, "list")
+        offset, _ = decode_page_token(pagetoken)
         size = _page_size(limit)
         every = web.store(request).list_templates(
             kind.name, found.account_id, template_id=template_id
         )
-        every = _sorted(every, sort, order)[:size]
-        items = [template_json(kind, t, history=include_history) for t in every]
-        first = web.base_url(request) + request.url.path
-        return web.json_response({"offset": 0, "limit": size, "first": first, kind.list_key: items})
+        return _paged(
+            request,
+            kind.list_key,
+            _sorted(every, sort, order),
+            lambda t: template_json(kind, t, history=include_history),
+            size,
+            offset,
+            found.account_id,
+        )
 
     def create_version(request: Request, template_id: str, body: TemplateBody) -> Response:
         current = _template(request, kind, template_id, None, "create")
@@ -354,7 +366,8 @@ def add_assignment_routes(kind: Kind) -> None:
         order: Annotated[str | None, Query(max_length=10)] = None,
         include_history: bool = False,
     ) -> Response:
-        account = account_id or caller_of(request).account_id
+        offset, token_account = decode_page_token(pagetoken)
+        account = account_id or token_account or caller_of(request).account_id
         _require(request, kind, "assignment", "list", account)
         every = web.store(request).list_assignments(
             kind.name,
@@ -367,10 +380,14 @@ def add_assignment_routes(kind: Kind) -> None:
         )
         if target_type is not None:
             every = [a for a in every if a.target_type == target_type]
-        items = [assignment_json(request, kind, a, history=include_history) for a in every[:limit]]
-        first = web.base_url(request) + request.url.path
-        return web.json_response(
-            {"offset": 0, "limit": limit, "first": first, "assignments": items}
+        return _paged(
+            request,
+            "assignments",
+            _sorted_assignments(every, sort, order),
+            lambda a: assignment_json(request, kind, a, history=include_history),
+            limit,
+            offset,
+            account,
         )
 
     def get(request: Request, assignment_id: str, include_history: bool = False) -> Response:
@@ -420,6 +437,45 @@ def add_assignment_routes(kind: Kind) -> None:
             tags=tags,
             name=f"{kind.name}_assignment_{handler.__name__}",
         )
+
+
+Entity = TypeVar("Entity", Template, Assignment)
+
+
+def _paged(
+    request: Request,
+    key: str,
+    entities: list[Entity],
+    render: Callable[[Entity], dict[str, Any]],
+    size: int,
+    offset: int,
+    account: str,
+) -> Response:
+    """One page of ENTITIES (only those rendered), with IBM's paging links."""
+    page = Page(
+        [render(e) for e in entities[offset : offset + size]],
+        offset,
+        offset + size < len(entities),
+    )
+    return web.json_response(list_body(request, key, page, size, account, list(page.items)))
+
+
+def _sorted_assignments(
+    items: list[Assignment], sort: str | None, order: str | None
+) -> list[Assignment]:
+    keys: dict[str | None, Callable[[Assignment], Any]] = {
+        None: lambda a: a.created_at,
+        "created_at": lambda a: a.created_at,
+        "last_modified_at": lambda a: a.modified_at,
+        "template_id": lambda a: (a.template_id, a.created_at),
+    }
+    if sort not in keys:
+        raise Problem(
+            400, "Validation of property 'sort' failed: template_id, created_at or last_modified_at"
+        )
+    if order not in (None, "asc", "desc"):
+        raise Problem(400, "Validation of property 'order' failed: asc or desc")
+    return sorted(items, key=keys[sort], reverse=order == "desc")
 
 
 def _page_size(limit: str | None) -> int:
