@@ -30,6 +30,11 @@ from .common import caller_of, decode_page_token, list_body, own_account
 router = APIRouter()
 
 
+PageToken = Annotated[str | None, Query(max_length=1024)]
+SortKey = Annotated[str | None, Query(max_length=50)]
+SortOrder = Annotated[str | None, Query(max_length=10)]
+
+
 class TemplateBody(BaseModel):
     """What every kind's template body has; each kind adds its components."""
 
@@ -130,6 +135,17 @@ def _require(request: Request, kind: Kind, what: str, verb: str, account_id: str
     return caller.iam_id
 
 
+def _listed(
+    request: Request, kind: Kind, what: str, account_id: str | None, pagetoken: str | None
+) -> tuple[int, str]:
+    """The offset and the account of a list, which the caller may list (else 403). IBM: the
+    account is required unless a page token names it; here it defaults to the caller's."""
+    offset, token_account = decode_page_token(pagetoken)
+    account = account_id or token_account or caller_of(request).account_id
+    _require(request, kind, what, "list", account)
+    return offset, account
+
+
 def _template(request: Request, kind: Kind, tid: str, version: int | None, verb: str) -> Template:
     caller_of(request)  # 401 before 404
     found = web.store(request).template(kind.name, tid, version)
@@ -184,16 +200,16 @@ def add_template_routes(kind: Kind) -> None:
         request: Request,
         account_id: str | None = None,
         limit: Annotated[str | None, Query(max_length=10)] = None,
-        pagetoken: Annotated[str | None, Query(max_length=1024)] = None,
-        sort: Annotated[str | None, Query(max_length=50)] = None,
-        order: Annotated[str | None, Query(max_length=10)] = None,
+        pagetoken: PageToken = None,
+        sort: SortKey = None,
+        order: SortOrder = None,
         include_history: bool = False,
     ) -> Response:
-        offset, token_account = decode_page_token(pagetoken)
-        account = account_id or token_account or caller_of(request).account_id
-        _require(request, kind, "template", "list", account)
+        offset, account = _listed(request, kind, "template", account_id, pagetoken)
         size = _page_size(limit)
-        found = _sorted(web.store(request).list_templates(kind.name, account), sort, order)
+        found = _sorted(
+            web.store(request).list_templates(kind.name, account), _TEMPLATE_SORTS, sort, order
+        )
         return _paged(
             request,
             kind.list_key,
@@ -219,9 +235,9 @@ def add_template_routes(kind: Kind) -> None:
         request: Request,
         template_id: str,
         limit: Annotated[str | None, Query(max_length=10)] = None,
-        pagetoken: Annotated[str | None, Query(max_length=1024)] = None,
-        sort: Annotated[str | None, Query(max_length=50)] = None,
-        order: Annotated[str | None, Query(max_length=10)] = None,
+        pagetoken: PageToken = None,
+        sort: SortKey = None,
+        order: SortOrder = None,
         include_history: bool = False,
     ) -> Response:
         found = _template(request, kind, template_id, None, "list")
@@ -233,7 +249,7 @@ def add_template_routes(kind: Kind) -> None:
         return _paged(
             request,
             kind.list_key,
-            _sorted(every, sort, order),
+            _sorted(every, _TEMPLATE_SORTS, sort, order),
             lambda t: template_json(kind, t, history=include_history),
             size,
             offset,
@@ -361,14 +377,12 @@ def add_assignment_routes(kind: Kind) -> None:
         target: Annotated[str | None, Query(max_length=64)] = None,
         target_type: Annotated[str | None, Query(max_length=50)] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        pagetoken: Annotated[str | None, Query(max_length=1024)] = None,
-        sort: Annotated[str | None, Query(max_length=50)] = None,
-        order: Annotated[str | None, Query(max_length=10)] = None,
+        pagetoken: PageToken = None,
+        sort: SortKey = None,
+        order: SortOrder = None,
         include_history: bool = False,
     ) -> Response:
-        offset, token_account = decode_page_token(pagetoken)
-        account = account_id or token_account or caller_of(request).account_id
-        _require(request, kind, "assignment", "list", account)
+        offset, account = _listed(request, kind, "assignment", account_id, pagetoken)
         every = web.store(request).list_assignments(
             kind.name,
             account,
@@ -383,7 +397,7 @@ def add_assignment_routes(kind: Kind) -> None:
         return _paged(
             request,
             "assignments",
-            _sorted_assignments(every, sort, order),
+            _sorted(every, _ASSIGNMENT_SORTS, sort, order),
             lambda a: assignment_json(request, kind, a, history=include_history),
             limit,
             offset,
@@ -460,24 +474,6 @@ def _paged(
     return web.json_response(list_body(request, key, page, size, account, list(page.items)))
 
 
-def _sorted_assignments(
-    items: list[Assignment], sort: str | None, order: str | None
-) -> list[Assignment]:
-    keys: dict[str | None, Callable[[Assignment], Any]] = {
-        None: lambda a: a.created_at,
-        "created_at": lambda a: a.created_at,
-        "last_modified_at": lambda a: a.modified_at,
-        "template_id": lambda a: (a.template_id, a.created_at),
-    }
-    if sort not in keys:
-        raise Problem(
-            400, "Validation of property 'sort' failed: template_id, created_at or last_modified_at"
-        )
-    if order not in (None, "asc", "desc"):
-        raise Problem(400, "Validation of property 'order' failed: asc or desc")
-    return sorted(items, key=keys[sort], reverse=order == "desc")
-
-
 def _page_size(limit: str | None) -> int:
     if limit is None:
         return 20
@@ -487,17 +483,29 @@ def _page_size(limit: str | None) -> int:
     return size
 
 
-def _sorted(items: list[Template], sort: str | None, order: str | None) -> list[Template]:
-    keys = {
-        None: lambda t: (t.created_at, t.version),
-        "created_at": lambda t: (t.created_at, t.version),
-        "last_modified_at": lambda t: (t.modified_at, t.version),
-        "name": lambda t: (t.name, t.version),
-    }
+_TEMPLATE_SORTS: dict[str | None, Callable[[Template], Any]] = {
+    None: lambda t: (t.created_at, t.version),
+    "created_at": lambda t: (t.created_at, t.version),
+    "last_modified_at": lambda t: (t.modified_at, t.version),
+    "name": lambda t: (t.name, t.version),
+}
+_ASSIGNMENT_SORTS: dict[str | None, Callable[[Assignment], Any]] = {
+    None: lambda a: a.created_at,
+    "created_at": lambda a: a.created_at,
+    "last_modified_at": lambda a: a.modified_at,
+    "template_id": lambda a: (a.template_id, a.created_at),
+}
+
+
+def _sorted(
+    items: list[Entity],
+    keys: dict[str | None, Callable[[Entity], Any]],
+    sort: str | None,
+    order: str | None,
+) -> list[Entity]:
     if sort not in keys:
-        raise Problem(
-            400, "Validation of property 'sort' failed: created_at, last_modified_at or name"
-        )
+        names = ", ".join(k for k in keys if k)
+        raise Problem(400, f"Validation of property 'sort' failed: one of {names}")
     if order not in (None, "asc", "desc"):
         raise Problem(400, "Validation of property 'order' failed: asc or desc")
     return sorted(items, key=keys[sort], reverse=order == "desc")
