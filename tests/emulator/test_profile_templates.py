@@ -10,8 +10,8 @@ from typing import Any
 import jwt
 import pytest
 from ibm_cloud_sdk_core import ApiException
-from ibm_cloud_sdk_core.authenticators import IAMAssumeAuthenticator
-from ibm_platform_services import IamIdentityV1
+from ibm_cloud_sdk_core.authenticators import IAMAssumeAuthenticator, IAMAuthenticator
+from ibm_platform_services import IamIdentityV1, IamPolicyManagementV1
 from test_ibm_sdks import identity_service
 
 from support import Emulator, seeded_emulator
@@ -270,7 +270,7 @@ def test_the_child_cannot_change_what_the_template_made(enterprise: Emulator) ->
         profile={"name": f"strict-{uuid.uuid4().hex[:6]}", "rules": [rule()]},
         action_controls={
             "rules": {"add": False, "remove": False},
-            "policies": {"add": True, "remove": True},
+            "policies": {"add": False, "remove": False},
             "identities": {"add": False, "remove": False},
         },
     )
@@ -286,8 +286,38 @@ def test_the_child_cannot_change_what_the_template_made(enterprise: Emulator) ->
         )
         == 403
     )
+    viewer = {"role_id": "crn:v1:bluemix:public:iam::::role:Viewer"}
+    on_child = {
+        "attributes": [
+            {"name": "accountId", "value": child},
+            {"name": "serviceName", "value": "iam-identity"},
+        ]
+    }
+    grants = policy_service(enterprise, enterprise.b.apikey)
+    for pid_, allowed in ((pid, True), (strict_pid, False)):
+
+        def grant(pid_: str = pid_) -> Any:
+            return grants.create_policy(
+                type="access",
+                subjects=[{"attributes": [{"name": "iam_id", "value": "iam-" + pid_}]}],
+                roles=[viewer],
+                resources=[on_child],
+            )
+
+        if allowed:
+            assert grant().get_status_code() == 201
+        else:
+            with pytest.raises(ApiException) as refused:
+                grant()
+            assert refused.value.status_code == 403
     for assignment in (aid, strict_aid):
         iam.delete_trusted_profile_assignment(assignment_id=assignment)
+
+
+def policy_service(emulator: Emulator, apikey: str) -> IamPolicyManagementV1:
+    service = IamPolicyManagementV1(authenticator=IAMAuthenticator(apikey, url=emulator.url))
+    service.set_service_url(emulator.url)
+    return service
 
 
 def _rule_args(name: str = "r") -> dict[str, Any]:
