@@ -439,6 +439,12 @@ def test_template_and_assignment_lists_page(enterprise: Emulator) -> None:
     assert seen == [3, 2, 1]
     assert "previous" in page
 
+    # A name sent with a version renames every version, as IBM documents.
+    renamed = f"renamed-{uuid.uuid4().hex[:6]}"
+    iam.update_profile_template_version(if_match="*", template_id=tid, version="3", name=renamed)
+    every = iam.list_versions_of_profile_template(template_id=tid).get_result()
+    assert {t["name"] for t in every["profile_templates"]} == {renamed}
+
     aid, _ = assigned_profile(iam, tid, child)
     first = iam.list_trusted_profile_assignments(account_id=ent, limit=1, sort="template_id")
     assert first.get_result()["limit"] == 1 and len(first.get_result()["assignments"]) == 1
