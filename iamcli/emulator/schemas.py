@@ -522,7 +522,9 @@ class TemplateAssignment(BaseModel):
     target_type: str
     target: str
     status: str = Field(description="accepted, in_progress, succeeded or failed")
-    resources: list[dict[str, Any]]
+    resources: list[dict[str, Any]] | SkipJsonSchema[None] = Field(
+        None, description="Only in the answer about one assignment"
+    )
     history: list[HistoryRecord] | SkipJsonSchema[None] = None
     href: str
     created_at: str

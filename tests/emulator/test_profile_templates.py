@@ -144,6 +144,7 @@ def test_profile_template_life_cycle_as_ibm_runs_it(enterprise: Emulator) -> Non
 
     listing = iam.list_trusted_profile_assignments(account_id=ent, template_id=tid).get_result()
     assert [a["id"] for a in listing["assignments"]] == [aid]
+    assert "resources" not in listing["assignments"][0]  # IBM: only for one assignment
     current = iam.get_trusted_profile_assignment(assignment_id=aid)
     assignment = current.get_result()
     assert assignment["status"] == "succeeded"

@@ -42,7 +42,7 @@ class AssignmentUpdate(BaseModel):
 
 
 def assignment_json(
-    request: Request, kind: Kind, a: Assignment, *, history: bool
+    request: Request, kind: Kind, a: Assignment, *, history: bool, resources: bool = True
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": a.id,
@@ -52,7 +52,6 @@ def assignment_json(
         "target_type": a.target_type,
         "target": a.target,
         "status": a.status,
-        "resources": list(a.resources),
         "href": f"{web.base_url(request)}{kind.assignments}{a.id}",
         "created_at": formats.ibm_time(a.created_at),
         "created_by_id": a.created_by,
@@ -60,6 +59,9 @@ def assignment_json(
         "last_modified_by_id": a.modified_by,
         "entity_tag": a.entity_tag,
     }
+    # IBM: the resources are in the answer about one assignment, not in lists.
+    if resources:
+        body["resources"] = list(a.resources)
     if history:
         body["history"] = list(a.history)
     return body
@@ -133,7 +135,7 @@ def add_assignment_routes(kind: Kind) -> None:
             request,
             "assignments",
             _sorted(every, _ASSIGNMENT_SORTS, sort, order),
-            lambda a: assignment_json(request, kind, a, history=include_history),
+            lambda a: assignment_json(request, kind, a, history=include_history, resources=False),
             limit,
             offset,
             account,
