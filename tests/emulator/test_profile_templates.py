@@ -90,8 +90,11 @@ def test_profile_template_life_cycle_as_ibm_runs_it(enterprise: Emulator) -> Non
     assert template["profile"]["rules"][0]["realm_name"] == REALM
     assert template["policy_template_references"] == [{"id": "policyTemplate-1", "version": "1"}]
 
-    got = iam.get_profile_template_version(template_id=tid, version=str(version))
+    got = iam.get_profile_template_version(
+        template_id=tid, version=str(version), include_history=True
+    )
     assert got.get_result()["name"] == name
+    assert [h["action"] for h in got.get_result()["history"]] == ["create"]
     etag = got.get_headers()["Etag"]
     listed = iam.list_profile_templates(account_id=ent).get_result()
     assert tid in [t["id"] for t in listed["profile_templates"]]

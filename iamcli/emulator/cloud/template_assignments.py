@@ -20,13 +20,13 @@ from .template_routes import (
     PageToken,
     SortKey,
     SortOrder,
-    _etag,
-    _listed,
-    _paged,
-    _require,
-    _sorted,
-    _version,
+    etag_header,
+    listed_account,
+    paged,
+    require_access,
     router,
+    sorted_by,
+    version_number,
 )
 
 
@@ -84,7 +84,7 @@ def add_assignment_routes(kind: Kind) -> None:
         a = web.store(request).assignment(kind.name, assignment_id)
         if a is None:
             raise Problem(404, f"Assignment {assignment_id[:100]} not found")
-        _require(request, kind, "assignment", verb, a.account_id)
+        require_access(request, kind, "assignment", verb, a.account_id)
         return a
 
     def create(request: Request, body: AssignmentBody) -> Response:
@@ -93,7 +93,7 @@ def add_assignment_routes(kind: Kind) -> None:
         template = store.template(kind.name, body.template_id, body.template_version)
         if template is None:
             raise Problem(404, f"Template {body.template_id[:100]} version not found")
-        by = _require(request, kind, "assignment", "create", template.account_id)
+        by = require_access(request, kind, "assignment", "create", template.account_id)
         made = store.create_assignment(
             kind.name,
             template_id=body.template_id,
@@ -103,7 +103,7 @@ def add_assignment_routes(kind: Kind) -> None:
             by=by,
         )
         return web.json_response(
-            assignment_json(request, kind, made, history=False), 202, _etag(made)
+            assignment_json(request, kind, made, history=False), 202, etag_header(made)
         )
 
     def listing(
@@ -119,22 +119,22 @@ def add_assignment_routes(kind: Kind) -> None:
         order: SortOrder = None,
         include_history: bool = False,
     ) -> Response:
-        offset, account = _listed(request, kind, "assignment", account_id, pagetoken)
+        offset, account = listed_account(request, kind, "assignment", account_id, pagetoken)
         every = web.store(request).list_assignments(
             kind.name,
             account,
             template_id=template_id,
             template_version=None
             if template_version is None
-            else _version(request, template_version),
+            else version_number(request, template_version),
             target=target,
         )
         if target_type is not None:
             every = [a for a in every if a.target_type == target_type]
-        return _paged(
+        return paged(
             request,
             "assignments",
-            _sorted(every, _ASSIGNMENT_SORTS, sort, order),
+            sorted_by(every, _ASSIGNMENT_SORTS, sort, order),
             lambda a: assignment_json(request, kind, a, history=include_history, resources=False),
             limit,
             offset,
@@ -144,7 +144,7 @@ def add_assignment_routes(kind: Kind) -> None:
     def get(request: Request, assignment_id: str, include_history: bool = False) -> Response:
         a = found(request, assignment_id, "get")
         return web.json_response(
-            assignment_json(request, kind, a, history=include_history), headers=_etag(a)
+            assignment_json(request, kind, a, history=include_history), headers=etag_header(a)
         )
 
     def update(
@@ -162,7 +162,7 @@ def add_assignment_routes(kind: Kind) -> None:
             by=caller_of(request).iam_id,
         )
         return web.json_response(
-            assignment_json(request, kind, updated, history=False), 202, _etag(updated)
+            assignment_json(request, kind, updated, history=False), 202, etag_header(updated)
         )
 
     def delete(request: Request, assignment_id: str) -> Response:

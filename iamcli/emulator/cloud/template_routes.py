@@ -80,7 +80,7 @@ def template_json(kind: Kind, t: Template, *, history: bool) -> dict[str, Any]:
     return body
 
 
-def _version(request: Request, text: str) -> int:
+def version_number(request: Request, text: str) -> int:
     # Who asks comes first: a request without a token is 401 whatever its path says.
     caller_of(request)
     version = formats.whole_number(text, 1, 1_000_000)
@@ -89,7 +89,7 @@ def _version(request: Request, text: str) -> int:
     return version
 
 
-def _require(request: Request, kind: Kind, what: str, verb: str, account_id: str) -> str:
+def require_access(request: Request, kind: Kind, what: str, verb: str, account_id: str) -> str:
     caller = caller_of(request)
     own_account(caller, account_id)
     authz.require(
@@ -100,14 +100,14 @@ def _require(request: Request, kind: Kind, what: str, verb: str, account_id: str
     return caller.iam_id
 
 
-def _listed(
+def listed_account(
     request: Request, kind: Kind, what: str, account_id: str | None, pagetoken: str | None
 ) -> tuple[int, str]:
     """The offset and the account of a list, which the caller may list (else 403). IBM: the
     account is required unless a page token names it; here it defaults to the caller's."""
     offset, token_account = decode_page_token(pagetoken)
     account = account_id or token_account or caller_of(request).account_id
-    _require(request, kind, what, "list", account)
+    require_access(request, kind, what, "list", account)
     return offset, account
 
 
@@ -116,7 +116,7 @@ def _template(request: Request, kind: Kind, tid: str, version: int | None, verb:
     found = web.store(request).template(kind.name, tid, version)
     if found is None:
         raise Problem(404, f"Template {tid[:100]} not found")
-    _require(request, kind, "template", verb, found.account_id)
+    require_access(request, kind, "template", verb, found.account_id)
     return found
 
 
@@ -136,7 +136,7 @@ def _taking(model: type[BaseModel], handler: Handler) -> Handler:
     return handler
 
 
-def _etag(entity: Template | Assignment) -> dict[str, str]:
+def etag_header(entity: Template | Assignment) -> dict[str, str]:
     return {"ETag": entity.entity_tag}
 
 
@@ -148,7 +148,7 @@ def add_template_routes(kind: Kind) -> None:
     def create(request: Request, body: TemplateBody) -> Response:
         caller = caller_of(request)
         account_id = body.account_id or caller.account_id
-        by = _require(request, kind, "template", "create", account_id)
+        by = require_access(request, kind, "template", "create", account_id)
         if not body.name:
             raise Problem(400, "Property missing or empty. Property: name")
         created = web.store(request).create_template(
@@ -159,7 +159,9 @@ def add_template_routes(kind: Kind) -> None:
             body=kind.components(request, body) or {},
             by=by,
         )
-        return web.json_response(template_json(kind, created, history=False), 201, _etag(created))
+        return web.json_response(
+            template_json(kind, created, history=False), 201, etag_header(created)
+        )
 
     def listing(
         request: Request,
@@ -170,12 +172,12 @@ def add_template_routes(kind: Kind) -> None:
         order: SortOrder = None,
         include_history: bool = False,
     ) -> Response:
-        offset, account = _listed(request, kind, "template", account_id, pagetoken)
+        offset, account = listed_account(request, kind, "template", account_id, pagetoken)
         size = _page_size(limit)
-        found = _sorted(
+        found = sorted_by(
             web.store(request).list_templates(kind.name, account), _TEMPLATE_SORTS, sort, order
         )
-        return _paged(
+        return paged(
             request,
             kind.list_key,
             found,
@@ -188,7 +190,7 @@ def add_template_routes(kind: Kind) -> None:
     def latest(request: Request, template_id: str, include_history: bool = False) -> Response:
         found = _template(request, kind, template_id, None, "get")
         return web.json_response(
-            template_json(kind, found, history=include_history), headers=_etag(found)
+            template_json(kind, found, history=include_history), headers=etag_header(found)
         )
 
     def delete_all(request: Request, template_id: str) -> Response:
@@ -211,10 +213,10 @@ def add_template_routes(kind: Kind) -> None:
         every = web.store(request).list_templates(
             kind.name, found.account_id, template_id=template_id
         )
-        return _paged(
+        return paged(
             request,
             kind.list_key,
-            _sorted(every, _TEMPLATE_SORTS, sort, order),
+            sorted_by(every, _TEMPLATE_SORTS, sort, order),
             lambda t: template_json(kind, t, history=include_history),
             size,
             offset,
@@ -232,14 +234,16 @@ def add_template_routes(kind: Kind) -> None:
             by=caller_of(request).iam_id,
             template_id=template_id,
         )
-        return web.json_response(template_json(kind, created, history=False), 201, _etag(created))
+        return web.json_response(
+            template_json(kind, created, history=False), 201, etag_header(created)
+        )
 
     def get_version(
         request: Request, template_id: str, version: str, include_history: bool = False
     ) -> Response:
-        found = _template(request, kind, template_id, _version(request, version), "get")
+        found = _template(request, kind, template_id, version_number(request, version), "get")
         return web.json_response(
-            template_json(kind, found, history=include_history), headers=_etag(found)
+            template_json(kind, found, history=include_history), headers=etag_header(found)
         )
 
     def update_version(
@@ -249,7 +253,7 @@ def add_template_routes(kind: Kind) -> None:
         body: TemplateBody,
         if_match: Annotated[str, Header()],
     ) -> Response:
-        number = _version(request, version)
+        number = version_number(request, version)
         current = _template(request, kind, template_id, number, "update")
         if body.account_id not in (None, current.account_id):
             raise Problem(400, "A template cannot move to another account")
@@ -264,17 +268,17 @@ def add_template_routes(kind: Kind) -> None:
             by=caller_of(request).iam_id,
         )
         return web.json_response(
-            template_json(kind, updated, history=False), headers=_etag(updated)
+            template_json(kind, updated, history=False), headers=etag_header(updated)
         )
 
     def delete_version(request: Request, template_id: str, version: str) -> Response:
-        number = _version(request, version)
+        number = version_number(request, version)
         _template(request, kind, template_id, number, "delete")
         web.store(request).delete_template(kind.name, template_id, number)
         return web.no_content()
 
     def commit(request: Request, template_id: str, version: str) -> Response:
-        number = _version(request, version)
+        number = version_number(request, version)
         _template(request, kind, template_id, number, "commit")
         web.store(request).commit_template(
             kind.name, template_id, number, by=caller_of(request).iam_id
@@ -306,7 +310,7 @@ def add_template_routes(kind: Kind) -> None:
 Entity = TypeVar("Entity", Template, Assignment)
 
 
-def _paged(
+def paged(
     request: Request,
     key: str,
     entities: list[Entity],
@@ -341,7 +345,7 @@ _TEMPLATE_SORTS: dict[str | None, Callable[[Template], Any]] = {
 }
 
 
-def _sorted(
+def sorted_by(
     items: list[Entity],
     keys: dict[str | None, Callable[[Entity], Any]],
     sort: str | None,
