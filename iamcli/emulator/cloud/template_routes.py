@@ -105,8 +105,9 @@ def listed_account(
 ) -> tuple[int, str]:
     """The offset and the account of a list, which the caller may list (else 403). IBM: the
     account is required unless a page token names it; here it defaults to the caller's."""
+    caller = caller_of(request)  # 401 before a bad page token's 400
     offset, token_account = decode_page_token(pagetoken)
-    account = account_id or token_account or caller_of(request).account_id
+    account = account_id or token_account or caller.account_id
     require_access(request, kind, what, "list", account)
     return offset, account
 
