@@ -20,6 +20,7 @@ from .activity import Activity, ActivityStore
 from .grants import GrantStore
 from .passwords import LoginLocked
 from .policies import CustomRoleRow, PolicyRow, PolicyStore
+from .profile_templates import ManagedProfile, ProfileTemplateStore
 from .profiles import ProfileStore
 from .records import (
     ApiKey,
@@ -54,6 +55,7 @@ __all__ = [
     "Invalid",
     "Locked",
     "LoginLocked",
+    "ManagedProfile",
     "NotFound",
     "Page",
     "PolicyRow",
@@ -77,6 +79,7 @@ class Store(
     GrantStore,
     ServiceIdGroupStore,
     AccountSettingsStore,
+    ProfileTemplateStore,
     TemplateStore,
     ProfileStore,
     PolicyStore,

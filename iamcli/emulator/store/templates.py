@@ -84,6 +84,21 @@ def _history(action: str, by: str, account_id: str, message: str) -> dict[str, A
     }
 
 
+def _rename(
+    db: sqlite3.Connection, kind: str, template_id: str, account_id: str, name: str
+) -> None:
+    """IBM: a name sent with a version is the name of every version of the template."""
+    clash = db.execute(
+        "SELECT 1 FROM templates WHERE kind = ? AND account_id = ? AND name = ? AND id != ?",
+        (kind, account_id, name, template_id),
+    ).fetchone()
+    if clash is not None:
+        raise Conflict(f"A template named {name[:100]!r} already exists")
+    db.execute(
+        "UPDATE templates SET name = ? WHERE id = ? AND name != ?", (name, template_id, name)
+    )
+
+
 def _template(row: sqlite3.Row) -> Template:
     return Template(
         kind=row["kind"],
@@ -124,7 +139,8 @@ def _assignment(row: sqlite3.Row) -> Assignment:
     )
 
 
-def _settings_resources(template: Template, target: str) -> list[dict[str, Any]]:
+def _settings_resources(template: Template, assignment: Assignment) -> list[dict[str, Any]]:
+    target = assignment.target
     # An account settings template takes effect through the target's effective settings
     # (cloud/account_settings.py reads the settled assignments): nothing else is written.
     return [
@@ -141,8 +157,10 @@ def _settings_resources(template: Template, target: str) -> list[dict[str, Any]]
 
 
 # What an assignment does to its target, per template kind: given the store, the template
-# version and the target account, apply it (returning the resources it made) or remove it.
-Applier = Callable[["TemplateStore", sqlite3.Connection, Template, str], list[dict[str, Any]]]
+# version and the assignment, apply it (returning the resources it made) or remove it.
+Applier = Callable[
+    ["TemplateStore", sqlite3.Connection, Template, Assignment], list[dict[str, Any]]
+]
 Remover = Callable[["TemplateStore", sqlite3.Connection, Assignment], None]
 
 
@@ -171,7 +189,7 @@ class TemplateStore(StoreBase):
     # Per kind, what settling an assignment does to its target.
     appliers: ClassVar[dict[str, tuple[Applier, Remover]]] = {
         "account_settings": (
-            lambda store, db, template, target: _settings_resources(template, target),
+            lambda store, db, template, assignment: _settings_resources(template, assignment),
             lambda store, db, assignment: None,
         ),
     }
@@ -249,6 +267,7 @@ class TemplateStore(StoreBase):
                 if row["n"] >= MAX_VERSIONS:
                     raise Conflict(f"A template has at most {MAX_VERSIONS} versions")
                 version = int(row["v"]) + 1
+                _rename(db, kind, template_id, account_id, name)
             history = [_history("create", by, account_id, f"Version {version} created")]
             db.execute(
                 "INSERT INTO templates VALUES (?, ?, ?, ?, ?, ?, 0, ?, 1, ?, ?, ?, ?, ?)",
@@ -318,6 +337,8 @@ class TemplateStore(StoreBase):
                 raise StaleVersion("The template was changed since it was read")
             if current.committed:
                 raise Conflict("A committed template version cannot be changed; create a version")
+            if name is not None:
+                _rename(db, kind, template_id, current.account_id, name)
             history = [*current.history, _history("update", by, current.account_id, "Updated")]
             db.execute(
                 "UPDATE templates SET name = ?, description = ?, body = ?, rev = rev + 1,"
@@ -532,20 +553,29 @@ class TemplateStore(StoreBase):
             template = self._template_in(
                 db, current.kind, current.template_id, current.template_version
             )
+            # What a failed apply wrote is undone; the failure itself is the outcome.
+            db.execute("SAVEPOINT apply")
             try:
-                made = apply(self, db, template, current.target)
+                made = apply(self, db, template, current)
+                db.execute("RELEASE apply")
                 status, resources = "succeeded", made
             except (Invalid, Conflict, NotFound) as exc:
+                db.execute("ROLLBACK TO apply")
+                db.execute("RELEASE apply")
                 status = "failed"
+                # IBM's TemplateAssignmentResponseResource: the detail is named by the kind
+                # (`account_settings`, `profile`); its error's keys are camelCase.
                 resources = [
                     {
                         "target": current.target,
-                        "status": "failed",
-                        "error_message": {
-                            "name": type(exc).__name__,
-                            "error_code": "assignment_failed",
-                            "message": str(exc)[:500],
-                            "status_code": "400",
+                        current.kind: {
+                            "status": "failed",
+                            "error_message": {
+                                "name": type(exc).__name__,
+                                "errorCode": "assignment_failed",
+                                "message": str(exc)[:500],
+                                "statusCode": "400",
+                            },
                         },
                     }
                 ]
