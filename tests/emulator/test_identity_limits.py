@@ -159,9 +159,7 @@ def test_counts_follow_real_creates_and_deletes(world: World) -> None:
     ).get_result()
     assert got["serviceid_groups"] == {"limit": 100, "count": 1}
     assert got["serviceids_per_group"]["serviceid_groups"] == [{"group_id": gid, "count": 1}]
-    assert got["apikeys_per_identity"]["identities"] == [
-        {"iam_id": second["iam_id"], "count": 0}
-    ]
+    assert got["apikeys_per_identity"]["identities"] == [{"iam_id": second["iam_id"], "count": 0}]
 
 
 def test_profile_and_template_counts(world: World) -> None:

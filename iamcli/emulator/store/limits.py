@@ -71,15 +71,6 @@ _ACCOUNT_COUNTS: dict[str, str] = {
     "serviceids": "SELECT COUNT(*) FROM service_ids WHERE account_id = ?",
     "serviceid_groups": "SELECT COUNT(*) FROM serviceid_groups WHERE account_id = ?",
     "profiles": "SELECT COUNT(*) FROM profiles WHERE account_id = ?",
-    "profile_templates": (
-        # Every kind but account settings is a trusted-profile template.
-        "SELECT COUNT(DISTINCT id) FROM templates WHERE kind != 'account_settings' "
-        "AND account_id = ?"
-    ),
-    "account_settings_templates": (
-        "SELECT COUNT(DISTINCT id) FROM templates WHERE kind = 'account_settings' "
-        "AND account_id = ?"
-    ),
     "cr_links": (
         "SELECT COUNT(*) FROM profile_links l JOIN profiles p ON l.profile_id = p.id "
         "WHERE p.account_id = ?"
@@ -89,6 +80,12 @@ _ACCOUNT_COUNTS: dict[str, str] = {
         "WHERE p.account_id = ? AND r.type = 'Profile-CR'"
     ),
 }
+
+# The templates of a kind (store/templates.py) in an account: (kind, account_id).
+_TEMPLATE_COUNT = "SELECT COUNT(DISTINCT id) FROM templates WHERE kind = ? AND account_id = ?"
+# The template kind each template limit counts. The trusted-profile kind's name is the one
+# cloud/templates.py gives it; creation passes its real kind, so enforcement never depends on it.
+TEMPLATE_KINDS = {"account_settings_templates": "account_settings", "profile_templates": "profile"}
 
 # The per-entity counts: (account_id, entity ID) → SQL with those two parameters. An ID of
 # another account, or of nothing, counts 0: the answer tells nothing of other accounts.
@@ -144,6 +141,9 @@ class IdentityLimitStore(StoreBase):
 
     def account_usage(self, account_id: str, name: str) -> int:
         """How many of NAME's entities the account has (0 for those this server lacks)."""
+        if name in TEMPLATE_KINDS:
+            row = self._one(_TEMPLATE_COUNT, (TEMPLATE_KINDS[name], account_id))
+            return 0 if row is None else int(row[0])
         sql = _ACCOUNT_COUNTS.get(name)
         if sql is None:
             return 0
@@ -160,7 +160,12 @@ class IdentityLimitStore(StoreBase):
 
 
 def check_limit(
-    db: sqlite3.Connection, account_id: str, name: str, entity_id: str | None = None
+    db: sqlite3.Connection,
+    account_id: str,
+    name: str,
+    entity_id: str | None = None,
+    *,
+    kind: str | None = None,
 ) -> None:
     """Inside a create's transaction: refuse the create when NAME is already at its
     maximum. Counting and inserting in one write transaction keeps workers from racing
@@ -170,8 +175,11 @@ def check_limit(
         (account_id, name),
     ).fetchone()
     limit = DEFAULT_LIMITS[name] if row is None else int(row[0])
-    if entity_id is None:
-        params: tuple[str, ...] = (account_id,)
+    if kind is not None:  # a template limit, for a template of this kind
+        params: tuple[str, ...] = (kind, account_id)
+        sql = _TEMPLATE_COUNT
+    elif entity_id is None:
+        params = (account_id,)
         sql = _ACCOUNT_COUNTS[name]
     else:
         params = (account_id, entity_id)

@@ -162,5 +162,10 @@ def join_group(db: sqlite3.Connection, account_id: str, sid: str, gid: str) -> N
 def in_group_sql(gid: str | None) -> tuple[str, list[str]]:
     """A WHERE clause on service_ids for the members of GID; None: of the default group."""
     if gid is None:
-        return "id NOT IN (SELECT service_id FROM serviceid_group_members)", []
+        # Correlated on the member table's key: one lookup per row, never a walk of it.
+        return (
+            "NOT EXISTS (SELECT 1 FROM serviceid_group_members m "
+            "WHERE m.service_id = service_ids.id)",
+            [],
+        )
     return "id IN (SELECT service_id FROM serviceid_group_members WHERE group_id = ?)", [gid]

@@ -230,13 +230,10 @@ class TemplateStore(StoreBase):
                 ).fetchone()
                 if clash is not None:
                     raise Conflict(f"A template named {name[:100]!r} already exists")
-                check_limit(
-                    db,
-                    account_id,
-                    "account_settings_templates"
-                    if kind == "account_settings"
-                    else "profile_templates",
-                )
+                limit = "account_settings_templates"
+                if kind != "account_settings":
+                    limit = "profile_templates"
+                check_limit(db, account_id, limit, kind=kind)
                 prefix = (
                     "AccountSettingsTemplate" if kind == "account_settings" else "ProfileTemplate"
                 )
