@@ -130,7 +130,7 @@ def serve(
             metavar="NAME=N",
             help="Set one of the seeded account's identity limits (repeatable), e.g. "
             "apikeys_per_identity=2, serviceids=10; names as in GET "
-            "/v1/accounts/ID/limits/identity, plus serviceids. [default: IBM's]",
+            "/v1/accounts/ID/limits/identity, plus serviceids (README: the defaults).",
         ),
     ] = None,
     admin_password: Annotated[
