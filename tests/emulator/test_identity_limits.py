@@ -453,3 +453,20 @@ def test_api_key_lists_filter_by_the_service_ids_group(world: World) -> None:
     # The keys of one named identity are all listed, its group or not.
     keys = world.iam.list_api_keys(account_id=world.account, iam_id=member["iam_id"])
     assert [k["id"] for k in keys.get_result()["apikeys"]] == [in_group["id"]]
+
+
+@pytest.mark.parametrize("locked", ["false", "true"])
+def test_a_refused_inline_key_leaves_no_service_id(world: World, locked: str) -> None:
+    world.server.store.set_identity_limit(world.account, "apikeys_per_identity", 0)
+    with pytest.raises(ApiException) as info:
+        world.iam.create_service_id(
+            account_id=world.account, name="keyed", apikey={"name": "k"}, entity_lock=locked
+        )
+    assert refusal(info)[:2] == (400, "limit_exceeded")
+    world.server.store.set_identity_limit(world.account, "apikeys_per_identity", 20)
+    with pytest.raises(ApiException) as info:
+        world.iam.create_service_id(
+            account_id=world.account, name="keyed", apikey={"name": "k", "apikey": "short"}
+        )
+    assert refusal(info)[0] == 400
+    assert world.iam.list_service_ids(account_id=world.account).get_result()["serviceids"] == []
