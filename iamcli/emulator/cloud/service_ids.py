@@ -106,7 +106,10 @@ def create_service_id(
         locked=locked,
         unique_instance_crns=body.unique_instance_crns,
         created_by=caller.iam_id,
-        group_id=body.group_id or None,  # none, or empty: IBM's default group
+        # None or empty: IBM's default group. Who may create a service ID may put it in any
+        # group of the account (IBM names no permission on the group for it); a group of
+        # another account is answered as not found.
+        group_id=body.group_id or None,
     )
     result = service_id_json(created)
     if show_group_id:
