@@ -38,6 +38,8 @@ class ServeOptions:
     # A signing key and a password being made while the server started (ahead.Ahead), for a
     # new database; None: made when needed.
     ahead: Any = None
+    # (limit name, maximum): the seeded account's identity limits, other than IBM's defaults.
+    identity_limits: tuple[tuple[str, int], ...] = ()
 
 
 def is_loopback(host: str) -> bool:
@@ -84,6 +86,8 @@ def prepare(settings: Settings, options: ServeOptions, err: TextIO) -> Store:
             err.write(f"User {name} API key (shown once, keep it safe): {value}\n")
     for child in options.child_accounts:
         store.add_child_account(boot.account_id, child)
+    for name, maximum in options.identity_limits:
+        store.set_identity_limit(boot.account_id, name, maximum)
     return store
 
 

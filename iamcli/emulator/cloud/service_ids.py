@@ -12,7 +12,7 @@ from starlette.responses import Response
 from .. import access, formats, web
 from ..lazy_routes import LazyRoute
 from ..problems import Problem
-from ..store import ServiceId
+from ..store import DEFAULT_GROUP, ServiceId, Store, StoreError
 from .api_keys import api_key_json, parse_expiry
 from .common import (
     PageSize,
@@ -46,7 +46,7 @@ class CreateServiceId(BaseModel):
     unique_instance_crns: list[Annotated[str, Field(max_length=1024)]] | None = Field(
         None, max_length=100
     )
-    group_id: str | None = None
+    group_id: Annotated[str | None, Field(max_length=1024)] = None
     apikey: ApiKeyInsideCreate | None = None
 
 
@@ -56,6 +56,15 @@ class UpdateServiceId(BaseModel):
     unique_instance_crns: list[Annotated[str, Field(max_length=1024)]] | None = Field(
         None, max_length=100
     )
+
+
+def with_group_ids(store: Store, bodies: list[dict[str, Any]]) -> None:
+    """`show_group_id=true`: each service ID's group, where it is not the default group
+    (whose ID IBM does not document: such a service ID shows no group_id)."""
+    groups = store.serviceid_group_ids([b["id"] for b in bodies])
+    for body in bodies:
+        if body["id"] in groups:
+            body["group_id"] = groups[body["id"]]
 
 
 def service_id_json(s: ServiceId) -> dict[str, Any]:
@@ -83,6 +92,7 @@ def create_service_id(
     request: Request,
     body: CreateServiceId,
     entity_lock: Annotated[str | None, Header()] = None,
+    show_group_id: bool = False,
 ) -> Response:
     caller = caller_of(request)
     account_id = own_account(caller, body.account_id)
@@ -97,22 +107,36 @@ def create_service_id(
         locked=locked,
         unique_instance_crns=body.unique_instance_crns,
         created_by=caller.iam_id,
+        # None or empty: IBM's default group. Who may create a service ID may put it in any
+        # group of the account (IBM names no permission on the group for it); a group of
+        # another account is answered as not found.
+        group_id=body.group_id or None,
     )
-    access.grant_creator(store, caller, created)
     result = service_id_json(created)
+    if show_group_id:
+        with_group_ids(store, [result])
     if body.apikey is not None:
-        key, value = store.create_api_key(
-            account_id=account_id,
-            iam_id=created.iam_id,
-            name=body.apikey.name,
-            description=body.apikey.description,
-            value=body.apikey.apikey,
-            store_value=bool(body.apikey.store_value),
-            action_when_leaked=body.apikey.action_when_leaked or "disable",
-            expires_at=expires,
-            created_by=caller.iam_id,
-        )
+        try:
+            key, value = store.create_api_key(
+                account_id=account_id,
+                iam_id=created.iam_id,
+                name=body.apikey.name,
+                description=body.apikey.description,
+                value=body.apikey.apikey,
+                store_value=bool(body.apikey.store_value),
+                action_when_leaked=body.apikey.action_when_leaked or "disable",
+                expires_at=expires,
+                created_by=caller.iam_id,
+            )
+        except StoreError:
+            # A refused key (a bad value, a limit) refuses the whole create: no service ID
+            # is left behind for a request that answered 400.
+            if locked:
+                store.set_service_id_locked(created.id, False)
+            store.delete_service_id(created.id)
+            raise
         result["apikey"] = {**api_key_json(key), "apikey": value}
+    access.grant_creator(store, caller, created)
     return web.json_response(result, 201, etag(created))
 
 
@@ -121,6 +145,8 @@ def create_service_id(
 def list_service_ids(
     request: Request,
     account_id: str | None = None,
+    group_id: Annotated[str | None, Query(max_length=1024)] = None,
+    show_group_id: bool = False,
     name: Annotated[str | None, Query(max_length=1024)] = None,
     pagesize: PageSize = 20,
     pagetoken: str | None = None,
@@ -139,6 +165,8 @@ def list_service_ids(
         account,
         name=name,
         ids=access.visible_service_ids(store, caller),
+        # IBM: "If this parameter is not provided the default group is applied."
+        group_id=group_id or DEFAULT_GROUP,
         filter_expr=filter,
         sort=sort,
         descending=order_desc(order),
@@ -147,15 +175,21 @@ def list_service_ids(
         after=start.after,
     )
     items = [service_id_json(s) for s in page.items]
+    if show_group_id:
+        with_group_ids(store, items)
     return web.json_response(list_body(request, "serviceids", page, pagesize, account, items))
 
 
 @router.get("/v1/serviceids/{sid}", tags=["service IDs"])
-def get_service_id(request: Request, sid: str, include_activity: bool = False) -> Response:
+def get_service_id(
+    request: Request, sid: str, include_activity: bool = False, show_group_id: bool = False
+) -> Response:
     caller = caller_of(request)
     found = web.owned_service_id(web.store(request), caller, sid)
     access.require(caller, "iam-identity.serviceid.get", found)
     body = service_id_json(found)
+    if show_group_id:
+        with_group_ids(web.store(request), [body])
     if include_activity:
         body["activity"] = activity_json(web.store(request), found.iam_id)
     return web.json_response(body, headers=etag(found))
@@ -167,6 +201,7 @@ def update_service_id(
     sid: str,
     body: UpdateServiceId,
     if_match: Annotated[str, Header()],
+    show_group_id: bool = False,
 ) -> Response:
     store = web.store(request)
     caller = caller_of(request)
@@ -180,7 +215,10 @@ def update_service_id(
         description=body.description,
         unique_instance_crns=body.unique_instance_crns,
     )
-    return web.json_response(service_id_json(updated), headers=etag(updated))
+    result = service_id_json(updated)
+    if show_group_id:
+        with_group_ids(store, [result])
+    return web.json_response(result, headers=etag(updated))
 
 
 @router.delete("/v1/serviceids/{sid}", status_code=204, tags=["service IDs"])

@@ -18,6 +18,7 @@ from .account_settings import AccountSettings, AccountSettingsStore, Preference
 from .accounts import AccountStore
 from .activity import Activity, ActivityStore
 from .grants import GrantStore
+from .limits import DEFAULT_LIMITS, IdentityLimitStore, LimitExceeded
 from .passwords import LoginLocked
 from .policies import CustomRoleRow, PolicyRow, PolicyStore
 from .profile_templates import ManagedProfile, ProfileTemplateStore
@@ -40,10 +41,12 @@ from .records import (
     digest,
 )
 from .service_ids import ServiceIdStore
-from .serviceid_groups import ServiceIdGroup, ServiceIdGroupStore
+from .serviceid_groups import DEFAULT_GROUP, ServiceIdGroup, ServiceIdGroupStore
 from .templates import Assignment, Template, TemplateStore
 
 __all__ = [
+    "DEFAULT_GROUP",
+    "DEFAULT_LIMITS",
     "AccountSettings",
     "Activity",
     "ApiKey",
@@ -53,6 +56,7 @@ __all__ = [
     "CustomRoleRow",
     "Identity",
     "Invalid",
+    "LimitExceeded",
     "Locked",
     "LoginLocked",
     "ManagedProfile",
@@ -84,5 +88,6 @@ class Store(
     ProfileStore,
     PolicyStore,
     ActivityStore,
+    IdentityLimitStore,
 ):
     """All emulator state. Safe to share between threads; one instance per process."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import formats
 from .base import PageKey, StoreBase, filter_sql, page_of
+from .limits import check_limit
 from .records import (
     ACTIONS_WHEN_LEAKED,
     API_KEY_SORTS,
@@ -21,6 +22,7 @@ from .records import (
     check_text,
     digest,
 )
+from .serviceid_groups import keys_in_group_sql
 
 
 class ApiKeyStore(StoreBase):
@@ -56,6 +58,7 @@ class ApiKeyStore(StoreBase):
             raise Invalid("store_value is only allowed for API keys of service IDs")
         value = value or formats.new_api_key_value()
         with self._tx() as db:
+            check_limit(db, account_id, "apikeys_per_identity", iam_id)
             kid = self._insert_api_key(
                 db,
                 account_id=account_id,
@@ -144,6 +147,7 @@ class ApiKeyStore(StoreBase):
         iam_id: str | None = None,
         owners: list[str] | None = None,
         owner_kind: str | None = None,
+        group_id: str | None = None,
         filter_expr: str | None = None,
         sort: str | None = None,
         descending: bool = False,
@@ -152,6 +156,11 @@ class ApiKeyStore(StoreBase):
         after: PageKey | None = None,
     ) -> Page:
         where, params = ["account_id = ?"], [account_id]
+        if group_id is not None:
+            # Service-ID keys whose service ID is in the group (DEFAULT_GROUP: in none); user
+            # keys are always in the default group, and IBM ignores the group for them.
+            where.append(f"(owner_kind = 'user' OR {keys_in_group_sql(group_id or None)})")
+            params.extend([group_id] if group_id else [])
         if iam_id is not None:
             where.append("iam_id = ?")
             params.append(iam_id)

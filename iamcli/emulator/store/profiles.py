@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import formats
 from .base import PageKey, StoreBase, page_key
+from .limits import check_limit
 from .records import (
     Conflict,
     Invalid,
@@ -57,10 +58,8 @@ CREATE INDEX IF NOT EXISTS profile_identities_iam_id ON profile_identities(iam_i
 """
 
 PROFILE_SORTS = {"name", "description", "created_at", "modified_at"}
-# IBM's limit (PSPYG, ACCT): at most 20 claim rules per profile.
-MAX_RULES = 20
+# A profile's claim rules and links are bounded by the account's identity limits (limits.py).
 MAX_IDENTITIES = 100
-MAX_LINKS = 100
 
 
 @dataclass(frozen=True)
@@ -177,6 +176,7 @@ class ProfileStore(StoreBase):
         if not name.strip():
             raise Invalid("name must not be empty")
         with self._tx() as db:
+            check_limit(db, account_id, "profiles")
             pid = insert_profile(db, account_id, name, description, email, created_by)
         return self.profile(pid)  # type: ignore[return-value]
 
@@ -311,11 +311,8 @@ class ProfileStore(StoreBase):
                     "The link's CRN is not in the trusted profile's account "
                     "(set is_cross_account to link a resource of another account)"
                 )
-            count = db.execute(
-                "SELECT COUNT(*) FROM profile_links WHERE profile_id = ?", (pid,)
-            ).fetchone()[0]
-            if count >= MAX_LINKS:
-                raise Invalid(f"A trusted profile can have at most {MAX_LINKS} links")
+            check_limit(db, profile.account_id, "cr_links_per_profile", pid)
+            check_limit(db, profile.account_id, "cr_links")
             db.execute(
                 "INSERT INTO profile_links VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
                 (
@@ -502,11 +499,13 @@ def check_unique_name(db: sqlite3.Connection, account_id: str, name: str, pid: s
 
 def insert_rule(db: sqlite3.Connection, pid: str, fields: RuleFields) -> str:
     """A new claim rule of profile PID, within IBM's limit; its ID."""
-    count = db.execute(
-        "SELECT COUNT(*) FROM profile_rules WHERE profile_id = ?", (pid,)
-    ).fetchone()[0]
-    if count >= MAX_RULES:
-        raise Invalid(f"A trusted profile can have at most {MAX_RULES} claim rules")
+    # The account's identity limits (store/limits.py), whoever makes the rule: a command or a
+    # template's assignment.
+    (account_id,) = db.execute("SELECT account_id FROM profiles WHERE id = ?", (pid,)).fetchone()
+    check_limit(db, account_id, "claim_rules_per_profile", pid)
+    if fields.type == "Profile-CR":
+        check_limit(db, account_id, "cr_rules_per_profile", pid)
+        check_limit(db, account_id, "cr_rules")
     rid = f"ClaimRule-{uuid.uuid4()}"
     t = formats.now()
     db.execute(
