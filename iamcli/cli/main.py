@@ -5,6 +5,7 @@ from typing import Annotated, ClassVar
 import typer
 
 from . import (
+    account_settings,
     api_keys,
     auth,
     exec,
@@ -130,6 +131,8 @@ for _name, _fn in (
             trusted_profile_policies.trusted_profile_policies,
             trusted_profile_policies.trusted_profile_policy,
             trusted_profile_policies.trusted_profile_policy_delete,
+            account_settings.account_settings,
+            account_settings.account_settings_update,
         )
     ),
 ):
