@@ -15,6 +15,7 @@ from . import (
     rotation,
     serve,
     service_ids,
+    templates,
     trusted_profile_identities,
     trusted_profile_parts,
     trusted_profile_policies,
@@ -131,10 +132,12 @@ for _name, _fn in (
             trusted_profile_policies.trusted_profile_policies,
             trusted_profile_policies.trusted_profile_policy,
             trusted_profile_policies.trusted_profile_policy_delete,
-            account_settings.account_settings,
-            account_settings.account_settings_update,
         )
     ),
+    *templates.template_commands(templates.TRUSTED_PROFILE).items(),
+    ("account-settings", account_settings.account_settings),
+    ("account-settings-update", account_settings.account_settings_update),
+    *templates.template_commands(templates.ACCOUNT_SETTINGS).items(),
 ):
     Root.entries[_name] = command_entry(_fn, name=_name, cls=Command, help=None)
 Root.entries["service-api-key-rotate"] = command_entry(
