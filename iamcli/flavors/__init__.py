@@ -104,11 +104,11 @@ class Flavor(ABC):
         raise self.unsupported("trusted profiles")
 
     def account_settings(self) -> AccountSettingsApi:
-        raise self.unsupported("account settings")
+        raise self.unsupported("managing account settings")
 
     def templates(self, kind: str) -> TemplateApi:
         """Enterprise templates of one kind (`account_settings`, `profile`)."""
-        raise self.unsupported("enterprise templates and assignments")
+        raise self.unsupported("managing enterprise templates and assignments")
 
     @abstractmethod
     def introspect(self, access_token: str) -> Introspection: ...
