@@ -46,8 +46,8 @@ def resolve_template(api: TemplateApi, ref: str, what: str) -> Template:
 
 
 def resolve_version(api: TemplateApi, ref: str, version: str, what: str) -> Template:
+    number = version_number(version)  # a usage error before any request
     template = resolve_template(api, ref, what)
-    number = version_number(version)
     try:
         return api.version(template.id, number)
     except NotFoundError:

@@ -1,0 +1,229 @@
+"""The account-settings template and assignment commands, run as a user runs them (a separate
+process) against the real server, in an enterprise (account A) with one child account (B);
+what they did is read back with IBM's own SDK."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
+from ibm_platform_services import IamIdentityV1
+
+from support import Emulator, seeded_emulator
+
+
+@pytest.fixture(scope="module")
+def enterprise(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    emulator = seeded_emulator(str(tmp_path_factory.mktemp("ent") / "iam.db"))
+    emulator.store.add_child_account(emulator.a.account_id, emulator.b.account_id)
+    yield emulator
+    emulator.server.stop()
+
+
+def sdk_for(emulator: Emulator, apikey: str) -> IamIdentityV1:
+    service = IamIdentityV1(authenticator=IAMAuthenticator(apikey, url=emulator.url))
+    service.set_service_url(emulator.url)
+    return service
+
+
+@pytest.fixture
+def iam(cli_process, enterprise: Emulator):  # type: ignore[no-untyped-def]
+    def run(*args: str, apikey: str | None = None, flavor: str = "cloud"):  # type: ignore[no-untyped-def]
+        env = {
+            "IAMCLI_API_KEY": apikey or enterprise.a.apikey,
+            "IAMCLI_ENDPOINT": enterprise.url,
+            "IAMCLI_FLAVOR": flavor,
+        }
+        return cli_process(*args, env=env)
+
+    return run
+
+
+def ok_json(r):  # type: ignore[no-untyped-def]
+    assert r.code == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def record(r) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    assert r.code == 0, r.stderr
+    pairs = [line.split("   ", 1) for line in r.out_lines]
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def failure(r, code: int) -> str:  # type: ignore[no-untyped-def]
+    assert r.code == code, (r.code, r.stdout, r.stderr)
+    lines = r.stderr.splitlines()
+    assert "FAILED" in lines and "Traceback" not in r.stderr, r.stderr
+    # The one line after FAILED is the message (a hint may follow).
+    return str(lines[lines.index("FAILED") + 1])
+
+
+def write(tmp_path: Path, body: object, name: str = "template.json") -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(body))
+    return str(path)
+
+
+def test_account_settings_template_life_cycle(iam, enterprise: Emulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sdk = sdk_for(enterprise, enterprise.a.apikey)
+    child = enterprise.b.account_id
+    name = f"settings-{uuid.uuid4().hex[:8]}"
+    v1 = write(
+        tmp_path,
+        {"description": "from the file", "account_settings": {"mfa": "LEVEL1"}},
+    )
+
+    made = iam("account-settings-template-create", name, "--file", v1, "--output", "json")
+    template = ok_json(made)
+    tid = template["id"]
+    assert "is created successfully" in made.stderr
+    stored = sdk.get_latest_account_settings_template_version(template_id=tid).get_result()
+    assert stored["name"] == name and stored["description"] == "from the file"
+    assert stored["account_settings"] == {"mfa": "LEVEL1"}
+    assert stored["account_id"] == enterprise.a.account_id and stored["version"] == 1
+
+    # By name and by ID, JSON and record; the list is a table.
+    by_name = record(iam("account-settings-template", name))
+    assert by_name["ID"] == tid and by_name["MFA"] == "LEVEL1" and by_name["Committed"] == "false"
+    assert ok_json(iam("account-settings-template", tid, "--output", "json")) == stored | {
+        "entity_tag": stored["entity_tag"]
+    }
+    table = iam("account-settings-templates")
+    assert table.code == 0 and table.out_lines[0].split()[:3] == ["ID", "Name", "Version"]
+    assert any(line.split()[:3] == [tid, name, "1"] for line in table.out_lines[1:])
+    assert tid in [t["id"] for t in ok_json(iam("account-settings-templates", "--output", "json"))]
+    assert iam("account-settings-templates", "-q").out_lines.count(tid) == 1
+
+    # An update names only what changes: the settings stay.
+    up = iam("account-settings-template-version-update", name, "1", "-d", "changed")
+    assert record(up)["Description"] == "changed"
+    v = sdk.get_account_settings_template_version(template_id=tid, version="1").get_result()
+    assert v["description"] == "changed" and v["account_settings"] == {"mfa": "LEVEL1"}
+
+    # Not committed: not assignable (the server's 400). Committed: it cannot change (409).
+    early = iam("account-settings-assignment-create", name, "1", "Account", child)
+    assert "committed" in failure(early, 1)
+    assert iam("account-settings-template-version-commit", tid, "1").code == 0
+    assert sdk.get_account_settings_template_version(
+        template_id=tid, version="1"
+    ).get_result()["committed"]
+    frozen = iam("account-settings-template-version-update", name, "1", "-d", "again")
+    failure(frozen, 5)
+
+    # A second version from a file; the name carries over.
+    v2_file = write(tmp_path, {"account_settings": {"mfa": "TOTP"}}, "v2.json")
+    v2 = ok_json(
+        iam(
+            "account-settings-template-version-create", name, "--file", v2_file, "--output", "json"
+        )
+    )
+    assert v2["version"] == 2 and v2["name"] == name
+    versions = ok_json(iam("account-settings-template-versions", name, "--output", "json"))
+    assert [t["version"] for t in versions] == [1, 2]
+    shown = record(iam("account-settings-template-version", name, "2"))
+    assert shown["Version"] == "2" and shown["MFA"] == "TOTP"
+
+    # Assign version 1 to the child; it settles, and the child's effective MFA follows.
+    assigned = iam(
+        "account-settings-assignment-create", name, "1", "account", child, "--output", "json"
+    )
+    a = ok_json(assigned)
+    aid = a["id"]
+    assert a["template_id"] == tid and a["template_version"] == 1 and a["target"] == child
+    got = record(iam("account-settings-assignment", aid))
+    assert got["Status"] == "succeeded" and got["Target"] == child
+    assert sdk.get_account_settings_assignment(assignment_id=aid).get_result()["status"] == (
+        "succeeded"
+    )
+    child_sdk = sdk_for(enterprise, enterprise.b.apikey)
+    effective = child_sdk.get_effective_account_settings(account_id=child).get_result()
+    assert effective["effective"]["mfa"] == "LEVEL1"
+    listed = iam("account-settings-assignments", "--template", name)
+    assert listed.code == 0 and any(line.startswith(aid) for line in listed.out_lines)
+
+    # In use: neither the version nor the template can go (the server's 409).
+    failure(iam("account-settings-template-version-delete", name, "1", "-f"), 5)
+
+    # Move it to version 2 (committed first), then remove it.
+    assert iam("account-settings-template-version-commit", name, "2").code == 0
+    moved = ok_json(iam("account-settings-assignment-update", aid, "2", "--output", "json"))
+    assert moved["template_version"] == 2
+    assert sdk.get_account_settings_assignment(assignment_id=aid).get_result()[
+        "template_version"
+    ] == 2
+    refused = iam("account-settings-assignment-delete", aid)
+    assert "--force" in failure(refused, 2)
+    assert iam("account-settings-assignment-delete", aid, "-f").code == 0
+    assert iam("account-settings-assignment", aid).code == 3
+
+    # Versions and templates go; afterwards the name is unknown (exit 3).
+    assert iam("account-settings-template-version-delete", name, "2", "-f").code == 0
+    assert iam("account-settings-template-version", name, "2").code == 3
+    assert iam("account-settings-template-delete", name, "-f").code == 0
+    assert "not found" in failure(iam("account-settings-template", name), 3)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("account-settings-template-create",), "needs a name"),
+        (("account-settings-template-create", " "), "must not be empty"),
+        (("account-settings-template-version", "x", "one"), "TEMPLATE_VERSION"),
+        (("account-settings-template-version", "x", "0"), "TEMPLATE_VERSION"),
+        (("account-settings-assignment-update", "TemplateAssignment-x", "v2"), "TEMPLATE_VERSION"),
+        (("account-settings-template-version-update", "x", "1"), "nothing to change"),
+    ],
+)
+def test_bad_arguments_are_usage_errors(iam, args: tuple[str, ...], words: str) -> None:  # type: ignore[no-untyped-def]
+    assert words in failure(iam(*args), 2)
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "is a JSON object"),
+        ('{"account_settings": {"mfa": "TOTP"}, "colour": "red"}', "unknown field 'colour'"),
+        ('{"name": "n", "account_settings": "TOTP"}', "is a JSON object"),
+    ],
+)
+def test_bad_template_files_are_usage_errors(
+    iam, tmp_path: Path, content: str, words: str
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    message = failure(iam("account-settings-template-create", "n", "--file", str(path)), 2)
+    assert words in message
+    assert failure(iam("account-settings-template-create", "n", "--file", str(tmp_path)), 2)
+
+
+def test_a_bad_target_type_is_a_usage_error(iam, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    assert iam("account-settings-template-create", name).code == 0
+    bad = iam("account-settings-assignment-create", name, "1", "Galaxy", "x")
+    assert "TARGET_TYPE" in failure(bad, 2)
+    assert iam("account-settings-template-delete", name, "-f").code == 0
+
+
+def test_the_child_account_cannot_manage_the_enterprises_templates(
+    iam, enterprise: Emulator
+) -> None:  # type: ignore[no-untyped-def]
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    tid = ok_json(iam("account-settings-template-create", name, "--output", "json"))["id"]
+    for args in (
+        ("account-settings-template", tid),
+        ("account-settings-template-version-commit", tid, "1"),
+        ("account-settings-template-delete", tid, "-f"),
+    ):
+        r = iam(*args, apikey=enterprise.b.apikey)
+        assert r.code == 4, (args, r.stderr)
+    # The child's own list does not show it.
+    theirs = ok_json(
+        iam("account-settings-templates", "--output", "json", apikey=enterprise.b.apikey)
+    )
+    assert tid not in [t["id"] for t in theirs]
+    assert iam("account-settings-template", tid).code == 0
