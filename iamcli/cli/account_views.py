@@ -51,7 +51,11 @@ def settings_pairs(values: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def settings_record(s: AccountSettings) -> list[tuple[str, str]]:
-    return [("Account ID", s.account_id), *settings_pairs(s.values), ("Version", _text(s.entity_tag))]
+    return [
+        ("Account ID", s.account_id),
+        *settings_pairs(s.values),
+        ("Version", _text(s.entity_tag)),
+    ]
 
 
 def template_record(t: Template, component: str) -> list[tuple[str, str]]:
@@ -75,7 +79,9 @@ def template_record(t: Template, component: str) -> list[tuple[str, str]]:
             (
                 "Policy Templates",
                 ", ".join(
-                    f"{r.get('id', '?')}/{r.get('version', '?')}" for r in refs if isinstance(r, dict)
+                    f"{r.get('id', '?')}/{r.get('version', '?')}"
+                    for r in refs
+                    if isinstance(r, dict)
                 ),
             )
         )

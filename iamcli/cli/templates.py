@@ -153,9 +153,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     commands[f"{k.prefix}-template-create"] = template_create
 
-    @_documented(
-        f"Delete a {k.what} with all its versions; refused while an assignment uses it."
-    )
+    @_documented(f"Delete a {k.what} with all its versions; refused while an assignment uses it.")
     def template_delete(run: Run, ref: TemplateRef, force: ForceOpt = False) -> None:
         from ..services.templates import resolve_template
 
@@ -301,8 +299,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
     # -- assignments ---------------------------------------------------------------------
 
     @_documented(
-        f"List the assignments of {k.what}s of the current enterprise account, with their "
-        "status."
+        f"List the assignments of {k.what}s of the current enterprise account, with their status."
     )
     def assignments(
         run: Run,
@@ -355,12 +352,10 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
         run.out.status(f"Assignment {made.id} is created; its status is {made.status or '-'}")
         show_assignment(run, made)
 
-    assign_doc = (
-        f"""Assign a committed version of a {k.what} to a child account or account group.
+    assign_doc = f"""Assign a committed version of a {k.what} to a child account or account group.
 
         IBM applies it asynchronously: the answer's status is `accepted` or `in_progress`;
         `{k.prefix}-assignment ASSIGNMENT_ID` shows how it ended."""
-    )
     if k is ACCOUNT_SETTINGS:
 
         @_documented(assign_doc)
@@ -386,15 +381,11 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
             version: VersionArg,
             target_type: Annotated[
                 str,
-                typer.Option(
-                    "--target-type", metavar="TYPE", help="Account or AccountGroup."
-                ),
+                typer.Option("--target-type", metavar="TYPE", help="Account or AccountGroup."),
             ],
             target: Annotated[
                 str,
-                typer.Option(
-                    "--target", metavar="TARGET", help="The account or account group ID."
-                ),
+                typer.Option("--target", metavar="TARGET", help="The account or account group ID."),
             ],
         ) -> None:
             assign(run, ref, version, target_type, target)
@@ -411,9 +402,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
         number = version_number(version)
         api = _api(run, k)
         current = resolve_assignment(api, aid)
-        run.out.status(
-            f"Updating assignment {current.id} to version {number} as {as_whom(run)}..."
-        )
+        run.out.status(f"Updating assignment {current.id} to version {number} as {as_whom(run)}...")
         updated = api.update_assignment(current, number)
         run.out.ok()
         show_assignment(run, updated)

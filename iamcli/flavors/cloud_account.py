@@ -202,9 +202,7 @@ class TemplateApi(_Api):
 
 
 def _settings(r: Reader, etag: str | None) -> AccountSettings:
-    values = {
-        k: v for k, v in r.data.items() if k not in ("account_id", "entity_tag", "history")
-    }
+    values = {k: v for k, v in r.data.items() if k not in ("account_id", "entity_tag", "history")}
     return AccountSettings(
         account_id=r.text("account_id"),
         entity_tag=etag or r.opt_text("entity_tag"),

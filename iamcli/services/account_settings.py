@@ -101,8 +101,5 @@ def update_settings(api: AccountSettingsApi, changes: dict[str, str]) -> Account
             if all(now.values.get(k) == v for k, v in changes.items()):
                 return now
         exc.message = "The account settings were changed by someone else since they were read"
-        exc.hint = (
-            "nothing was changed: run 'iamcli account-settings' to see them, then try again"
-        )
+        exc.hint = "nothing was changed: run 'iamcli account-settings' to see them, then try again"
         raise
-

@@ -108,18 +108,16 @@ def test_account_settings_template_life_cycle(iam, enterprise: Emulator, tmp_pat
     early = iam("account-settings-assignment-create", name, "1", "Account", child)
     assert "committed" in failure(early, 1)
     assert iam("account-settings-template-version-commit", tid, "1").code == 0
-    assert sdk.get_account_settings_template_version(
-        template_id=tid, version="1"
-    ).get_result()["committed"]
+    assert sdk.get_account_settings_template_version(template_id=tid, version="1").get_result()[
+        "committed"
+    ]
     frozen = iam("account-settings-template-version-update", name, "1", "-d", "again")
     failure(frozen, 5)
 
     # A second version from a file; the name carries over.
     v2_file = write(tmp_path, {"account_settings": {"mfa": "TOTP"}}, "v2.json")
     v2 = ok_json(
-        iam(
-            "account-settings-template-version-create", name, "--file", v2_file, "--output", "json"
-        )
+        iam("account-settings-template-version-create", name, "--file", v2_file, "--output", "json")
     )
     assert v2["version"] == 2 and v2["name"] == name
     versions = ok_json(iam("account-settings-template-versions", name, "--output", "json"))
@@ -152,9 +150,9 @@ def test_account_settings_template_life_cycle(iam, enterprise: Emulator, tmp_pat
     assert iam("account-settings-template-version-commit", name, "2").code == 0
     moved = ok_json(iam("account-settings-assignment-update", aid, "2", "--output", "json"))
     assert moved["template_version"] == 2
-    assert sdk.get_account_settings_assignment(assignment_id=aid).get_result()[
-        "template_version"
-    ] == 2
+    assert (
+        sdk.get_account_settings_assignment(assignment_id=aid).get_result()["template_version"] == 2
+    )
     refused = iam("account-settings-assignment-delete", aid)
     assert "--force" in failure(refused, 2)
     assert iam("account-settings-assignment-delete", aid, "-f").code == 0
@@ -191,9 +189,7 @@ def test_bad_arguments_are_usage_errors(iam, args: tuple[str, ...], words: str) 
         ('{"name": "n", "account_settings": "TOTP"}', "is a JSON object"),
     ],
 )
-def test_bad_template_files_are_usage_errors(
-    iam, tmp_path: Path, content: str, words: str
-) -> None:  # type: ignore[no-untyped-def]
+def test_bad_template_files_are_usage_errors(iam, tmp_path: Path, content: str, words: str) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "bad.json"
     path.write_text(content)
     message = failure(iam("account-settings-template-create", "n", "--file", str(path)), 2)
