@@ -21,7 +21,7 @@ from . import (
     trusted_profile_policies,
     trusted_profiles,
 )
-from .lazy import Entry, LazyGroup, command_entry, group_entry
+from .lazy import Entry, LazyGroup, command_entry, deferred_entry, group_entry
 from .params import Command, Globals, OutputOpt, ProfileOpt, QuietOpt, TraceOpt
 
 
@@ -134,12 +134,27 @@ for _name, _fn in (
             trusted_profile_policies.trusted_profile_policy_delete,
         )
     ),
-    *templates.template_commands(templates.TRUSTED_PROFILE).items(),
-    ("account-settings", account_settings.account_settings),
-    ("account-settings-update", account_settings.account_settings_update),
-    *templates.template_commands(templates.ACCOUNT_SETTINGS).items(),
 ):
     Root.entries[_name] = command_entry(_fn, name=_name, cls=Command, help=None)
+
+
+def _template_entries(kind: templates.Kind) -> None:
+    for name, text in templates.help_texts(kind).items():
+        Root.entries[name] = deferred_entry(
+            lambda name=name: templates.template_commands(kind)[name],  # type: ignore[misc]
+            name=name,
+            cls=Command,
+            help=text,
+        )
+
+
+_template_entries(templates.TRUSTED_PROFILE)
+for _name, _fn in (
+    ("account-settings", account_settings.account_settings),
+    ("account-settings-update", account_settings.account_settings_update),
+):
+    Root.entries[_name] = command_entry(_fn, name=_name, cls=Command, help=None)
+_template_entries(templates.ACCOUNT_SETTINGS)
 Root.entries["service-api-key-rotate"] = command_entry(
     rotation.service_api_key_rotate,
     name="service-api-key-rotate",

@@ -12,6 +12,7 @@ example names) and `trusted-profile-template` (the latest version, as
 Typer reads their annotations, which must then be values, not strings to look up.)
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
@@ -40,10 +41,11 @@ class Kind:
     kind: str  # the API's: account_settings, profile
     prefix: str  # of the command names
     what: str  # in messages: "account settings template"
+    article: str  # "an " or "a "
 
 
-ACCOUNT_SETTINGS = Kind("account_settings", "account-settings", "account settings template")
-TRUSTED_PROFILE = Kind("profile", "trusted-profile", "trusted profile template")
+ACCOUNT_SETTINGS = Kind("account_settings", "account-settings", "account settings template", "an ")
+TRUSTED_PROFILE = Kind("profile", "trusted-profile", "trusted profile template", "a ")
 
 TemplateRef = Annotated[
     str, typer.Argument(metavar="(TEMPLATE_ID|TEMPLATE_NAME)", help="Template ID or name.")
@@ -74,14 +76,79 @@ def _api(run: Run, kind: Kind) -> "TemplateApi":
     return api
 
 
-def _documented(doc: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+# Each command's help, by the part of its name after the kind's prefix. Kept apart from the
+# commands so that `--help` and TAB read it without making the commands.
+_HELP = {
+    "templates": ("List the {what}s of the current (enterprise) account: the latest versions."),
+    "template": ("Show the latest version of {a_what}."),
+    "template-create": (
+        """Create {a_what} (version 1) in the current enterprise account.
+
+        Give the template's settings with --file: a JSON object with `name`, `description` and
+        `{kind}`, as IBM's API takes it; NAME and --description win over the file's."""
+    ),
+    "template-delete": (
+        "Delete {a_what} with all its versions; refused while an assignment uses it."
+    ),
+    "template-versions": ("List the versions of {a_what}."),
+    "template-version": ("Show one version of {a_what}."),
+    "template-version-create": (
+        """Create a new version of {a_what} from a JSON file.
+
+        What the file leaves out (the name, the description) stays as the latest version has
+        it."""
+    ),
+    "template-version-update": (
+        """Change a version of {a_what} that is not committed yet.
+
+        What is not given stays as the version has it. The version read just before is sent
+        (If-Match): a change made meanwhile is refused with exit code 5."""
+    ),
+    "template-version-delete": (
+        "Delete one version of {a_what}; refused while an assignment uses it."
+    ),
+    "template-version-commit": (
+        "Commit a version of {a_what}: it can no longer change, and it can be assigned."
+    ),
+    "assignments": (
+        "List the assignments of {what}s of the current enterprise account, with their status."
+    ),
+    "assignment": ("Show an assignment of {a_what}, with its status and what it made."),
+    "assignment-create": (
+        """Assign a committed version of {a_what} to a child account or account group.
+
+        IBM applies it asynchronously: the answer's status is `accepted` or `in_progress`;
+        `{prefix}-assignment ASSIGNMENT_ID` shows how it ended."""
+    ),
+    "assignment-update": (
+        """Move an assignment to another version of its {what}, or retry a failed one
+        (give its current version). The assignment read just before is sent (If-Match)."""
+    ),
+    "assignment-delete": (
+        "Delete an assignment of {a_what}: what it made in the target account is removed."
+    ),
+}
+
+
+def help_texts(k: Kind) -> dict[str, str]:
+    """Each command's name and help, without making any command."""
+    return {
+        f"{k.prefix}-{suffix}": text.format(
+            what=k.what, a_what=k.article + k.what, kind=k.kind, prefix=k.prefix
+        )
+        for suffix, text in _HELP.items()
+    }
+
+
+def _doc(k: Kind, suffix: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     def make(fn: Callable[..., None]) -> Callable[..., None]:
-        fn.__doc__ = doc
+        fn.__doc__ = help_texts(k)[f"{k.prefix}-{suffix}"]
         return command(fn)
 
     return make
 
 
+@functools.cache
 def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
     """Every template and assignment command of one kind, by name."""
     from ..errors import UsageError
@@ -108,7 +175,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
         else:
             run.out.record(assignment_record(a))
 
-    @_documented(f"List the {k.what}s of the current (enterprise) account: the latest versions.")
+    @_doc(k, "templates")
     def templates(run: Run) -> None:
         api = _api(run, k)
         run.out.status(f"Getting {k.what}s of account {api.account_id} as {as_whom(run)}...")
@@ -116,7 +183,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     commands[f"{k.prefix}-templates"] = templates
 
-    @_documented(f"Show the latest version of a {k.what}.")
+    @_doc(k, "template")
     def template(run: Run, ref: TemplateRef) -> None:
         from ..services.templates import resolve_template
 
@@ -124,12 +191,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     commands[f"{k.prefix}-template"] = template
 
-    @_documented(
-        f"""Create a {k.what} (version 1) in the current enterprise account.
-
-        Give the template's settings with --file: a JSON object with `name`, `description` and
-        `{k.kind}`, as IBM's API takes it; NAME and --description win over the file's."""
-    )
+    @_doc(k, "template-create")
     def template_create(
         run: Run,
         name: Annotated[
@@ -153,7 +215,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     commands[f"{k.prefix}-template-create"] = template_create
 
-    @_documented(f"Delete a {k.what} with all its versions; refused while an assignment uses it.")
+    @_doc(k, "template-delete")
     def template_delete(run: Run, ref: TemplateRef, force: ForceOpt = False) -> None:
         from ..services.templates import resolve_template
 
@@ -173,7 +235,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     commands[f"{k.prefix}-template-delete"] = template_delete
 
-    @_documented(f"List the versions of a {k.what}.")
+    @_doc(k, "template-versions")
     def template_versions(run: Run, ref: TemplateRef) -> None:
         from ..services.templates import resolve_template
 
@@ -184,7 +246,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     commands[f"{k.prefix}-template-versions"] = template_versions
 
-    @_documented(f"Show one version of a {k.what}.")
+    @_doc(k, "template-version")
     def template_version(run: Run, ref: TemplateRef, version: VersionArg) -> None:
         from ..services.templates import resolve_version
 
@@ -192,12 +254,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     commands[f"{k.prefix}-template-version"] = template_version
 
-    @_documented(
-        f"""Create a new version of a {k.what} from a JSON file.
-
-        What the file leaves out (the name, the description) stays as the latest version has
-        it."""
-    )
+    @_doc(k, "template-version-create")
     def template_version_create(
         run: Run,
         ref: TemplateRef,
@@ -223,12 +280,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     commands[f"{k.prefix}-template-version-create"] = template_version_create
 
-    @_documented(
-        f"""Change a version of a {k.what} that is not committed yet.
-
-        What is not given stays as the version has it. The version read just before is sent
-        (If-Match): a change made meanwhile is refused with exit code 5."""
-    )
+    @_doc(k, "template-version-update")
     def template_version_update(
         run: Run,
         ref: TemplateRef,
@@ -257,7 +309,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     commands[f"{k.prefix}-template-version-update"] = template_version_update
 
-    @_documented(f"Delete one version of a {k.what}; refused while an assignment uses it.")
+    @_doc(k, "template-version-delete")
     def template_version_delete(
         run: Run, ref: TemplateRef, version: VersionArg, force: ForceOpt = False
     ) -> None:
@@ -279,9 +331,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     commands[f"{k.prefix}-template-version-delete"] = template_version_delete
 
-    @_documented(
-        f"Commit a version of a {k.what}: it can no longer change, and it can be assigned."
-    )
+    @_doc(k, "template-version-commit")
     def template_version_commit(run: Run, ref: TemplateRef, version: VersionArg) -> None:
         from ..services.templates import resolve_version
 
@@ -298,9 +348,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     # -- assignments ---------------------------------------------------------------------
 
-    @_documented(
-        f"List the assignments of {k.what}s of the current enterprise account, with their status."
-    )
+    @_doc(k, "assignments")
     def assignments(
         run: Run,
         template_ref: Annotated[
@@ -329,7 +377,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     commands[f"{k.prefix}-assignments"] = assignments
 
-    @_documented(f"Show an assignment of a {k.what}, with its status and what it made.")
+    @_doc(k, "assignment")
     def assignment(run: Run, aid: AssignmentRef) -> None:
         from ..services.templates import resolve_assignment
 
@@ -352,13 +400,9 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
         run.out.status(f"Assignment {made.id} is created; its status is {made.status or '-'}")
         show_assignment(run, made)
 
-    assign_doc = f"""Assign a committed version of a {k.what} to a child account or account group.
-
-        IBM applies it asynchronously: the answer's status is `accepted` or `in_progress`;
-        `{k.prefix}-assignment ASSIGNMENT_ID` shows how it ended."""
     if k is ACCOUNT_SETTINGS:
 
-        @_documented(assign_doc)
+        @_doc(k, "assignment-create")
         def assignment_create(
             run: Run,
             ref: TemplateRef,
@@ -374,7 +418,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     else:
 
-        @_documented(assign_doc)
+        @_doc(k, "assignment-create")
         def assignment_create(
             run: Run,
             ref: TemplateRef,
@@ -392,10 +436,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     commands[f"{k.prefix}-assignment-create"] = assignment_create
 
-    @_documented(
-        f"""Move an assignment to another version of its {k.what}, or retry a failed one
-        (give its current version). The assignment read just before is sent (If-Match)."""
-    )
+    @_doc(k, "assignment-update")
     def assignment_update(run: Run, aid: AssignmentRef, version: VersionArg) -> None:
         from ..services.templates import resolve_assignment, version_number
 
@@ -409,9 +450,7 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
     commands[f"{k.prefix}-assignment-update"] = assignment_update
 
-    @_documented(
-        f"Delete an assignment of a {k.what}: what it made in the target account is removed."
-    )
+    @_doc(k, "assignment-delete")
     def assignment_delete(run: Run, aid: AssignmentRef, force: ForceOpt = False) -> None:
         from ..services.templates import resolve_assignment
 

@@ -36,7 +36,7 @@ def resolve_template(api: TemplateApi, ref: str, what: str) -> Template:
     """The latest version of the template a user named by ID or by (unique) name."""
     ref = ref.strip()
     if not ref:
-        raise UsageError(f"a {what} name or ID is required")
+        raise UsageError(f"a template name or ID is required ({what})")
     if TEMPLATE_ID_RE.match(ref):
         try:
             return api.latest(ref)
