@@ -48,3 +48,23 @@ class Assignment:
 
     def to_json(self) -> dict[str, Any]:
         return self.raw
+
+
+@dataclass(frozen=True)
+class LimitUsage:
+    """One line of an account's identity limits: an entity (`profiles`), or one item of a
+    per-item limit (`apikeys_per_identity` of one IAM ID), with its count where asked."""
+
+    entity: str
+    item: str | None
+    used: int | None
+    limit: int | None
+
+
+@dataclass(frozen=True)
+class IdentityLimits:
+    lines: tuple[LimitUsage, ...]
+    raw: dict[str, Any] = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.raw

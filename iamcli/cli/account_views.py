@@ -7,10 +7,11 @@ the service default applies), so that what is shown is what `account-settings-up
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..account_models import AccountSettings, Assignment, Template
+    from ..account_models import AccountSettings, Assignment, LimitUsage, Template
 
 # (label, API name), in the order ibmcloud's flags list them.
 SETTING_LABELS = (
@@ -150,3 +151,44 @@ def _resource_text(r: dict[str, Any]) -> str:
 
 def assignment_row(a: Assignment) -> list[str]:
     return [a.id, a.template_id, str(a.template_version), a.target_type, a.target, _text(a.status)]
+
+
+LIMIT_COLUMNS = ["Entity", "Limit"]
+USAGE_COLUMNS = ["Entity", "ID", "Used", "Limit"]
+# The answer's entries, as a person reads them.
+LIMIT_LABELS = {
+    "serviceid_groups": "Service ID groups",
+    "serviceids_per_group": "Service IDs per group",
+    "profiles": "Trusted profiles",
+    "apikeys_per_identity": "API keys per identity",
+    "profile_templates": "Trusted profile templates",
+    "account_settings_templates": "Account settings templates",
+    "template_versions_per_template": "Versions per template",
+    "idps": "Identity providers",
+    "claim_rules_per_group": "Claim rules per access group",
+    "claim_rules_per_profile": "Claim rules per trusted profile",
+    "cr_links": "Compute resource links",
+    "cr_links_per_profile": "Compute resource links per profile",
+    "cr_rules": "Compute resource rules",
+    "cr_rules_per_profile": "Compute resource rules per profile",
+}
+
+
+def limit_label(entity: str) -> str:
+    return LIMIT_LABELS.get(entity, entity)
+
+
+def limit_rows(lines: Iterable[LimitUsage]) -> list[list[str]]:
+    """One row per entity: its maximum."""
+    seen: dict[str, str] = {}
+    for line in lines:
+        seen.setdefault(line.entity, _text(line.limit))
+    return [[limit_label(e), limit] for e, limit in seen.items()]
+
+
+def usage_rows(lines: Iterable[LimitUsage], entities: tuple[str, ...]) -> list[list[str]]:
+    return [
+        [limit_label(u.entity), _text(u.item), _text(u.used), _text(u.limit)]
+        for u in lines
+        if u.entity in entities
+    ]

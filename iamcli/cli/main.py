@@ -10,6 +10,7 @@ from . import (
     auth,
     exec,
     keys,
+    limits,
     policies,
     profiles,
     rotation,
@@ -155,6 +156,16 @@ for _name, _fn in (
 ):
     Root.entries[_name] = command_entry(_fn, name=_name, cls=Command, help=None)
 _template_entries(templates.ACCOUNT_SETTINGS)
+Root.entries["identity-limits"] = command_entry(
+    limits.identity_limits, name="identity-limits", cls=Command, help=None
+)
+for _kind, (_help, _) in limits.USAGE_HELP.items():
+    Root.entries[f"{_kind}-usage"] = deferred_entry(
+        lambda name=f"{_kind}-usage": limits.usage_commands()[name],  # type: ignore[misc]
+        name=f"{_kind}-usage",
+        cls=Command,
+        help=_help,
+    )
 Root.entries["service-api-key-rotate"] = command_entry(
     rotation.service_api_key_rotate,
     name="service-api-key-rotate",

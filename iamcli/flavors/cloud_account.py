@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..account_models import AccountSettings, Assignment, Template
+from ..account_models import (
+    AccountSettings,
+    Assignment,
+    IdentityLimits,
+    LimitUsage,
+    Template,
+)
 from ..errors import NotFoundError, ProtocolError
 from ..http import Retry, delete, json_object, send
 from ._wire import Reader
@@ -86,6 +92,14 @@ class AccountSettingsApi(_Api):
     def update_settings(self, entity_tag: str, changes: dict[str, str]) -> AccountSettings:
         response = self._send("PUT", self._path(), json=changes, headers={"If-Match": entity_tag})
         return _settings(self._read(response), response.headers.get("ETag"))
+
+    def limits(self, asked: dict[str, Any] | None = None) -> IdentityLimits:
+        """The account's identity limits; with `asked` (IBM's consumption request: flags and
+        lists of IDs), how much of them it uses too. The POST form carries the lists in a body,
+        so that long lists do not make a long URL; it changes nothing, so it is resent freely."""
+        path = f"/v1/accounts/{_seg(self.account_id)}/limits/identity"
+        response = self._send("POST", path, json=asked) if asked else self._send("GET", path)
+        return _limits(self._read(response))
 
 
 class TemplateApi(_Api):
@@ -209,6 +223,26 @@ def _settings(r: Reader, etag: str | None) -> AccountSettings:
         values=values,
         raw=dict(r.data),
     )
+
+
+def _limits(r: Reader) -> IdentityLimits:
+    lines: list[LimitUsage] = []
+    for entity, value in r.data.items():
+        if not isinstance(value, dict):
+            continue
+        entry = Reader(value, r.where)
+        limit = entry.opt_int("limit")
+        items = [v for k, v in value.items() if isinstance(v, list)]
+        if not items:
+            lines.append(LimitUsage(entity, None, entry.opt_int("count"), limit))
+            continue
+        for listed in items:
+            for item in listed:
+                one = Reader(item, r.where)
+                key = next((k for k in one.data if k != "count"), None)
+                name = one.opt_text(key) if key else None
+                lines.append(LimitUsage(entity, name, one.opt_int("count"), limit))
+    return IdentityLimits(tuple(lines), dict(r.data))
 
 
 def _version_number(r: Reader, key: str) -> int:
