@@ -23,7 +23,16 @@ from .faults import FaultPlan, Faults
 from .middleware import AccessLog, ASGIApp, RequestContext
 from .problems import Problem
 from .signer import Signer
-from .store import Conflict, Invalid, Locked, NotFound, StaleVersion, Store, StoreError
+from .store import (
+    Conflict,
+    Invalid,
+    LimitExceeded,
+    Locked,
+    NotFound,
+    StaleVersion,
+    Store,
+    StoreError,
+)
 from .tokens import Tokens
 
 
@@ -128,6 +137,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             status, code = 409, "entity_locked"
         elif isinstance(exc, Conflict):
             status = 409
+        elif isinstance(exc, LimitExceeded):
+            status, code = 400, "limit_exceeded"  # see store/limits.py
         elif isinstance(exc, Invalid):
             status = 400
         if problems.family_of(request.url.path) != "identity":

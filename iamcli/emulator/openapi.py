@@ -22,11 +22,12 @@ from . import problems, profile_schemas, schemas
 
 _REF = "#/components/schemas/{model}"
 _DESCRIPTIONS = {
-    400: "The request is malformed or fails validation",
+    400: "The request is malformed or fails validation, or a create would pass one of the "
+    "account's identity limits (code limit_exceeded)",
     401: "No valid bearer token (or, on /idprovider, wrong credentials)",
     403: "The entity belongs to another account, or may not be managed by the caller",
     404: "No such entity",
-    409: "The entity is locked, or the value already exists",
+    409: "The entity is locked, the value already exists, or the entity is still in use",
     412: "If-Match names a version that is no longer current",
     413: "The request body is too large",
     415: "The request body is not JSON",
@@ -42,13 +43,14 @@ _AST_VERSION = _AST_ONE + "/versions/{version}"
 _ASA = "/v1/account_settings_assignments/"
 _ACTIVITY = "/v1/activity/accounts/{account_id}/report"
 _MFA = "/v1/mfa/accounts/{account_id}"
+_LIMITS = "/v1/accounts/{account_id}/limits/identity"
 
 # (method, path) → (success body or None, error statuses)
 CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] = {
     ("post", "/identity/token"): (schemas.TokenResponse, (400, 403, 413)),
     ("get", "/identity/keys"): (schemas.Jwks, ()),
     ("get", "/identity/.well-known/openid-configuration"): (schemas.Discovery, ()),
-    ("post", "/v1/serviceids/"): (schemas.ServiceId, (400, 401, 403, 409, 413, 415)),
+    ("post", "/v1/serviceids/"): (schemas.ServiceId, (400, 401, 403, 404, 409, 413, 415)),
     ("get", "/v1/serviceids/"): (schemas.ServiceIdList, (400, 401, 403)),
     ("get", "/v1/serviceids/{sid}"): (schemas.ServiceId, (400, 401, 403, 404)),
     ("put", "/v1/serviceids/{sid}"): (schemas.ServiceId, _CHANGE),
@@ -69,7 +71,7 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("get", "/v1/serviceid_groups"): (schemas.ServiceIdGroupList, (400, 401, 403)),
     ("get", "/v1/serviceid_groups/{gid}"): (schemas.ServiceIdGroup, (401, 403, 404)),
     ("put", "/v1/serviceid_groups/{gid}"): (schemas.ServiceIdGroup, _CHANGE),
-    ("delete", "/v1/serviceid_groups/{gid}"): (None, (401, 403, 404)),
+    ("delete", "/v1/serviceid_groups/{gid}"): (None, (401, 403, 404, 409)),
     # A path segment that no route matches (a newline in account_id, say) is a 404 like any
     # other unknown resource.
     ("get", _SETTINGS): (schemas.AccountSettings, (400, 401, 403, 404)),
@@ -103,6 +105,8 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("get", _MFA + "/status"): (schemas.MfaEnrollment, (400, 401, 403, 404)),
     ("post", _MFA + "/report"): (schemas.ReportReference, (400, 401, 403, 404)),
     ("get", _MFA + "/report/{reference}"): (schemas.MfaReport, (401, 403, 404)),
+    ("get", _LIMITS): (schemas.IdentityLimitsUsage, (400, 401, 403, 404)),
+    ("post", _LIMITS): (schemas.IdentityLimitsUsage, (400, 401, 403, 404, 413, 415)),
     ("post", "/iam-token/oidc/token"): (schemas.TokenResponse, (400, 413)),
     # Always 200 otherwise: ICP's clients tell a bad token from a good one by `active` alone.
     ("post", "/iam-token/oidc/introspect"): (schemas.Introspection, (413,)),

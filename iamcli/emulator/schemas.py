@@ -172,6 +172,9 @@ class ServiceId(BaseModel):
     created_at: str
     modified_at: str
     account_id: str
+    group_id: str | SkipJsonSchema[None] = Field(
+        None, description="with show_group_id=true, for a service ID not in the default group"
+    )
     name: str
     description: str | SkipJsonSchema[None] = None
     unique_instance_crns: list[str] | SkipJsonSchema[None] = None
@@ -576,3 +579,73 @@ def all_models() -> list[type[BaseModel]]:
     models += profile_schemas.MODELS
     models += [ReportReference, ActivityReport, MfaEnrollment, MfaReport]
     return models
+
+
+# -- identity limits (cloud/limits.py) -------------------------------------------------------
+
+
+class LimitCount(BaseModel):
+    limit: int
+    count: int | SkipJsonSchema[None] = Field(None, description="when asked for")
+
+
+class GroupCount(BaseModel):
+    group_id: str
+    count: int
+
+
+class IdentityCount(BaseModel):
+    iam_id: str
+    count: int
+
+
+class TemplateCount(BaseModel):
+    template_id: str
+    count: int
+
+
+class ProfileCount(BaseModel):
+    profile_id: str
+    count: int
+
+
+class ServiceIdsPerGroup(BaseModel):
+    limit: int
+    serviceid_groups: list[GroupCount] | SkipJsonSchema[None] = None
+
+
+class ApiKeysPerIdentity(BaseModel):
+    limit: int
+    identities: list[IdentityCount] | SkipJsonSchema[None] = None
+
+
+class VersionsPerTemplate(BaseModel):
+    limit: int
+    templates: list[TemplateCount] | SkipJsonSchema[None] = None
+
+
+class ClaimRulesPerGroup(BaseModel):
+    limit: int
+    access_groups: list[GroupCount] | SkipJsonSchema[None] = None
+
+
+class PerProfile(BaseModel):
+    limit: int
+    profiles: list[ProfileCount] | SkipJsonSchema[None] = None
+
+
+class IdentityLimitsUsage(BaseModel):
+    serviceid_groups: LimitCount
+    serviceids_per_group: ServiceIdsPerGroup
+    profiles: LimitCount
+    apikeys_per_identity: ApiKeysPerIdentity
+    profile_templates: LimitCount
+    account_settings_templates: LimitCount
+    template_versions_per_template: VersionsPerTemplate
+    idps: LimitCount
+    claim_rules_per_group: ClaimRulesPerGroup
+    claim_rules_per_profile: PerProfile
+    cr_links: LimitCount
+    cr_links_per_profile: PerProfile
+    cr_rules: LimitCount
+    cr_rules_per_profile: PerProfile

@@ -34,7 +34,7 @@ from servers import ADMIN_KEY, ADMIN_PASSWORD, Running, running
 from iamcli.emulator import openapi
 from iamcli.emulator.app import Settings, create_app
 from iamcli.emulator.cloud.vpc_metadata import parse_vpc_instance
-from iamcli.emulator.store import Store
+from iamcli.emulator.store import DEFAULT_LIMITS, Store
 from support import APIKEY_GRANT
 
 MAX_EXAMPLES = 25
@@ -166,6 +166,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     store.bootstrap(
         account_id=FUZZ_ACCOUNT, seed_apikey=ADMIN_KEY, username="admin", password=ADMIN_PASSWORD
     )
+    # Random creates must never meet an identity limit (test_identity_limits.py tests those).
+    for name in DEFAULT_LIMITS:
+        store.set_identity_limit(FUZZ_ACCOUNT, name, 1_000_000)
     instance = parse_vpc_instance(VPC_INSTANCE.format(account=FUZZ_ACCOUNT))
     settings = Settings(db=str(db), access_log=False, vpc_instance=instance)
     with running(settings, store=store) as server:
@@ -330,6 +333,7 @@ def test_every_operation_answers_as_documented(server: Running, auth: dict[str, 
     walk_templates(walk, account, server)
     walk_access(walk, account)
     walk_reports(walk, account)
+    walk_limits(walk, account)
 
     walk.client.close()
     assert walk.done >= set(openapi.CONTRACT), set(openapi.CONTRACT) - walk.done
@@ -345,6 +349,25 @@ def walk_account_identity(walk: Walk, account: str) -> None:
     walk("GET", one, 200, path=gid)
     walk("PUT", one, 412, path=gid, json={"name": "h"}, headers={"If-Match": "1-stale"})
     walk("PUT", one, 200, path=gid, json={"name": "h"}, headers={"If-Match": group["entity_tag"]})
+    sids = "/v1/serviceids/"
+    member = walk(
+        "POST",
+        sids,
+        201,
+        params={"show_group_id": "true"},
+        json={"account_id": account, "name": "member", "group_id": group["id"]},
+    )
+    assert member["group_id"] == group["id"]
+    walk("POST", sids, 404, json={"account_id": account, "name": "x", "group_id": "none"})
+    listed = walk(
+        "GET",
+        sids,
+        200,
+        params={"account_id": account, "group_id": group["id"], "show_group_id": 1},
+    )
+    assert [s["id"] for s in listed["serviceids"]] == [member["id"]]
+    walk("DELETE", one, 409, path=gid)
+    walk("DELETE", "/v1/serviceids/{sid}", 204, path={"sid": member["id"]})
     walk("DELETE", one, 204, path=gid)
     walk("GET", one, 404, path=gid)
 
@@ -651,3 +674,35 @@ def walk_reports(walk: Walk, account: str) -> None:
     ref = {**acct, "reference": made["reference"]}
     walk("GET", mfa + "/report/{reference}", 204, path=ref)
     walk("GET", mfa + "/report/{reference}", 200, path=ref)
+
+
+def walk_limits(walk: Walk, account: str) -> None:
+    limits = "/v1/accounts/{account_id}/limits/identity"
+    acct = {"account_id": account}
+    body = walk("GET", limits, 200, path=acct)
+    assert "count" not in body["profiles"]
+    asked = {"serviceid_groups": "true", "apikeys_per_identity": "iam-a,iam-b", "profiles": 1}
+    body = walk("GET", limits, 200, path=acct, params=asked)
+    assert [i["iam_id"] for i in body["apikeys_per_identity"]["identities"]] == ["iam-a", "iam-b"]
+    walk("GET", limits, 400, path=acct, params={"cr_rules": "sometimes"})
+    walk("GET", limits, 403, path={"account_id": "someone-else"})
+    every = {
+        "serviceid_groups": True,
+        "serviceids_per_group": ["g"],
+        "profiles": True,
+        "apikeys_per_identity": ["i"],
+        "templates": True,
+        "template_versions_per_template": ["t"],
+        "idps": True,
+        "claim_rules_per_group": ["a"],
+        "claim_rules_per_profile": ["p"],
+        "cr_links": True,
+        "cr_links_per_profile": ["p"],
+        "cr_rules": True,
+        "cr_rules_per_profile": ["p"],
+    }
+    body = walk("POST", limits, 200, path=acct, json=every)
+    assert all("count" in body[name] for name in ("idps", "cr_links", "profile_templates"))
+    walk("POST", limits, 400, path=acct, json={"idps": "often"})
+    walk("POST", limits, 403, path={"account_id": "someone-else"}, json={})
+    walk("POST", limits, 415, path=acct, content=b"x", headers={"Content-Type": "text/plain"})

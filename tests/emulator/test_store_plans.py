@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from iamcli.emulator.store import RefreshGrant, Store
+from iamcli.emulator.store import DEFAULT_GROUP, DEFAULT_LIMITS, RefreshGrant, Store
 
 KEY = "plans-admin-key-" + "p" * 30
 
@@ -56,6 +56,25 @@ def test_no_statement_scans_a_table(tmp_path: Path) -> None:
     store.set_api_key_flag(sid_key.id, "disabled", True)
     store.set_service_id_locked(sid.id, True)
     store.set_service_id_locked(sid.id, False)
+    group = store.create_serviceid_group(
+        account_id=boot.account_id, name="g", description=None, created_by=user.iam_id
+    )
+    member = store.create_service_id(
+        account_id=boot.account_id,
+        name="member",
+        description=None,
+        created_by=user.iam_id,
+        group_id=group.id,
+    )
+    store.list_service_ids(boot.account_id, group_id=DEFAULT_GROUP)
+    store.list_service_ids(boot.account_id, group_id=group.id)
+    store.serviceid_group_ids([member.id, sid.id])
+    store.identity_limits(boot.account_id)
+    for name in DEFAULT_LIMITS:
+        store.account_usage(boot.account_id, name)
+        store.entity_usage(boot.account_id, name, group.id)
+    store.delete_service_id(member.id)
+    store.delete_serviceid_group(group.id)
     store.delete_api_key(sid_key.id)
     store.delete_service_id(sid.id)
     assert store.api_key_by_value(value) is None

@@ -7,6 +7,7 @@ from starlette.routing import BaseRoute
 from . import (
     account_settings,
     api_keys,
+    limits,
     pdp,
     policies,
     profile_grants,
@@ -38,4 +39,5 @@ routes: list[BaseRoute] = [
     *profile_grants.router.routes,
     *vpc_metadata.router.routes,
     *reports.router.routes,
+    *limits.router.routes,
 ]

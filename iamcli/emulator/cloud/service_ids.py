@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from .. import access, formats, web
 from ..problems import Problem
-from ..store import ServiceId
+from ..store import DEFAULT_GROUP, ServiceId, Store
 from .api_keys import api_key_json, parse_expiry
 from .common import (
     PageSize,
@@ -45,7 +45,7 @@ class CreateServiceId(BaseModel):
     unique_instance_crns: list[Annotated[str, Field(max_length=1024)]] | None = Field(
         None, max_length=100
     )
-    group_id: str | None = None
+    group_id: Annotated[str | None, Field(max_length=1024)] = None
     apikey: ApiKeyInsideCreate | None = None
 
 
@@ -55,6 +55,15 @@ class UpdateServiceId(BaseModel):
     unique_instance_crns: list[Annotated[str, Field(max_length=1024)]] | None = Field(
         None, max_length=100
     )
+
+
+def with_group_ids(store: Store, bodies: list[dict[str, Any]]) -> None:
+    """`show_group_id=true`: each service ID's group, where it is not the default group
+    (whose ID IBM does not document: such a service ID shows no group_id)."""
+    groups = store.serviceid_group_ids([b["id"] for b in bodies])
+    for body in bodies:
+        if body["id"] in groups:
+            body["group_id"] = groups[body["id"]]
 
 
 def service_id_json(s: ServiceId) -> dict[str, Any]:
@@ -82,6 +91,7 @@ def create_service_id(
     request: Request,
     body: CreateServiceId,
     entity_lock: Annotated[str | None, Header()] = None,
+    show_group_id: bool = False,
 ) -> Response:
     caller = caller_of(request)
     account_id = own_account(caller, body.account_id)
@@ -96,9 +106,12 @@ def create_service_id(
         locked=locked,
         unique_instance_crns=body.unique_instance_crns,
         created_by=caller.iam_id,
+        group_id=body.group_id or None,  # none, or empty: IBM's default group
     )
     access.grant_creator(store, caller, created)
     result = service_id_json(created)
+    if show_group_id:
+        with_group_ids(store, [result])
     if body.apikey is not None:
         key, value = store.create_api_key(
             account_id=account_id,
@@ -120,6 +133,8 @@ def create_service_id(
 def list_service_ids(
     request: Request,
     account_id: str | None = None,
+    group_id: Annotated[str | None, Query(max_length=1024)] = None,
+    show_group_id: bool = False,
     name: Annotated[str | None, Query(max_length=1024)] = None,
     pagesize: PageSize = 20,
     pagetoken: str | None = None,
@@ -137,6 +152,8 @@ def list_service_ids(
         account,
         name=name,
         ids=access.visible_service_ids(store, caller),
+        # IBM: "If this parameter is not provided the default group is applied."
+        group_id=group_id or DEFAULT_GROUP,
         filter_expr=filter,
         sort=sort,
         descending=order_desc(order),
@@ -144,15 +161,21 @@ def list_service_ids(
         limit=pagesize,
     )
     items = [service_id_json(s) for s in page.items]
+    if show_group_id:
+        with_group_ids(store, items)
     return web.json_response(list_body(request, "serviceids", page, pagesize, account, items))
 
 
 @router.get("/v1/serviceids/{sid}", tags=["service IDs"])
-def get_service_id(request: Request, sid: str, include_activity: bool = False) -> Response:
+def get_service_id(
+    request: Request, sid: str, include_activity: bool = False, show_group_id: bool = False
+) -> Response:
     caller = caller_of(request)
     found = web.owned_service_id(web.store(request), caller, sid)
     access.require(caller, "iam-identity.serviceid.get", found)
     body = service_id_json(found)
+    if show_group_id:
+        with_group_ids(web.store(request), [body])
     if include_activity:
         body["activity"] = activity_json(web.store(request), found.iam_id)
     return web.json_response(body, headers=etag(found))
@@ -164,6 +187,7 @@ def update_service_id(
     sid: str,
     body: UpdateServiceId,
     if_match: Annotated[str, Header()],
+    show_group_id: bool = False,
 ) -> Response:
     store = web.store(request)
     caller = caller_of(request)
@@ -177,7 +201,10 @@ def update_service_id(
         description=body.description,
         unique_instance_crns=body.unique_instance_crns,
     )
-    return web.json_response(service_id_json(updated), headers=etag(updated))
+    result = service_id_json(updated)
+    if show_group_id:
+        with_group_ids(store, [result])
+    return web.json_response(result, headers=etag(updated))
 
 
 @router.delete("/v1/serviceids/{sid}", status_code=204, tags=["service IDs"])

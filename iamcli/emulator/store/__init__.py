@@ -18,6 +18,7 @@ from .account_settings import AccountSettings, AccountSettingsStore, Preference
 from .accounts import AccountStore
 from .activity import Activity, ActivityStore
 from .grants import GrantStore
+from .limits import DEFAULT_LIMITS, IdentityLimitStore, LimitExceeded
 from .passwords import LoginLocked
 from .policies import CustomRoleRow, PolicyRow, PolicyStore
 from .profiles import ProfileStore
@@ -39,10 +40,12 @@ from .records import (
     digest,
 )
 from .service_ids import ServiceIdStore
-from .serviceid_groups import ServiceIdGroup, ServiceIdGroupStore
+from .serviceid_groups import DEFAULT_GROUP, ServiceIdGroup, ServiceIdGroupStore
 from .templates import Assignment, Template, TemplateStore
 
 __all__ = [
+    "DEFAULT_GROUP",
+    "DEFAULT_LIMITS",
     "AccountSettings",
     "Activity",
     "ApiKey",
@@ -52,6 +55,7 @@ __all__ = [
     "CustomRoleRow",
     "Identity",
     "Invalid",
+    "LimitExceeded",
     "Locked",
     "LoginLocked",
     "NotFound",
@@ -81,5 +85,6 @@ class Store(
     ProfileStore,
     PolicyStore,
     ActivityStore,
+    IdentityLimitStore,
 ):
     """All emulator state. Safe to share between threads; one instance per process."""

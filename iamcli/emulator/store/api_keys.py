@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import formats
 from .base import StoreBase, filter_sql
+from .limits import check_limit
 from .records import (
     ACTIONS_WHEN_LEAKED,
     API_KEY_SORTS,
@@ -56,6 +57,7 @@ class ApiKeyStore(StoreBase):
             raise Invalid("store_value is only allowed for API keys of service IDs")
         value = value or formats.new_api_key_value()
         with self._tx() as db:
+            check_limit(db, account_id, "apikeys_per_identity", iam_id)
             kid = self._insert_api_key(
                 db,
                 account_id=account_id,

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import formats
 from .base import StoreBase
+from .limits import check_limit
 from .records import (
     Conflict,
     Invalid,
@@ -57,10 +58,8 @@ CREATE INDEX IF NOT EXISTS profile_identities_iam_id ON profile_identities(iam_i
 """
 
 PROFILE_SORTS = {"name", "description", "created_at", "modified_at"}
-# IBM's limit (PSPYG, ACCT): at most 20 claim rules per profile.
-MAX_RULES = 20
+# A profile's claim rules and links are bounded by the account's identity limits (limits.py).
 MAX_IDENTITIES = 100
-MAX_LINKS = 100
 
 
 @dataclass(frozen=True)
@@ -180,6 +179,7 @@ class ProfileStore(StoreBase):
         t = formats.now()
         with self._tx() as db:
             self._check_unique_name(db, account_id, name, None)
+            check_limit(db, account_id, "profiles")
             db.execute(
                 "INSERT INTO profiles VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 1)",
                 (pid, "iam-" + pid, account_id, name, description, email, t, t, created_by),
@@ -270,12 +270,11 @@ class ProfileStore(StoreBase):
         rid = f"ClaimRule-{uuid.uuid4()}"
         t = formats.now()
         with self._tx() as db:
-            _current(db, pid, None)
-            count = db.execute(
-                "SELECT COUNT(*) FROM profile_rules WHERE profile_id = ?", (pid,)
-            ).fetchone()[0]
-            if count >= MAX_RULES:
-                raise Invalid(f"A trusted profile can have at most {MAX_RULES} claim rules")
+            profile = _current(db, pid, None)
+            check_limit(db, profile.account_id, "claim_rules_per_profile", pid)
+            if fields.type == "Profile-CR":
+                check_limit(db, profile.account_id, "cr_rules_per_profile", pid)
+                check_limit(db, profile.account_id, "cr_rules")
             db.execute(
                 "INSERT INTO profile_rules VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
                 (rid, pid, *_rule_columns(fields), t, t),
@@ -334,11 +333,8 @@ class ProfileStore(StoreBase):
                     "The link's CRN is not in the trusted profile's account "
                     "(set is_cross_account to link a resource of another account)"
                 )
-            count = db.execute(
-                "SELECT COUNT(*) FROM profile_links WHERE profile_id = ?", (pid,)
-            ).fetchone()[0]
-            if count >= MAX_LINKS:
-                raise Invalid(f"A trusted profile can have at most {MAX_LINKS} links")
+            check_limit(db, profile.account_id, "cr_links_per_profile", pid)
+            check_limit(db, profile.account_id, "cr_links")
             db.execute(
                 "INSERT INTO profile_links VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
                 (

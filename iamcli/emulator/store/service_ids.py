@@ -7,6 +7,7 @@ import sqlite3
 
 from .. import formats
 from .base import StoreBase, filter_sql
+from .limits import check_limit
 from .records import (
     SERVICE_ID_SORTS,
     Invalid,
@@ -18,6 +19,7 @@ from .records import (
     check_text,
     service_id_from_row,
 )
+from .serviceid_groups import in_group_sql, join_group
 
 
 class ServiceIdStore(StoreBase):
@@ -32,14 +34,17 @@ class ServiceIdStore(StoreBase):
         unique_instance_crns: list[str] | None = None,
         created_by: str,
         entity_id: str | None = None,
+        group_id: str | None = None,
     ) -> ServiceId:
-        """A new service ID; `entity_id` is for seeding a database with known IDs."""
+        """A new service ID, in GROUP_ID or else the default group; `entity_id` is for
+        seeding a database with known IDs."""
         check_text(name, description)
         if not name.strip():
             raise Invalid("name must not be empty")
         sid = entity_id or formats.new_service_id()
         t = formats.now()
         with self._tx() as db:
+            check_limit(db, account_id, "serviceids")
             db.execute(
                 "INSERT INTO service_ids VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
                 (
@@ -56,6 +61,8 @@ class ServiceIdStore(StoreBase):
                     json.dumps(unique_instance_crns or []),
                 ),
             )
+            if group_id is not None:
+                join_group(db, account_id, sid, group_id)
         return self.service_id(sid)  # type: ignore[return-value]
 
     def service_id(self, sid: str) -> ServiceId | None:
@@ -73,6 +80,7 @@ class ServiceIdStore(StoreBase):
         name: str | None = None,
         namespace: str | None = None,
         ids: list[str] | None = None,
+        group_id: str | None = None,
         filter_expr: str | None = None,
         sort: str | None = None,
         descending: bool = False,
@@ -90,6 +98,11 @@ class ServiceIdStore(StoreBase):
             # Only these (the ones an access check let through); none matches nothing.
             where.append(f"id IN ({','.join('?' * len(ids)) or 'NULL'})")
             params.extend(ids)
+        if group_id is not None:
+            # DEFAULT_GROUP ("") names IBM's default group: the service IDs in no other.
+            clause, extra = in_group_sql(group_id or None)
+            where.append(clause)
+            params.extend(extra)
         if filter_expr:
             clause, extra = filter_sql(filter_expr)
             where.append(clause)

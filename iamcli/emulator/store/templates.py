@@ -19,10 +19,8 @@ from typing import Any, ClassVar
 
 from .. import formats
 from .base import StoreBase
+from .limits import check_limit
 from .records import Conflict, Invalid, NotFound, StaleVersion, entity_tag
-
-# A template's versions and an enterprise's templates are bounded, as IBM's limits are.
-MAX_VERSIONS = 100
 
 
 @dataclass(frozen=True)
@@ -232,6 +230,10 @@ class TemplateStore(StoreBase):
                 ).fetchone()
                 if clash is not None:
                     raise Conflict(f"A template named {name[:100]!r} already exists")
+                limit = "account_settings_templates"
+                if kind != "account_settings":
+                    limit = "profile_templates"
+                check_limit(db, account_id, limit, kind=kind)
                 prefix = (
                     "AccountSettingsTemplate" if kind == "account_settings" else "ProfileTemplate"
                 )
@@ -246,8 +248,7 @@ class TemplateStore(StoreBase):
                     raise NotFound(f"Template {template_id[:100]} not found")
                 if row["a"] != account_id:
                     raise Invalid("A new version must stay in the template's account")
-                if row["n"] >= MAX_VERSIONS:
-                    raise Conflict(f"A template has at most {MAX_VERSIONS} versions")
+                check_limit(db, account_id, "template_versions_per_template", template_id)
                 version = int(row["v"]) + 1
             history = [_history("create", by, account_id, f"Version {version} created")]
             db.execute(
