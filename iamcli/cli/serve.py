@@ -112,7 +112,7 @@ def serve(
             "--child-account",
             metavar="ID",
             help="Make account ID (created when missing) a child of the seeded account, which "
-            "becomes an enterprise for account settings templates. Repeatable.",
+            "becomes an enterprise for account settings and trusted profile templates. Repeatable.",
         ),
     ] = None,
     admin_password: Annotated[

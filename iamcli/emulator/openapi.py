@@ -41,6 +41,10 @@ _AST = "/v1/account_settings_templates"
 _AST_ONE = _AST + "/{template_id}"
 _AST_VERSION = _AST_ONE + "/versions/{version}"
 _ASA = "/v1/account_settings_assignments/"
+_PT = "/v1/profile_templates"
+_PT_ONE = _PT + "/{template_id}"
+_PT_VERSION = _PT_ONE + "/versions/{version}"
+_PA = "/v1/profile_assignments/"
 _ACTIVITY = "/v1/activity/accounts/{account_id}/report"
 _MFA = "/v1/mfa/accounts/{account_id}"
 _LIMITS = "/v1/accounts/{account_id}/limits/identity"
@@ -99,6 +103,21 @@ CONTRACT: dict[tuple[str, str], tuple[type[BaseModel] | None, tuple[int, ...]]] 
     ("get", _ASA + "{assignment_id}"): (schemas.TemplateAssignment, (400, 401, 403, 404)),
     ("patch", _ASA + "{assignment_id}"): (schemas.TemplateAssignment, _CHANGE),
     ("delete", _ASA + "{assignment_id}"): (schemas.TemplateAssignment, (401, 403, 404)),
+    ("post", _PT): (schemas.ProfileTemplate, (400, 401, 403, 409, 413, 415)),
+    ("get", _PT): (schemas.ProfileTemplateList, (400, 401, 403)),
+    ("get", _PT_ONE): (schemas.ProfileTemplate, (400, 401, 403, 404)),
+    ("delete", _PT_ONE): (None, (401, 403, 404, 409)),
+    ("get", _PT_ONE + "/versions"): (schemas.ProfileTemplateList, (400, 401, 403, 404)),
+    ("post", _PT_ONE + "/versions"): (schemas.ProfileTemplate, _CHANGE),
+    ("get", _PT_VERSION): (schemas.ProfileTemplate, (400, 401, 403, 404)),
+    ("put", _PT_VERSION): (schemas.ProfileTemplate, _CHANGE),
+    ("delete", _PT_VERSION): (None, (400, 401, 403, 404, 409)),
+    ("post", _PT_VERSION + "/commit"): (None, (400, 401, 403, 404)),
+    ("post", _PA): (schemas.TemplateAssignment, (400, 401, 403, 404, 409, 413, 415)),
+    ("get", _PA): (schemas.TemplateAssignmentList, (400, 401, 403)),
+    ("get", _PA + "{assignment_id}"): (schemas.TemplateAssignment, (400, 401, 403, 404)),
+    ("patch", _PA + "{assignment_id}"): (schemas.TemplateAssignment, _CHANGE),
+    ("delete", _PA + "{assignment_id}"): (schemas.TemplateAssignment, (401, 403, 404)),
     # 204 (no body) while a report is being made; see cloud/reports.py.
     ("post", _ACTIVITY): (schemas.ReportReference, (400, 401, 403, 404)),
     ("get", _ACTIVITY + "/{reference}"): (schemas.ActivityReport, (401, 403, 404)),

@@ -494,7 +494,37 @@ class AccountSettingsTemplateList(BaseModel):
     offset: int
     limit: int
     first: str
+    previous: str | SkipJsonSchema[None] = None
+    next: str | SkipJsonSchema[None] = None
     account_settings_templates: list[AccountSettingsTemplate]
+
+
+class ProfileTemplate(BaseModel):
+    id: str
+    version: int
+    account_id: str
+    name: str
+    description: str | SkipJsonSchema[None] = None
+    committed: bool
+    profile: dict[str, Any] | SkipJsonSchema[None] = None
+    policy_template_references: list[dict[str, str]] | SkipJsonSchema[None] = None
+    action_controls: dict[str, Any] | SkipJsonSchema[None] = None
+    history: list[HistoryRecord] | SkipJsonSchema[None] = None
+    entity_tag: str
+    crn: str
+    created_at: str
+    created_by_id: str
+    last_modified_at: str
+    last_modified_by_id: str
+
+
+class ProfileTemplateList(BaseModel):
+    offset: int
+    limit: int
+    first: str
+    previous: str | SkipJsonSchema[None] = None
+    next: str | SkipJsonSchema[None] = None
+    profile_templates: list[ProfileTemplate]
 
 
 class TemplateAssignment(BaseModel):
@@ -519,6 +549,8 @@ class TemplateAssignmentList(BaseModel):
     offset: int
     limit: int
     first: str
+    previous: str | SkipJsonSchema[None] = None
+    next: str | SkipJsonSchema[None] = None
     assignments: list[TemplateAssignment]
 
 
@@ -573,6 +605,7 @@ def all_models() -> list[type[BaseModel]]:
     models += [ServiceIdGroup, ServiceIdGroupList, AccountSettings, EffectiveAccountSettings]
     models += [IdentityPreference, IdentityPreferenceList]
     models += [AccountSettingsTemplate, AccountSettingsTemplateList]
+    models += [ProfileTemplate, ProfileTemplateList]
     models += [TemplateAssignment, TemplateAssignmentList]
     from . import profile_schemas  # it builds on the models above
 

@@ -503,13 +503,37 @@ def walk_vpc_metadata(walk: Walk, server: Running) -> None:
 def walk_templates(walk: Walk, account: str, server: Running) -> None:
     child = "walk-child"
     server.store.add_child_account(account, child)
-    root = "/v1/account_settings_templates"
-    made = walk(
-        "POST",
-        root,
-        201,
-        json={"account_id": account, "name": "t", "account_settings": {"mfa": "TOTP"}},
+    walk_template_kind(
+        walk,
+        account,
+        child,
+        "/v1/account_settings_templates",
+        "/v1/account_settings_assignments/",
+        {"account_settings": {"mfa": "TOTP"}},
     )
+    rule = {
+        "type": "Profile-SAML",
+        "realm_name": "https://idp.test",
+        "conditions": [{"claim": "groups", "operator": "EQUALS", "value": '"ops"'}],
+    }
+    walk_template_kind(
+        walk,
+        account,
+        child,
+        "/v1/profile_templates",
+        "/v1/profile_assignments/",
+        {
+            "profile": {"name": "from-${template_name}", "rules": [rule]},
+            "policy_template_references": [{"id": "policyTemplate-x", "version": "1"}],
+        },
+    )
+
+
+def walk_template_kind(
+    walk: Walk, account: str, child: str, root: str, assignments: str, parts: dict[str, Any]
+) -> None:
+    """One template kind's routes: a template, its versions, an assignment to CHILD."""
+    made = walk("POST", root, 201, json={"account_id": account, "name": "t", **parts})
     walk("POST", root, 409, json={"account_id": account, "name": "t"})
     walk("GET", root, 200, params={"account_id": account})
     tid = {"template_id": made["id"]}
@@ -520,7 +544,6 @@ def walk_templates(walk: Walk, account: str, server: Running) -> None:
     walk("GET", version, 200, path=v1)
     walk("PUT", version, 412, path=v1, json={"name": "t"}, headers={"If-Match": "1-stale"})
     walk("PUT", version, 200, path=v1, json={"description": "d"}, headers={"If-Match": "*"})
-    assignments = "/v1/account_settings_assignments/"
     target = {
         "template_id": made["id"],
         "template_version": 1,

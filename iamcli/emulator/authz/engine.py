@@ -54,6 +54,9 @@ RESTRICT_SERVICE_IDS = "restrict_create_service_id"
 RESTRICT_USER_KEYS = "restrict_create_platform_apikey"
 ON = "RESTRICTED"
 GET_SERVICE_ID = "iam-identity.serviceid.get"
+# Set by the profile routes on a change to what an enterprise template owns (a profile an
+# assignment made, its template-defined rules and identities; store/profile_templates.py).
+TEMPLATE_MANAGED = "templateManaged"
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,10 @@ class Engine:
         if subject.account_id != resource.account_id:
             return Outcome(False, "not a member of the resource's account")
         key_owner = resource.owner_iam_id
+        # What an enterprise template made in a child account is changed through the template
+        # alone: not even the child account's owner changes it here.
+        if resource.attributes.get(TEMPLATE_MANAGED) == "true":
+            return Outcome(False, "it is managed by an enterprise template")
         # Rule 5: account settings that restrict creation bind even the owner, who then needs
         # Service ID creator / User API key creator like anyone else.
         if action == CREATE_SERVICE_ID and resource.attributes.get(RESTRICT_SERVICE_IDS) == ON:

@@ -62,7 +62,7 @@ class LinkBody(BaseModel):
     is_cross_account: bool | None = None
 
 
-def _rule_fields(body: RuleBody) -> RuleFields:
+def rule_fields(body: RuleBody) -> RuleFields:
     if body.type == "Profile-SAML" and not body.realm_name:
         raise Problem(400, "Property missing or empty. Property: realm_name")
     if body.type == "Profile-CR" and body.cr_type is None:
@@ -135,8 +135,14 @@ def link_json(link: ProfileLink) -> dict[str, Any]:
 @router.post("/v1/profiles/{profile_id}/rules", status_code=201, tags=["trusted profiles"])
 def create_rule(request: Request, profile_id: str, body: RuleBody) -> Response:
     caller = caller_of(request)  # a stranger learns nothing, not even what is malformed
-    fields = _rule_fields(body)
-    permitted_profile(request, profile_id, caller=caller, action="iam-identity.profile.update")
+    fields = rule_fields(body)
+    permitted_profile(
+        request,
+        profile_id,
+        caller=caller,
+        action="iam-identity.profile.update",
+        touches=lambda m: not m.may_add("rules"),
+    )
     created = web.store(request).create_rule(profile_id, fields)
     return web.json_response(rule_json(created), 201, {"ETag": created.entity_tag})
 
@@ -166,8 +172,14 @@ def update_rule(
     if_match: Annotated[str, Header(max_length=256)],
 ) -> Response:
     caller = caller_of(request)  # a stranger learns nothing, not even what is malformed
-    fields = _rule_fields(body)
-    permitted_profile(request, profile_id, caller=caller, action="iam-identity.profile.update")
+    fields = rule_fields(body)
+    permitted_profile(
+        request,
+        profile_id,
+        caller=caller,
+        action="iam-identity.profile.update",
+        touches=lambda m: rule_id in m.rules,
+    )
     updated = web.store(request).update_rule(profile_id, rule_id, fields, if_match=if_match)
     return web.json_response(rule_json(updated), headers={"ETag": updated.entity_tag})
 
@@ -176,7 +188,12 @@ def update_rule(
     "/v1/profiles/{profile_id}/rules/{rule_id}", status_code=204, tags=["trusted profiles"]
 )
 def delete_rule(request: Request, profile_id: str, rule_id: str) -> Response:
-    permitted_profile(request, profile_id, "iam-identity.profile.update")
+    permitted_profile(
+        request,
+        profile_id,
+        "iam-identity.profile.update",
+        touches=lambda m: rule_id in m.rules and not m.may_remove("rules"),
+    )
     web.store(request).delete_rule(profile_id, rule_id)
     return web.no_content()
 

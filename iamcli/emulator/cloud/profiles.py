@@ -10,6 +10,7 @@ SQLite calls never hold up the event loop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -18,8 +19,9 @@ from starlette.responses import Response
 
 from .. import formats, web
 from ..authz import Resource, decide, require, subject_of
+from ..authz.engine import TEMPLATE_MANAGED
 from ..problems import Problem
-from ..store import Profile, Store, User
+from ..store import ManagedProfile, Profile, Store, User
 from ..store.profiles import ProfileIdentity, account_of_crn
 from ..tokens import Caller
 from .common import (
@@ -67,23 +69,49 @@ class SetIdentities(BaseModel):
 # -- shared with profile_trust.py and the token grants ---------------------------------------
 
 
-def profile_resource(account_id: str, profile_id: str | None = None) -> Resource:
-    return Resource(account_id=account_id, resource_type="profile", resource=profile_id)
+def profile_resource(
+    account_id: str, profile_id: str | None = None, *, managed: bool = False
+) -> Resource:
+    attributes = {TEMPLATE_MANAGED: "true"} if managed else {}
+    return Resource(
+        account_id=account_id, resource_type="profile", resource=profile_id, attributes=attributes
+    )
+
+
+# Whether a change touches what an enterprise template owns of a profile it made.
+Touches = Callable[[ManagedProfile], bool]
 
 
 def permitted_profile(
-    request: Request, profile_id: str, action: str, caller: Caller | None = None
+    request: Request,
+    profile_id: str,
+    action: str,
+    caller: Caller | None = None,
+    *,
+    touches: Touches | None = None,
 ) -> Profile:
-    """The profile, if it exists (else 404) and the caller may do ACTION on it (else 403)."""
+    """The profile, if it exists (else 404) and the caller may do ACTION on it (else 403);
+    TOUCHES says whether the change is one to what a template owns, which the engine refuses."""
     subject = subject_of(caller or caller_of(request))
-    found = web.store(request).profile(profile_id)
+    store = web.store(request)
+    found = store.profile(profile_id)
     if found is None:
         raise Problem(404, f"Trusted profile {profile_id[:100]} not found")
-    require(subject, action, profile_resource(found.account_id, found.id))
+    managed = store.managed_profile(found.id) if touches is not None else None
+    resource = profile_resource(
+        found.account_id,
+        found.id,
+        managed=managed is not None and touches is not None and touches(managed),
+    )
+    require(subject, action, resource)
     return found
 
 
-def profile_json(p: Profile) -> dict[str, Any]:
+def the_whole_profile(managed: ManagedProfile) -> bool:
+    return True
+
+
+def profile_json(p: Profile, managed: ManagedProfile | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": p.id,
         "entity_tag": p.entity_tag,
@@ -98,6 +126,9 @@ def profile_json(p: Profile) -> dict[str, Any]:
         body["description"] = p.description
     if p.email is not None:
         body["email"] = p.email
+    if managed is not None:
+        body["template_id"] = managed.template_id
+        body["assignment_id"] = managed.assignment_id
     return body
 
 
@@ -165,8 +196,9 @@ def list_profiles(
     # A caller who may not read every profile sees those it may read: IBM lists only what
     # the caller can see. A page can then hold fewer than pagesize items (UNCONFIRMED whether
     # IBM fills it up).
+    store = web.store(request)
     items = [
-        profile_json(p)
+        profile_json(p, store.managed_profile(p.id))
         for p in page.items
         if everything or decide(subject, GET, profile_resource(p.account_id, p.id)).permitted
     ]
@@ -180,9 +212,10 @@ def list_profiles(
 @router.get("/v1/profiles/{profile_id}", tags=["trusted profiles"])
 def get_profile(request: Request, profile_id: str, include_activity: bool = False) -> Response:
     found = permitted_profile(request, profile_id, "iam-identity.profile.get")
-    body = profile_json(found)
+    store = web.store(request)
+    body = profile_json(found, store.managed_profile(found.id))
     if include_activity:
-        body["activity"] = activity_json(web.store(request), found.iam_id)
+        body["activity"] = activity_json(store, found.iam_id)
     return web.json_response(body, headers={"ETag": found.entity_tag})
 
 
@@ -193,7 +226,7 @@ def update_profile(
     body: UpdateProfile,
     if_match: Annotated[str, Header(max_length=256)],
 ) -> Response:
-    permitted_profile(request, profile_id, "iam-identity.profile.update")
+    permitted_profile(request, profile_id, "iam-identity.profile.update", touches=the_whole_profile)
     updated = web.store(request).update_profile(
         profile_id,
         if_match=if_match,
@@ -206,7 +239,7 @@ def update_profile(
 
 @router.delete("/v1/profiles/{profile_id}", status_code=204, tags=["trusted profiles"])
 def delete_profile(request: Request, profile_id: str) -> Response:
-    permitted_profile(request, profile_id, "iam-identity.profile.delete")
+    permitted_profile(request, profile_id, "iam-identity.profile.delete", touches=the_whole_profile)
     web.store(request).delete_profile(profile_id)
     return web.no_content()
 
@@ -221,7 +254,7 @@ def _identities_body(store: Store, p: Profile) -> dict[str, Any]:
     }
 
 
-def _trusted_identity(store: Store, profile: Profile, req: IdentityRequest) -> ProfileIdentity:
+def resolve_identity(store: Store, req: IdentityRequest) -> ProfileIdentity:
     """The identity as stored: its IAM ID worked out, and checked to exist.
 
     UNCONFIRMED: the IAM ID IBM computes for `serviceid` and `crn` identities; we use the
@@ -268,9 +301,15 @@ def set_identities(
     body: SetIdentities,
     if_match: Annotated[str, Header(max_length=256)],
 ) -> Response:
-    found = permitted_profile(request, profile_id, "iam-identity.profile.update")
     store = web.store(request)
-    wanted = [_trusted_identity(store, found, i) for i in body.identities]
+    wanted = [resolve_identity(store, i) for i in body.identities]
+    keys = {(i.type, i.identifier) for i in wanted}
+
+    def touches(m: ManagedProfile) -> bool:
+        dropped = not m.identities <= keys and not m.may_remove("identities")
+        return dropped or (not keys <= m.identities and not m.may_add("identities"))
+
+    permitted_profile(request, profile_id, "iam-identity.profile.update", touches=touches)
     updated = store.set_identities(profile_id, wanted, if_match=if_match)
     return web.json_response(
         _identities_body(store, updated), headers={"ETag": updated.identities_tag}
@@ -284,9 +323,15 @@ def add_identity(
     caller = caller_of(request)
     if body.type != identity_type:
         raise Problem(400, "The identity's type differs from the identity type of the path")
-    found = permitted_profile(request, profile_id, "iam-identity.profile.update", caller)
+    permitted_profile(
+        request,
+        profile_id,
+        "iam-identity.profile.update",
+        caller,
+        touches=lambda m: not m.may_add("identities"),
+    )
     store = web.store(request)
-    added = store.add_identity(profile_id, _trusted_identity(store, found, body))
+    added = store.add_identity(profile_id, resolve_identity(store, body))
     # 200, not 201: what IBM's own integration test expects (PSIT test_set_identity).
     return web.json_response(identity_json(added))
 
@@ -313,6 +358,12 @@ def get_identity(
 def delete_identity(
     request: Request, profile_id: str, identity_type: IdentityType, identifier_id: str
 ) -> Response:
-    permitted_profile(request, profile_id, "iam-identity.profile.update")
+    key = (identity_type, identifier_id)
+    permitted_profile(
+        request,
+        profile_id,
+        "iam-identity.profile.update",
+        touches=lambda m: key in m.identities and not m.may_remove("identities"),
+    )
     web.store(request).remove_identity(profile_id, identity_type, identifier_id)
     return web.no_content()

@@ -21,6 +21,7 @@ from .grants import GrantStore
 from .limits import DEFAULT_LIMITS, IdentityLimitStore, LimitExceeded
 from .passwords import LoginLocked
 from .policies import CustomRoleRow, PolicyRow, PolicyStore
+from .profile_templates import ManagedProfile, ProfileTemplateStore
 from .profiles import ProfileStore
 from .records import (
     ApiKey,
@@ -58,6 +59,7 @@ __all__ = [
     "LimitExceeded",
     "Locked",
     "LoginLocked",
+    "ManagedProfile",
     "NotFound",
     "Page",
     "PolicyRow",
@@ -81,6 +83,7 @@ class Store(
     GrantStore,
     ServiceIdGroupStore,
     AccountSettingsStore,
+    ProfileTemplateStore,
     TemplateStore,
     ProfileStore,
     PolicyStore,

@@ -175,15 +175,9 @@ class ProfileStore(StoreBase):
         _check_email(email)
         if not name.strip():
             raise Invalid("name must not be empty")
-        pid = f"Profile-{uuid.uuid4()}"
-        t = formats.now()
         with self._tx() as db:
-            self._check_unique_name(db, account_id, name, None)
             check_limit(db, account_id, "profiles")
-            db.execute(
-                "INSERT INTO profiles VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 1)",
-                (pid, "iam-" + pid, account_id, name, description, email, t, t, created_by),
-            )
+            pid = insert_profile(db, account_id, name, description, email, created_by)
         return self.profile(pid)  # type: ignore[return-value]
 
     def profile(self, pid: str) -> Profile | None:
@@ -235,7 +229,7 @@ class ProfileStore(StoreBase):
         with self._tx() as db:
             current = _current(db, pid, if_match)
             if name is not None and name != current.name:
-                self._check_unique_name(db, current.account_id, name, pid)
+                check_unique_name(db, current.account_id, name, pid)
             db.execute(
                 "UPDATE profiles SET name = ?, description = ?, email = ?, "
                 "version = version + 1, modified_at = ? WHERE id = ?",
@@ -255,30 +249,12 @@ class ProfileStore(StoreBase):
             db.execute("DELETE FROM refresh_tokens WHERE iam_id = ?", (current.iam_id,))
             db.execute("DELETE FROM profiles WHERE id = ?", (pid,))
 
-    def _check_unique_name(
-        self, db: sqlite3.Connection, account_id: str, name: str, pid: str | None
-    ) -> None:
-        row = db.execute(
-            "SELECT id FROM profiles WHERE account_id = ? AND name = ?", (account_id, name)
-        ).fetchone()
-        if row is not None and row["id"] != pid:
-            raise Conflict(f"A trusted profile named {name[:100]!r} already exists in the account")
-
     # -- claim rules -----------------------------------------------------------------------
 
     def create_rule(self, pid: str, fields: RuleFields) -> ClaimRule:
-        rid = f"ClaimRule-{uuid.uuid4()}"
-        t = formats.now()
         with self._tx() as db:
-            profile = _current(db, pid, None)
-            check_limit(db, profile.account_id, "claim_rules_per_profile", pid)
-            if fields.type == "Profile-CR":
-                check_limit(db, profile.account_id, "cr_rules_per_profile", pid)
-                check_limit(db, profile.account_id, "cr_rules")
-            db.execute(
-                "INSERT INTO profile_rules VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
-                (rid, pid, *_rule_columns(fields), t, t),
-            )
+            _current(db, pid, None)
+            rid = insert_rule(db, pid, fields)
         return self.rule(pid, rid)  # type: ignore[return-value]
 
     def rule(self, pid: str, rid: str) -> ClaimRule | None:
@@ -473,15 +449,7 @@ class ProfileStore(StoreBase):
             ).fetchone()
             if exists is not None:
                 raise Conflict("The trusted profile already trusts this identity")
-            count, last = db.execute(
-                "SELECT COUNT(*), COALESCE(MAX(position), -1) FROM profile_identities "
-                "WHERE profile_id = ?",
-                (pid,),
-            ).fetchone()
-            if count >= MAX_IDENTITIES:
-                raise Invalid(f"A trusted profile can trust at most {MAX_IDENTITIES} identities")
-            _insert_identity(db, pid, identity, last + 1)
-            _bump_identities(db, pid)
+            insert_identity(db, pid, identity)
         return identity
 
     def remove_identity(self, pid: str, kind: str, identifier: str) -> None:
@@ -495,6 +463,66 @@ class ProfileStore(StoreBase):
             if not gone:
                 raise NotFound(f"The trusted profile does not trust {identifier[:100]}")
             _bump_identities(db, pid)
+
+
+# -- writes that other parts of the store make inside their own transactions ----------------
+
+
+def insert_profile(
+    db: sqlite3.Connection,
+    account_id: str,
+    name: str,
+    description: str | None,
+    email: str | None,
+    created_by: str,
+) -> str:
+    """A new profile's row; its ID."""
+    check_unique_name(db, account_id, name, None)
+    pid = f"Profile-{uuid.uuid4()}"
+    t = formats.now()
+    db.execute(
+        "INSERT INTO profiles VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 1)",
+        (pid, "iam-" + pid, account_id, name, description, email, t, t, created_by),
+    )
+    return pid
+
+
+def check_unique_name(db: sqlite3.Connection, account_id: str, name: str, pid: str | None) -> None:
+    row = db.execute(
+        "SELECT id FROM profiles WHERE account_id = ? AND name = ?", (account_id, name)
+    ).fetchone()
+    if row is not None and row["id"] != pid:
+        raise Conflict(f"A trusted profile named {name[:100]!r} already exists in the account")
+
+
+def insert_rule(db: sqlite3.Connection, pid: str, fields: RuleFields) -> str:
+    """A new claim rule of profile PID, within IBM's limit; its ID."""
+    # The account's identity limits (store/limits.py), whoever makes the rule: a command or a
+    # template's assignment.
+    (account_id,) = db.execute("SELECT account_id FROM profiles WHERE id = ?", (pid,)).fetchone()
+    check_limit(db, account_id, "claim_rules_per_profile", pid)
+    if fields.type == "Profile-CR":
+        check_limit(db, account_id, "cr_rules_per_profile", pid)
+        check_limit(db, account_id, "cr_rules")
+    rid = f"ClaimRule-{uuid.uuid4()}"
+    t = formats.now()
+    db.execute(
+        "INSERT INTO profile_rules VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+        (rid, pid, *_rule_columns(fields), t, t),
+    )
+    return rid
+
+
+def insert_identity(db: sqlite3.Connection, pid: str, identity: ProfileIdentity) -> None:
+    """One more identity that may assume profile PID, at the end of its list."""
+    count, last = db.execute(
+        "SELECT COUNT(*), COALESCE(MAX(position), -1) FROM profile_identities WHERE profile_id = ?",
+        (pid,),
+    ).fetchone()
+    if count >= MAX_IDENTITIES:
+        raise Invalid(f"A trusted profile can trust at most {MAX_IDENTITIES} identities")
+    _insert_identity(db, pid, identity, last + 1)
+    _bump_identities(db, pid)
 
 
 def _check_email(email: str | None) -> None:

@@ -122,7 +122,8 @@ def _assignment(row: sqlite3.Row) -> Assignment:
     )
 
 
-def _settings_resources(template: Template, target: str) -> list[dict[str, Any]]:
+def _settings_resources(template: Template, assignment: Assignment) -> list[dict[str, Any]]:
+    target = assignment.target
     # An account settings template takes effect through the target's effective settings
     # (cloud/account_settings.py reads the settled assignments): nothing else is written.
     return [
@@ -139,8 +140,10 @@ def _settings_resources(template: Template, target: str) -> list[dict[str, Any]]
 
 
 # What an assignment does to its target, per template kind: given the store, the template
-# version and the target account, apply it (returning the resources it made) or remove it.
-Applier = Callable[["TemplateStore", sqlite3.Connection, Template, str], list[dict[str, Any]]]
+# version and the assignment, apply it (returning the resources it made) or remove it.
+Applier = Callable[
+    ["TemplateStore", sqlite3.Connection, Template, Assignment], list[dict[str, Any]]
+]
 Remover = Callable[["TemplateStore", sqlite3.Connection, Assignment], None]
 
 
@@ -169,7 +172,7 @@ class TemplateStore(StoreBase):
     # Per kind, what settling an assignment does to its target.
     appliers: ClassVar[dict[str, tuple[Applier, Remover]]] = {
         "account_settings": (
-            lambda store, db, template, target: _settings_resources(template, target),
+            lambda store, db, template, assignment: _settings_resources(template, assignment),
             lambda store, db, assignment: None,
         ),
     }
@@ -533,20 +536,29 @@ class TemplateStore(StoreBase):
             template = self._template_in(
                 db, current.kind, current.template_id, current.template_version
             )
+            # What a failed apply wrote is undone; the failure itself is the outcome.
+            db.execute("SAVEPOINT apply")
             try:
-                made = apply(self, db, template, current.target)
+                made = apply(self, db, template, current)
+                db.execute("RELEASE apply")
                 status, resources = "succeeded", made
             except (Invalid, Conflict, NotFound) as exc:
+                db.execute("ROLLBACK TO apply")
+                db.execute("RELEASE apply")
                 status = "failed"
+                # IBM's TemplateAssignmentResponseResource: the detail is named by the kind
+                # (`account_settings`, `profile`); its error's keys are camelCase.
                 resources = [
                     {
                         "target": current.target,
-                        "status": "failed",
-                        "error_message": {
-                            "name": type(exc).__name__,
-                            "error_code": "assignment_failed",
-                            "message": str(exc)[:500],
-                            "status_code": "400",
+                        current.kind: {
+                            "status": "failed",
+                            "error_message": {
+                                "name": type(exc).__name__,
+                                "errorCode": "assignment_failed",
+                                "message": str(exc)[:500],
+                                "statusCode": "400",
+                            },
                         },
                     }
                 ]
