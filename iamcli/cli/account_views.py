@@ -140,13 +140,20 @@ def assignment_record(a: Assignment) -> list[tuple[str, str]]:
 
 
 def _resource_text(r: dict[str, Any]) -> str:
-    parts = [str(r.get("target", "?"))]
+    """One resource an assignment made: `TARGET: profile Profile-... succeeded` (IBM's
+    TemplateAssignmentResponseResource: per part, its `id` or `resource_created.id`, its status
+    and any error message)."""
+    parts = []
     for key, value in r.items():
-        if isinstance(value, dict):
-            status = value.get("status")
-            ident = value.get("id")
-            parts.append(f"{key} {_text(ident)} {_text(status)}")
-    return ": ".join(parts[:1]) + (" " + "; ".join(parts[1:]) if parts[1:] else "")
+        if not isinstance(value, dict):
+            continue
+        created = value.get("resource_created")
+        ident = value.get("id") or (created.get("id") if isinstance(created, dict) else None)
+        text = f"{key} {_text(ident)} {_text(value.get('status'))}"
+        if value.get("error_message"):
+            text += f" ({value['error_message']})"
+        parts.append(text)
+    return f"{_text(r.get('target'))}: {'; '.join(parts) or '-'}"
 
 
 def assignment_row(a: Assignment) -> list[str]:

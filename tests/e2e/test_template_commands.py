@@ -223,3 +223,103 @@ def test_the_child_account_cannot_manage_the_enterprises_templates(
     )
     assert tid not in [t["id"] for t in theirs]
     assert iam("account-settings-template", tid).code == 0
+
+
+PROFILE_TEMPLATE = {
+    "description": "deployers everywhere",
+    "profile": {
+        "name": "deployer",
+        "description": "made by a template",
+        "rules": [
+            {
+                "name": "ops",
+                "type": "Profile-SAML",
+                "realm_name": "https://idp.example.com/1",
+                "expiration": 43200,
+                "conditions": [{"claim": "groups", "operator": "EQUALS", "value": '"ops"'}],
+            }
+        ],
+    },
+}
+
+
+def test_trusted_profile_template_life_cycle(iam, enterprise: Emulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sdk = sdk_for(enterprise, enterprise.a.apikey)
+    child = enterprise.b.account_id
+    child_sdk = sdk_for(enterprise, enterprise.b.apikey)
+    name = f"profiles-{uuid.uuid4().hex[:8]}"
+    made = iam(
+        "trusted-profile-template-create",
+        name,
+        "--file",
+        write(tmp_path, PROFILE_TEMPLATE),
+        "--output",
+        "json",
+    )
+    tid = ok_json(made)["id"]
+    assert tid.startswith("ProfileTemplate-")
+    stored = sdk.get_latest_profile_template_version(template_id=tid).get_result()
+    assert stored["name"] == name and stored["profile"]["name"] == "deployer"
+    assert stored["profile"]["rules"][0]["realm_name"] == "https://idp.example.com/1"
+
+    shown = record(iam("trusted-profile-template", name))
+    assert shown["ID"] == tid and shown["Profile Name"] == "deployer" and shown["Rules"] == "1"
+    listed = iam("trusted-profile-templates", "-q")
+    assert tid in listed.out_lines
+
+    # An update of the description keeps the profile part as it is.
+    assert iam("trusted-profile-template-version-update", tid, "1", "-d", "v1").code == 0
+    now = sdk.get_profile_template_version(template_id=tid, version="1").get_result()
+    assert now["description"] == "v1" and now["profile"]["rules"] == stored["profile"]["rules"]
+
+    # Assigned with --target-type/--target (ibmcloud's flags for this kind), it makes the
+    # profile in the child account.
+    assert iam("trusted-profile-template-version-commit", name, "1").code == 0
+    a = ok_json(
+        iam(
+            "trusted-profile-assignment-create",
+            name,
+            "1",
+            "--target-type",
+            "Account",
+            "--target",
+            child,
+            "--output",
+            "json",
+        )
+    )
+    aid = a["id"]
+    settled = sdk.get_trusted_profile_assignment(assignment_id=aid).get_result()
+    assert settled["status"] == "succeeded"
+    pid = settled["resources"][0]["profile"]["resource_created"]["id"]
+    made_profile = child_sdk.get_profile(profile_id=pid).get_result()
+    assert made_profile["account_id"] == child and made_profile["name"] == "deployer"
+    got = record(iam("trusted-profile-assignment", aid))
+    assert got["Status"] == "succeeded" and pid in got["Resource"]
+    table = iam("trusted-profile-assignments")
+    assert any(line.split()[:2] == [aid, tid] for line in table.out_lines)
+
+    # A second version, then the assignment moves to it; removing it removes the profile.
+    v2 = {"profile": {**PROFILE_TEMPLATE["profile"], "description": "v2"}}  # type: ignore[dict-item]
+    assert (
+        iam(
+            "trusted-profile-template-version-create", tid, "--file", write(tmp_path, v2, "2.json")
+        ).code
+        == 0
+    )
+    assert iam("trusted-profile-template-version-commit", tid, "2").code == 0
+    moved = ok_json(iam("trusted-profile-assignment-update", aid, "2", "--output", "json"))
+    assert moved["template_version"] == 2
+    assert sdk.get_trusted_profile_assignment(assignment_id=aid).get_result()["status"] == (
+        "succeeded"
+    )
+    assert child_sdk.get_profile(profile_id=pid).get_result()["description"] == "v2"
+    assert iam("trusted-profile-assignment-delete", aid, "-f").code == 0
+    assert iam("trusted-profile-assignment", aid).code == 3
+    assert iam("trusted-profile-template-delete", name, "-f").code == 0
+    assert iam("trusted-profile-template", tid).code == 3
+
+
+def test_a_trusted_profile_assignment_needs_its_target_flags(iam) -> None:  # type: ignore[no-untyped-def]
+    r = iam("trusted-profile-assignment-create", "x", "1", "--target", "acct")
+    assert r.code == 2 and "--target-type" in r.stderr and "Traceback" not in r.stderr
