@@ -140,6 +140,17 @@ def help_texts(k: Kind) -> dict[str, str]:
     }
 
 
+def _delete(run: Run, force: bool, what: str, short: str, act: Callable[[], object]) -> None:
+    """Ask (or take -f), delete, and say so, as every delete command does."""
+    if not confirm(f"Delete {what}?", force=force, action="delete"):
+        run.out.status("Not deleted.")
+        return
+    run.out.status(f"Deleting {short} as {as_whom(run)}...")
+    act()
+    run.out.ok()
+    run.out.status(f"{short[:1].upper()}{short[1:]} is deleted successfully")
+
+
 def _doc(k: Kind, suffix: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     def make(fn: Callable[..., None]) -> Callable[..., None]:
         fn.__doc__ = help_texts(k)[f"{k.prefix}-{suffix}"]
@@ -221,17 +232,13 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
         api = _api(run, k)
         current = resolve_template(api, ref, k.what)
-        if not confirm(
-            f"Delete {k.what} {current.name} ({current.id}) and all its versions?",
-            force=force,
-            action="delete",
-        ):
-            run.out.status("Not deleted.")
-            return
-        run.out.status(f"Deleting {k.what} {current.name} as {as_whom(run)}...")
-        api.delete_template(current.id)
-        run.out.ok()
-        run.out.status(f"{k.what.capitalize()} {current.name} is deleted successfully")
+        _delete(
+            run,
+            force,
+            f"{k.what} {current.name} ({current.id}) and all its versions",
+            f"{k.what} {current.name}",
+            lambda: api.delete_template(current.id),
+        )
 
     commands[f"{k.prefix}-template-delete"] = template_delete
 
@@ -317,17 +324,13 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
         api = _api(run, k)
         current = resolve_version(api, ref, version, k.what)
-        if not confirm(
-            f"Delete version {current.version} of {k.what} {current.name}?",
-            force=force,
-            action="delete",
-        ):
-            run.out.status("Not deleted.")
-            return
-        run.out.status(f"Deleting version {current.version} of {current.name} as {as_whom(run)}...")
-        api.delete_version(current.id, current.version)
-        run.out.ok()
-        run.out.status(f"Version {current.version} of {current.name} is deleted successfully")
+        _delete(
+            run,
+            force,
+            f"version {current.version} of {k.what} {current.name}",
+            f"version {current.version} of {current.name}",
+            lambda: api.delete_version(current.id, current.version),
+        )
 
     commands[f"{k.prefix}-template-version-delete"] = template_version_delete
 
@@ -456,17 +459,13 @@ def template_commands(k: Kind) -> dict[str, Callable[..., None]]:
 
         api = _api(run, k)
         current = resolve_assignment(api, aid)
-        if not confirm(
-            f"Delete assignment {current.id} (to {current.target_type} {current.target})?",
-            force=force,
-            action="delete",
-        ):
-            run.out.status("Not deleted.")
-            return
-        run.out.status(f"Deleting assignment {current.id} as {as_whom(run)}...")
-        api.delete_assignment(current.id)
-        run.out.ok()
-        run.out.status(f"Assignment {current.id} is deleted successfully")
+        _delete(
+            run,
+            force,
+            f"assignment {current.id} (to {current.target_type} {current.target})",
+            f"assignment {current.id}",
+            lambda: api.delete_assignment(current.id),
+        )
 
     commands[f"{k.prefix}-assignment-delete"] = assignment_delete
     return commands

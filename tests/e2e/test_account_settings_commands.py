@@ -7,17 +7,14 @@ may create service IDs) that the other modules' shared server must not see.
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
 from ibm_platform_services import IamIdentityV1
+from identity_cli import failure, ok_json, record, runner, sdk_for
 
 from support import Emulator, seeded_emulator
-
-Run = Callable[..., "object"]
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +24,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     emulator.server.stop()
 
 
-def sdk_for(emulator: Emulator, apikey: str) -> IamIdentityV1:
-    service = IamIdentityV1(authenticator=IAMAuthenticator(apikey, url=emulator.url))
-    service.set_service_url(emulator.url)
-    return service
-
-
 @pytest.fixture
 def sdk(server: Emulator) -> IamIdentityV1:
     return sdk_for(server, server.a.apikey)
@@ -40,39 +31,7 @@ def sdk(server: Emulator) -> IamIdentityV1:
 
 @pytest.fixture
 def iam(cli_process, server: Emulator):  # type: ignore[no-untyped-def]
-    """`iamcli ARGS` in its own process, logged in by environment as account A's admin (or
-    as the API key given)."""
-
-    def run(*args: str, apikey: str | None = None, flavor: str = "cloud"):  # type: ignore[no-untyped-def]
-        env = {
-            "IAMCLI_API_KEY": apikey or server.a.apikey,
-            "IAMCLI_ENDPOINT": server.url,
-            "IAMCLI_FLAVOR": flavor,
-        }
-        return cli_process(*args, env=env)
-
-    return run
-
-
-def as_json(r) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    assert r.code == 0, r.stderr
-    value = json.loads(r.stdout)
-    assert isinstance(value, dict)
-    return value
-
-
-def record(r) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    assert r.code == 0, r.stderr
-    pairs = [line.split("   ", 1) for line in r.out_lines]
-    return {k.strip(): v.strip() for k, v in pairs}
-
-
-def one_line_failure(r, code: int) -> str:  # type: ignore[no-untyped-def]
-    assert r.code == code, (r.code, r.stdout, r.stderr)
-    assert r.stdout == ""
-    lines = r.stderr.splitlines()
-    assert lines[0] == "FAILED" and "Traceback" not in r.stderr, r.stderr
-    return str(lines[1])
+    return runner(cli_process, server)
 
 
 @pytest.fixture
@@ -98,7 +57,7 @@ def test_show_is_the_servers_settings_in_json_and_as_a_record(
     iam, sdk: IamIdentityV1, server: Emulator
 ) -> None:  # type: ignore[no-untyped-def]
     stored = sdk.get_account_settings(account_id=server.a.account_id).get_result()
-    shown = as_json(iam("account-settings", "--output", "json"))
+    shown = ok_json(iam("account-settings", "--output", "json"))
     assert shown == stored
     text = iam("account-settings")
     fields = record(text)
@@ -139,7 +98,7 @@ def test_update_changes_what_is_given_and_keeps_the_rest(
         "--output",
         "json",
     )
-    answered = as_json(r)
+    answered = ok_json(r)
     now = sdk.get_account_settings(account_id=account).get_result()
     assert answered["entity_tag"] == now["entity_tag"] != before["entity_tag"]
     assert {k: now[k] for k in answered if k in now and k != "history"} == {
@@ -208,21 +167,21 @@ def test_bad_values_are_one_line_usage_errors(
     iam, sdk: IamIdentityV1, server: Emulator, flag: str, value: str
 ) -> None:  # type: ignore[no-untyped-def]
     before = sdk.get_account_settings(account_id=server.a.account_id).get_result()
-    message = one_line_failure(iam("account-settings-update", flag, value), 2)
+    message = failure(iam("account-settings-update", flag, value), 2)
     assert flag in message
     after = sdk.get_account_settings(account_id=server.a.account_id).get_result()
     assert after["entity_tag"] == before["entity_tag"]
 
 
 def test_nothing_to_change_and_contradictions_are_usage_errors(iam) -> None:  # type: ignore[no-untyped-def]
-    assert "nothing to change" in one_line_failure(iam("account-settings-update"), 2)
+    assert "nothing to change" in failure(iam("account-settings-update"), 2)
     both = iam(
         "account-settings-update",
         "--allowed-ip-addresses",
         "127.0.0.1",
         "--unset-allowed-ip-addresses",
     )
-    assert "cannot go together" in one_line_failure(both, 2)
+    assert "cannot go together" in failure(both, 2)
 
 
 def test_a_member_without_access_is_refused(iam, sdk: IamIdentityV1, server: Emulator) -> None:  # type: ignore[no-untyped-def]
@@ -249,7 +208,7 @@ def test_the_private_family_has_no_account_settings(iam) -> None:  # type: ignor
         ("trusted-profile-templates",),
         ("trusted-profile-assignments",),
     ):
-        message = one_line_failure(iam(*args, flavor="private"), 2)
+        message = failure(iam(*args, flavor="private"), 2)
         assert "private API family" in message, (args, message)
 
 

@@ -3,44 +3,23 @@ against the real server; the counts are checked against what IBM's SDK reads."""
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
-from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
 from ibm_platform_services import IamIdentityV1
+from identity_cli import ok_json, runner, sdk_for, table
 
 from support import Emulator
 
 
 @pytest.fixture
 def sdk(emulator: Emulator) -> IamIdentityV1:
-    service = IamIdentityV1(authenticator=IAMAuthenticator(emulator.a.apikey, url=emulator.url))
-    service.set_service_url(emulator.url)
-    return service
+    return sdk_for(emulator, emulator.a.apikey)
 
 
 @pytest.fixture
 def iam(cli_process, emulator: Emulator):  # type: ignore[no-untyped-def]
-    def run(*args: str, apikey: str | None = None, flavor: str = "cloud"):  # type: ignore[no-untyped-def]
-        env = {
-            "IAMCLI_API_KEY": apikey or emulator.a.apikey,
-            "IAMCLI_ENDPOINT": emulator.url,
-            "IAMCLI_FLAVOR": flavor,
-        }
-        return cli_process(*args, env=env)
-
-    return run
-
-
-def ok_json(r):  # type: ignore[no-untyped-def]
-    assert r.code == 0, r.stderr
-    return json.loads(r.stdout)
-
-
-def table(r) -> list[list[str]]:  # type: ignore[no-untyped-def]
-    assert r.code == 0, r.stderr
-    return [[c.strip() for c in line.split("   ") if c.strip()] for line in r.out_lines]
+    return runner(cli_process, emulator)
 
 
 def test_identity_limits_are_the_servers(iam, sdk: IamIdentityV1, emulator: Emulator) -> None:  # type: ignore[no-untyped-def]

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
-from ibm_platform_services import IamIdentityV1
+from identity_cli import failure, ok_json, record, runner, sdk_for
 
 from support import Emulator, seeded_emulator
 
@@ -24,42 +23,9 @@ def enterprise(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     emulator.server.stop()
 
 
-def sdk_for(emulator: Emulator, apikey: str) -> IamIdentityV1:
-    service = IamIdentityV1(authenticator=IAMAuthenticator(apikey, url=emulator.url))
-    service.set_service_url(emulator.url)
-    return service
-
-
 @pytest.fixture
 def iam(cli_process, enterprise: Emulator):  # type: ignore[no-untyped-def]
-    def run(*args: str, apikey: str | None = None, flavor: str = "cloud"):  # type: ignore[no-untyped-def]
-        env = {
-            "IAMCLI_API_KEY": apikey or enterprise.a.apikey,
-            "IAMCLI_ENDPOINT": enterprise.url,
-            "IAMCLI_FLAVOR": flavor,
-        }
-        return cli_process(*args, env=env)
-
-    return run
-
-
-def ok_json(r):  # type: ignore[no-untyped-def]
-    assert r.code == 0, r.stderr
-    return json.loads(r.stdout)
-
-
-def record(r) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    assert r.code == 0, r.stderr
-    pairs = [line.split("   ", 1) for line in r.out_lines]
-    return {k.strip(): v.strip() for k, v in pairs}
-
-
-def failure(r, code: int) -> str:  # type: ignore[no-untyped-def]
-    assert r.code == code, (r.code, r.stdout, r.stderr)
-    lines = r.stderr.splitlines()
-    assert "FAILED" in lines and "Traceback" not in r.stderr, r.stderr
-    # The one line after FAILED is the message (a hint may follow).
-    return str(lines[lines.index("FAILED") + 1])
+    return runner(cli_process, enterprise)
 
 
 def write(tmp_path: Path, body: object, name: str = "template.json") -> str:
