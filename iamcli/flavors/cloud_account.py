@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from ..account_models import (
     AccountSettings,
@@ -21,17 +20,15 @@ from ..account_models import (
     Template,
 )
 from ..errors import NotFoundError, ProtocolError
-from ..http import Retry, delete, json_object, send
+from ..http import Retry
 from ._wire import Reader
+from .cloud_api import CloudApi
+from .cloud_api import seg as _seg
 
 if TYPE_CHECKING:
     import httpx
 
     from .cloud import Cloud
-
-
-def _seg(value: str) -> str:
-    return quote(value, safe="")
 
 
 @dataclass(frozen=True)
@@ -61,24 +58,12 @@ KINDS = {"account_settings": ACCOUNT_SETTINGS_TEMPLATES, "profile": PROFILE_TEMP
 _LIMIT = 100
 
 
-class _Api:
-    def __init__(self, cloud: Cloud) -> None:
-        self.cloud = cloud
-
+class _Api(CloudApi):
     @property
     def account_id(self) -> str:
         if not self.cloud.account_id:
             raise ProtocolError("the login names no account: log in again")
         return self.cloud.account_id
-
-    def _send(
-        self, method: str, path: str, *, retry: Retry = Retry.IDEMPOTENT, **kwargs: Any
-    ) -> httpx.Response:
-        headers = {**self.cloud.auth_headers(), **kwargs.pop("headers", {})}
-        return send(self.cloud.client, method, path, retry=retry, headers=headers, **kwargs)
-
-    def _read(self, response: httpx.Response) -> Reader:
-        return Reader(json_object(response), self.cloud.where)
 
 
 class AccountSettingsApi(_Api):
@@ -161,14 +146,10 @@ class TemplateApi(_Api):
         self._send("POST", f"{self._one(tid)}/versions/{version}/commit")
 
     def delete_version(self, tid: str, version: int) -> None:
-        delete(
-            self.cloud.client,
-            f"{self._one(tid)}/versions/{version}",
-            headers=self.cloud.auth_headers(),
-        )
+        self._delete(f"{self._one(tid)}/versions/{version}")
 
     def delete_template(self, tid: str) -> None:
-        delete(self.cloud.client, self._one(tid), headers=self.cloud.auth_headers())
+        self._delete(self._one(tid))
 
     # -- assignments -----------------------------------------------------------------------
 
