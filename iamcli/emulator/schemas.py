@@ -473,14 +473,15 @@ class IdentityPreferenceList(BaseModel):
     preferences: list[IdentityPreference]
 
 
-class AccountSettingsTemplate(BaseModel):
+class _Template(BaseModel):
+    """What a template version of every kind has; each kind adds its components."""
+
     id: str
     version: int
     account_id: str
     name: str
     description: str | SkipJsonSchema[None] = None
     committed: bool
-    account_settings: dict[str, Any]
     history: list[HistoryRecord] | SkipJsonSchema[None] = None
     entity_tag: str
     crn: str
@@ -490,40 +491,29 @@ class AccountSettingsTemplate(BaseModel):
     last_modified_by_id: str
 
 
-class AccountSettingsTemplateList(BaseModel):
+class _TemplatePage(BaseModel):
     offset: int
     limit: int
     first: str
     previous: str | SkipJsonSchema[None] = None
     next: str | SkipJsonSchema[None] = None
+
+
+class AccountSettingsTemplate(_Template):
+    account_settings: dict[str, Any]
+
+
+class AccountSettingsTemplateList(_TemplatePage):
     account_settings_templates: list[AccountSettingsTemplate]
 
 
-class ProfileTemplate(BaseModel):
-    id: str
-    version: int
-    account_id: str
-    name: str
-    description: str | SkipJsonSchema[None] = None
-    committed: bool
+class ProfileTemplate(_Template):
     profile: dict[str, Any] | SkipJsonSchema[None] = None
     policy_template_references: list[dict[str, str]] | SkipJsonSchema[None] = None
     action_controls: dict[str, Any] | SkipJsonSchema[None] = None
-    history: list[HistoryRecord] | SkipJsonSchema[None] = None
-    entity_tag: str
-    crn: str
-    created_at: str
-    created_by_id: str
-    last_modified_at: str
-    last_modified_by_id: str
 
 
-class ProfileTemplateList(BaseModel):
-    offset: int
-    limit: int
-    first: str
-    previous: str | SkipJsonSchema[None] = None
-    next: str | SkipJsonSchema[None] = None
+class ProfileTemplateList(_TemplatePage):
     profile_templates: list[ProfileTemplate]
 
 
@@ -535,7 +525,9 @@ class TemplateAssignment(BaseModel):
     target_type: str
     target: str
     status: str = Field(description="accepted, in_progress, succeeded or failed")
-    resources: list[dict[str, Any]]
+    resources: list[dict[str, Any]] | SkipJsonSchema[None] = Field(
+        None, description="Only in the answer about one assignment"
+    )
     history: list[HistoryRecord] | SkipJsonSchema[None] = None
     href: str
     created_at: str
@@ -545,12 +537,7 @@ class TemplateAssignment(BaseModel):
     entity_tag: str
 
 
-class TemplateAssignmentList(BaseModel):
-    offset: int
-    limit: int
-    first: str
-    previous: str | SkipJsonSchema[None] = None
-    next: str | SkipJsonSchema[None] = None
+class TemplateAssignmentList(_TemplatePage):
     assignments: list[TemplateAssignment]
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import jwt
 import pytest
 from ibm_cloud_sdk_core import ApiException
-from ibm_cloud_sdk_core.authenticators import IAMAssumeAuthenticator
-from ibm_platform_services import IamIdentityV1
+from ibm_cloud_sdk_core.authenticators import IAMAssumeAuthenticator, IAMAuthenticator
+from ibm_platform_services import IamIdentityV1, IamPolicyManagementV1
 from test_ibm_sdks import identity_service
 
 from support import Emulator, seeded_emulator
@@ -90,8 +90,11 @@ def test_profile_template_life_cycle_as_ibm_runs_it(enterprise: Emulator) -> Non
     assert template["profile"]["rules"][0]["realm_name"] == REALM
     assert template["policy_template_references"] == [{"id": "policyTemplate-1", "version": "1"}]
 
-    got = iam.get_profile_template_version(template_id=tid, version=str(version))
+    got = iam.get_profile_template_version(
+        template_id=tid, version=str(version), include_history=True
+    )
     assert got.get_result()["name"] == name
+    assert [h["action"] for h in got.get_result()["history"]] == ["create"]
     etag = got.get_headers()["Etag"]
     listed = iam.list_profile_templates(account_id=ent).get_result()
     assert tid in [t["id"] for t in listed["profile_templates"]]
@@ -144,6 +147,7 @@ def test_profile_template_life_cycle_as_ibm_runs_it(enterprise: Emulator) -> Non
 
     listing = iam.list_trusted_profile_assignments(account_id=ent, template_id=tid).get_result()
     assert [a["id"] for a in listing["assignments"]] == [aid]
+    assert "resources" not in listing["assignments"][0]  # IBM: only for one assignment
     current = iam.get_trusted_profile_assignment(assignment_id=aid)
     assignment = current.get_result()
     assert assignment["status"] == "succeeded"
@@ -270,7 +274,7 @@ def test_the_child_cannot_change_what_the_template_made(enterprise: Emulator) ->
         profile={"name": f"strict-{uuid.uuid4().hex[:6]}", "rules": [rule()]},
         action_controls={
             "rules": {"add": False, "remove": False},
-            "policies": {"add": True, "remove": True},
+            "policies": {"add": False, "remove": False},
             "identities": {"add": False, "remove": False},
         },
     )
@@ -286,8 +290,38 @@ def test_the_child_cannot_change_what_the_template_made(enterprise: Emulator) ->
         )
         == 403
     )
+    viewer = {"role_id": "crn:v1:bluemix:public:iam::::role:Viewer"}
+    on_child = {
+        "attributes": [
+            {"name": "accountId", "value": child},
+            {"name": "serviceName", "value": "iam-identity"},
+        ]
+    }
+    grants = policy_service(enterprise, enterprise.b.apikey)
+    for pid_, allowed in ((pid, True), (strict_pid, False)):
+
+        def grant(pid_: str = pid_) -> Any:
+            return grants.create_policy(
+                type="access",
+                subjects=[{"attributes": [{"name": "iam_id", "value": "iam-" + pid_}]}],
+                roles=[viewer],
+                resources=[on_child],
+            )
+
+        if allowed:
+            assert grant().get_status_code() == 201
+        else:
+            with pytest.raises(ApiException) as refused:
+                grant()
+            assert refused.value.status_code == 403
     for assignment in (aid, strict_aid):
         iam.delete_trusted_profile_assignment(assignment_id=assignment)
+
+
+def policy_service(emulator: Emulator, apikey: str) -> IamPolicyManagementV1:
+    service = IamPolicyManagementV1(authenticator=IAMAuthenticator(apikey, url=emulator.url))
+    service.set_service_url(emulator.url)
+    return service
 
 
 def _rule_args(name: str = "r") -> dict[str, Any]:
@@ -408,6 +442,12 @@ def test_template_and_assignment_lists_page(enterprise: Emulator) -> None:
         pagetoken = page["next"].split("pagetoken=")[1]
     assert seen == [3, 2, 1]
     assert "previous" in page
+
+    # A name sent with a version renames every version, as IBM documents.
+    renamed = f"renamed-{uuid.uuid4().hex[:6]}"
+    iam.update_profile_template_version(if_match="*", template_id=tid, version="3", name=renamed)
+    every = iam.list_versions_of_profile_template(template_id=tid).get_result()
+    assert {t["name"] for t in every["profile_templates"]} == {renamed}
 
     aid, _ = assigned_profile(iam, tid, child)
     first = iam.list_trusted_profile_assignments(account_id=ent, limit=1, sort="template_id")

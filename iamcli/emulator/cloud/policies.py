@@ -29,6 +29,7 @@ from ..store import PolicyRow, Store
 from ..tokens import Caller
 from . import policy_bodies as bodies
 from .common import caller_of
+from .profiles import profile_resource
 
 router = APIRouter()
 
@@ -92,6 +93,17 @@ def may_change(store: Store, subject: authz.Subject, action: str, body: dict[str
         message=f"You need Administrator on the policy's target to {action.rsplit('.', 1)[1]} it",
     )
     iam_id = bodies.subject_iam_id(body)
+    if action == "iam.policy.create" and iam_id is not None and iam_id.startswith("iam-Profile-"):
+        # A profile an enterprise template made takes new policies only if the template's
+        # action_controls allow it (store/profile_templates.py).
+        managed = store.managed_profile(iam_id.removeprefix("iam-"))
+        if managed is not None and not managed.may_add("policies"):
+            authz.require(
+                subject,
+                action,
+                profile_resource(subject.account_id, managed.profile_id, managed=True),
+                message="The trusted profile's template does not allow more access policies",
+            )
     if iam_id is not None and iam_id.startswith("iam-ServiceId-"):
         sid = store.service_id(iam_id.removeprefix("iam-"))
         if sid is not None and sid.locked:

@@ -1,5 +1,5 @@
-"""The routes of enterprise templates and assignments, in IBM's shapes, made once per template
-kind (cloud/templates.py names the kinds).
+"""The routes of enterprise templates, in IBM's shapes, made once per template kind
+(cloud/templates.py names the kinds; template_assignments.py makes their assignments' routes).
 
 Who may: the identities of the enterprise account that holds the template, as the decision
 engine rules for `iam-identity.<kind>-template.*` and `iam-identity.<kind>-assignment.*`;
@@ -30,6 +30,11 @@ from .common import caller_of, decode_page_token, list_body, own_account
 router = APIRouter()
 
 
+PageToken = Annotated[str | None, Query(max_length=1024)]
+SortKey = Annotated[str | None, Query(max_length=50)]
+SortOrder = Annotated[str | None, Query(max_length=10)]
+
+
 class TemplateBody(BaseModel):
     """What every kind's template body has; each kind adds its components."""
 
@@ -51,17 +56,6 @@ class Kind:
     components: Callable[[Request, TemplateBody], dict[str, Any] | None]
     # The stored components as the template's JSON fields.
     render: Callable[[dict[str, Any]], dict[str, Any]]
-
-
-class AssignmentBody(BaseModel):
-    template_id: Annotated[str, Field(max_length=200)]
-    template_version: Annotated[int, Field(ge=1, le=1_000_000)]
-    target_type: Annotated[str, Field(max_length=50)]
-    target: Annotated[str, Field(max_length=64)]
-
-
-class AssignmentUpdate(BaseModel):
-    template_version: Annotated[int, Field(ge=1, le=1_000_000)]
 
 
 def template_json(kind: Kind, t: Template, *, history: bool) -> dict[str, Any]:
@@ -86,31 +80,7 @@ def template_json(kind: Kind, t: Template, *, history: bool) -> dict[str, Any]:
     return body
 
 
-def assignment_json(
-    request: Request, kind: Kind, a: Assignment, *, history: bool
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": a.id,
-        "account_id": a.account_id,
-        "template_id": a.template_id,
-        "template_version": a.template_version,
-        "target_type": a.target_type,
-        "target": a.target,
-        "status": a.status,
-        "resources": list(a.resources),
-        "href": f"{web.base_url(request)}{kind.assignments}{a.id}",
-        "created_at": formats.ibm_time(a.created_at),
-        "created_by_id": a.created_by,
-        "last_modified_at": formats.ibm_time(a.modified_at),
-        "last_modified_by_id": a.modified_by,
-        "entity_tag": a.entity_tag,
-    }
-    if history:
-        body["history"] = list(a.history)
-    return body
-
-
-def _version(request: Request, text: str) -> int:
+def version_number(request: Request, text: str) -> int:
     # Who asks comes first: a request without a token is 401 whatever its path says.
     caller_of(request)
     version = formats.whole_number(text, 1, 1_000_000)
@@ -119,7 +89,7 @@ def _version(request: Request, text: str) -> int:
     return version
 
 
-def _require(request: Request, kind: Kind, what: str, verb: str, account_id: str) -> str:
+def require_access(request: Request, kind: Kind, what: str, verb: str, account_id: str) -> str:
     caller = caller_of(request)
     own_account(caller, account_id)
     authz.require(
@@ -130,12 +100,23 @@ def _require(request: Request, kind: Kind, what: str, verb: str, account_id: str
     return caller.iam_id
 
 
+def listed_account(
+    request: Request, kind: Kind, what: str, account_id: str | None, pagetoken: str | None
+) -> tuple[int, str]:
+    """The offset and the account of a list, which the caller may list (else 403). IBM: the
+    account is required unless a page token names it; here it defaults to the caller's."""
+    offset, token_account = decode_page_token(pagetoken)
+    account = account_id or token_account or caller_of(request).account_id
+    require_access(request, kind, what, "list", account)
+    return offset, account
+
+
 def _template(request: Request, kind: Kind, tid: str, version: int | None, verb: str) -> Template:
     caller_of(request)  # 401 before 404
     found = web.store(request).template(kind.name, tid, version)
     if found is None:
         raise Problem(404, f"Template {tid[:100]} not found")
-    _require(request, kind, "template", verb, found.account_id)
+    require_access(request, kind, "template", verb, found.account_id)
     return found
 
 
@@ -155,7 +136,7 @@ def _taking(model: type[BaseModel], handler: Handler) -> Handler:
     return handler
 
 
-def _etag(entity: Template | Assignment) -> dict[str, str]:
+def etag_header(entity: Template | Assignment) -> dict[str, str]:
     return {"ETag": entity.entity_tag}
 
 
@@ -167,7 +148,7 @@ def add_template_routes(kind: Kind) -> None:
     def create(request: Request, body: TemplateBody) -> Response:
         caller = caller_of(request)
         account_id = body.account_id or caller.account_id
-        by = _require(request, kind, "template", "create", account_id)
+        by = require_access(request, kind, "template", "create", account_id)
         if not body.name:
             raise Problem(400, "Property missing or empty. Property: name")
         created = web.store(request).create_template(
@@ -178,23 +159,25 @@ def add_template_routes(kind: Kind) -> None:
             body=kind.components(request, body) or {},
             by=by,
         )
-        return web.json_response(template_json(kind, created, history=False), 201, _etag(created))
+        return web.json_response(
+            template_json(kind, created, history=False), 201, etag_header(created)
+        )
 
     def listing(
         request: Request,
         account_id: str | None = None,
         limit: Annotated[str | None, Query(max_length=10)] = None,
-        pagetoken: Annotated[str | None, Query(max_length=1024)] = None,
-        sort: Annotated[str | None, Query(max_length=50)] = None,
-        order: Annotated[str | None, Query(max_length=10)] = None,
+        pagetoken: PageToken = None,
+        sort: SortKey = None,
+        order: SortOrder = None,
         include_history: bool = False,
     ) -> Response:
-        offset, token_account = decode_page_token(pagetoken)
-        account = account_id or token_account or caller_of(request).account_id
-        _require(request, kind, "template", "list", account)
+        offset, account = listed_account(request, kind, "template", account_id, pagetoken)
         size = _page_size(limit)
-        found = _sorted(web.store(request).list_templates(kind.name, account), sort, order)
-        return _paged(
+        found = sorted_by(
+            web.store(request).list_templates(kind.name, account), _TEMPLATE_SORTS, sort, order
+        )
+        return paged(
             request,
             kind.list_key,
             found,
@@ -207,7 +190,7 @@ def add_template_routes(kind: Kind) -> None:
     def latest(request: Request, template_id: str, include_history: bool = False) -> Response:
         found = _template(request, kind, template_id, None, "get")
         return web.json_response(
-            template_json(kind, found, history=include_history), headers=_etag(found)
+            template_json(kind, found, history=include_history), headers=etag_header(found)
         )
 
     def delete_all(request: Request, template_id: str) -> Response:
@@ -219,9 +202,9 @@ def add_template_routes(kind: Kind) -> None:
         request: Request,
         template_id: str,
         limit: Annotated[str | None, Query(max_length=10)] = None,
-        pagetoken: Annotated[str | None, Query(max_length=1024)] = None,
-        sort: Annotated[str | None, Query(max_length=50)] = None,
-        order: Annotated[str | None, Query(max_length=10)] = None,
+        pagetoken: PageToken = None,
+        sort: SortKey = None,
+        order: SortOrder = None,
         include_history: bool = False,
     ) -> Response:
         found = _template(request, kind, template_id, None, "list")
@@ -230,10 +213,10 @@ def add_template_routes(kind: Kind) -> None:
         every = web.store(request).list_templates(
             kind.name, found.account_id, template_id=template_id
         )
-        return _paged(
+        return paged(
             request,
             kind.list_key,
-            _sorted(every, sort, order),
+            sorted_by(every, _TEMPLATE_SORTS, sort, order),
             lambda t: template_json(kind, t, history=include_history),
             size,
             offset,
@@ -251,14 +234,16 @@ def add_template_routes(kind: Kind) -> None:
             by=caller_of(request).iam_id,
             template_id=template_id,
         )
-        return web.json_response(template_json(kind, created, history=False), 201, _etag(created))
+        return web.json_response(
+            template_json(kind, created, history=False), 201, etag_header(created)
+        )
 
     def get_version(
         request: Request, template_id: str, version: str, include_history: bool = False
     ) -> Response:
-        found = _template(request, kind, template_id, _version(request, version), "get")
+        found = _template(request, kind, template_id, version_number(request, version), "get")
         return web.json_response(
-            template_json(kind, found, history=include_history), headers=_etag(found)
+            template_json(kind, found, history=include_history), headers=etag_header(found)
         )
 
     def update_version(
@@ -268,7 +253,7 @@ def add_template_routes(kind: Kind) -> None:
         body: TemplateBody,
         if_match: Annotated[str, Header()],
     ) -> Response:
-        number = _version(request, version)
+        number = version_number(request, version)
         current = _template(request, kind, template_id, number, "update")
         if body.account_id not in (None, current.account_id):
             raise Problem(400, "A template cannot move to another account")
@@ -283,17 +268,17 @@ def add_template_routes(kind: Kind) -> None:
             by=caller_of(request).iam_id,
         )
         return web.json_response(
-            template_json(kind, updated, history=False), headers=_etag(updated)
+            template_json(kind, updated, history=False), headers=etag_header(updated)
         )
 
     def delete_version(request: Request, template_id: str, version: str) -> Response:
-        number = _version(request, version)
+        number = version_number(request, version)
         _template(request, kind, template_id, number, "delete")
         web.store(request).delete_template(kind.name, template_id, number)
         return web.no_content()
 
     def commit(request: Request, template_id: str, version: str) -> Response:
-        number = _version(request, version)
+        number = version_number(request, version)
         _template(request, kind, template_id, number, "commit")
         web.store(request).commit_template(
             kind.name, template_id, number, by=caller_of(request).iam_id
@@ -322,127 +307,10 @@ def add_template_routes(kind: Kind) -> None:
         )
 
 
-def add_assignment_routes(kind: Kind) -> None:
-    tags: list[Any] = [kind.tag]
-    one = kind.assignments + "{assignment_id}"
-
-    def found(request: Request, assignment_id: str, verb: str) -> Assignment:
-        caller_of(request)  # 401 before 404
-        a = web.store(request).assignment(kind.name, assignment_id)
-        if a is None:
-            raise Problem(404, f"Assignment {assignment_id[:100]} not found")
-        _require(request, kind, "assignment", verb, a.account_id)
-        return a
-
-    def create(request: Request, body: AssignmentBody) -> Response:
-        caller_of(request)  # 401 before 404
-        store = web.store(request)
-        template = store.template(kind.name, body.template_id, body.template_version)
-        if template is None:
-            raise Problem(404, f"Template {body.template_id[:100]} version not found")
-        by = _require(request, kind, "assignment", "create", template.account_id)
-        made = store.create_assignment(
-            kind.name,
-            template_id=body.template_id,
-            template_version=body.template_version,
-            target_type=body.target_type,
-            target=body.target,
-            by=by,
-        )
-        return web.json_response(
-            assignment_json(request, kind, made, history=False), 202, _etag(made)
-        )
-
-    def listing(
-        request: Request,
-        account_id: str | None = None,
-        template_id: Annotated[str | None, Query(max_length=200)] = None,
-        template_version: Annotated[str | None, Query(max_length=10)] = None,
-        target: Annotated[str | None, Query(max_length=64)] = None,
-        target_type: Annotated[str | None, Query(max_length=50)] = None,
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        pagetoken: Annotated[str | None, Query(max_length=1024)] = None,
-        sort: Annotated[str | None, Query(max_length=50)] = None,
-        order: Annotated[str | None, Query(max_length=10)] = None,
-        include_history: bool = False,
-    ) -> Response:
-        offset, token_account = decode_page_token(pagetoken)
-        account = account_id or token_account or caller_of(request).account_id
-        _require(request, kind, "assignment", "list", account)
-        every = web.store(request).list_assignments(
-            kind.name,
-            account,
-            template_id=template_id,
-            template_version=None
-            if template_version is None
-            else _version(request, template_version),
-            target=target,
-        )
-        if target_type is not None:
-            every = [a for a in every if a.target_type == target_type]
-        return _paged(
-            request,
-            "assignments",
-            _sorted_assignments(every, sort, order),
-            lambda a: assignment_json(request, kind, a, history=include_history),
-            limit,
-            offset,
-            account,
-        )
-
-    def get(request: Request, assignment_id: str, include_history: bool = False) -> Response:
-        a = found(request, assignment_id, "get")
-        return web.json_response(
-            assignment_json(request, kind, a, history=include_history), headers=_etag(a)
-        )
-
-    def update(
-        request: Request,
-        assignment_id: str,
-        body: AssignmentUpdate,
-        if_match: Annotated[str, Header()],
-    ) -> Response:
-        found(request, assignment_id, "update")
-        updated = web.store(request).update_assignment(
-            kind.name,
-            assignment_id,
-            if_match=if_match,
-            template_version=body.template_version,
-            by=caller_of(request).iam_id,
-        )
-        return web.json_response(
-            assignment_json(request, kind, updated, history=False), 202, _etag(updated)
-        )
-
-    def delete(request: Request, assignment_id: str) -> Response:
-        found(request, assignment_id, "delete")
-        gone = web.store(request).delete_assignment(
-            kind.name, assignment_id, by=caller_of(request).iam_id
-        )
-        # IBM answers 202 with the assignment's record, which a later GET no longer finds.
-        return web.json_response(assignment_json(request, kind, gone, history=False), 202)
-
-    for path, handler, method, status in (
-        (kind.assignments, create, "POST", 202),
-        (kind.assignments, listing, "GET", 200),
-        (one, get, "GET", 200),
-        (one, update, "PATCH", 202),
-        (one, delete, "DELETE", 202),
-    ):
-        router.add_api_route(
-            path,
-            handler,
-            methods=[method],
-            status_code=status,
-            tags=tags,
-            name=f"{kind.name}_assignment_{handler.__name__}",
-        )
-
-
 Entity = TypeVar("Entity", Template, Assignment)
 
 
-def _paged(
+def paged(
     request: Request,
     key: str,
     entities: list[Entity],
@@ -460,24 +328,6 @@ def _paged(
     return web.json_response(list_body(request, key, page, size, account, list(page.items)))
 
 
-def _sorted_assignments(
-    items: list[Assignment], sort: str | None, order: str | None
-) -> list[Assignment]:
-    keys: dict[str | None, Callable[[Assignment], Any]] = {
-        None: lambda a: a.created_at,
-        "created_at": lambda a: a.created_at,
-        "last_modified_at": lambda a: a.modified_at,
-        "template_id": lambda a: (a.template_id, a.created_at),
-    }
-    if sort not in keys:
-        raise Problem(
-            400, "Validation of property 'sort' failed: template_id, created_at or last_modified_at"
-        )
-    if order not in (None, "asc", "desc"):
-        raise Problem(400, "Validation of property 'order' failed: asc or desc")
-    return sorted(items, key=keys[sort], reverse=order == "desc")
-
-
 def _page_size(limit: str | None) -> int:
     if limit is None:
         return 20
@@ -487,17 +337,23 @@ def _page_size(limit: str | None) -> int:
     return size
 
 
-def _sorted(items: list[Template], sort: str | None, order: str | None) -> list[Template]:
-    keys = {
-        None: lambda t: (t.created_at, t.version),
-        "created_at": lambda t: (t.created_at, t.version),
-        "last_modified_at": lambda t: (t.modified_at, t.version),
-        "name": lambda t: (t.name, t.version),
-    }
+_TEMPLATE_SORTS: dict[str | None, Callable[[Template], Any]] = {
+    None: lambda t: (t.created_at, t.version),
+    "created_at": lambda t: (t.created_at, t.version),
+    "last_modified_at": lambda t: (t.modified_at, t.version),
+    "name": lambda t: (t.name, t.version),
+}
+
+
+def sorted_by(
+    items: list[Entity],
+    keys: dict[str | None, Callable[[Entity], Any]],
+    sort: str | None,
+    order: str | None,
+) -> list[Entity]:
     if sort not in keys:
-        raise Problem(
-            400, "Validation of property 'sort' failed: created_at, last_modified_at or name"
-        )
+        names = ", ".join(k for k in keys if k)
+        raise Problem(400, f"Validation of property 'sort' failed: one of {names}")
     if order not in (None, "asc", "desc"):
         raise Problem(400, "Validation of property 'order' failed: asc or desc")
     return sorted(items, key=keys[sort], reverse=order == "desc")

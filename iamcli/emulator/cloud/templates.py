@@ -12,13 +12,8 @@ from fastapi import Request
 
 from .account_settings import TemplateSettings, check_settings
 from .profile_templates import PROFILE
-from .template_routes import (
-    Kind,
-    TemplateBody,
-    add_assignment_routes,
-    add_template_routes,
-    router,
-)
+from .template_assignments import add_assignment_routes
+from .template_routes import Kind, TemplateBody, add_template_routes, router
 
 __all__ = ["router"]
 

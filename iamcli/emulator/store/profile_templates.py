@@ -6,7 +6,10 @@ claim rules and identities, and remembers which of the profile's rules and ident
 template's: those the child account cannot change (IBM: the child's administrators "can add trust
 relationships and policies to the enterprise-managed trusted profile ... but can't modify the
 ones that you define in the template"), and the template's `action_controls` say whether they
-may add their own. Moving the assignment to another version replaces the template's rules and
+may add rules, identities and access policies of their own (cloud/profiles.py,
+cloud/profile_trust.py and cloud/policies.py ask; the engine refuses). UNCONFIRMED what IBM's
+`remove` controls govern; here they let the child remove the template's own rules and identities
+(default: no). Moving the assignment to another version replaces the template's rules and
 identities and keeps the child's own; deleting the assignment deletes the profile.
 
 Policy template references: this server has no Policy API policy templates, so a reference is

@@ -82,6 +82,21 @@ def _history(action: str, by: str, account_id: str, message: str) -> dict[str, A
     }
 
 
+def _rename(
+    db: sqlite3.Connection, kind: str, template_id: str, account_id: str, name: str
+) -> None:
+    """IBM: a name sent with a version is the name of every version of the template."""
+    clash = db.execute(
+        "SELECT 1 FROM templates WHERE kind = ? AND account_id = ? AND name = ? AND id != ?",
+        (kind, account_id, name, template_id),
+    ).fetchone()
+    if clash is not None:
+        raise Conflict(f"A template named {name[:100]!r} already exists")
+    db.execute(
+        "UPDATE templates SET name = ? WHERE id = ? AND name != ?", (name, template_id, name)
+    )
+
+
 def _template(row: sqlite3.Row) -> Template:
     return Template(
         kind=row["kind"],
@@ -253,6 +268,7 @@ class TemplateStore(StoreBase):
                     raise Invalid("A new version must stay in the template's account")
                 check_limit(db, account_id, "template_versions_per_template", template_id)
                 version = int(row["v"]) + 1
+                _rename(db, kind, template_id, account_id, name)
             history = [_history("create", by, account_id, f"Version {version} created")]
             db.execute(
                 "INSERT INTO templates VALUES (?, ?, ?, ?, ?, ?, 0, ?, 1, ?, ?, ?, ?, ?)",
@@ -322,6 +338,8 @@ class TemplateStore(StoreBase):
                 raise StaleVersion("The template was changed since it was read")
             if current.committed:
                 raise Conflict("A committed template version cannot be changed; create a version")
+            if name is not None:
+                _rename(db, kind, template_id, current.account_id, name)
             history = [*current.history, _history("update", by, current.account_id, "Updated")]
             db.execute(
                 "UPDATE templates SET name = ?, description = ?, body = ?, rev = rev + 1,"
