@@ -14,7 +14,6 @@ Typer reads their annotations, which must then be values, not strings to look up
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -36,12 +35,17 @@ if TYPE_CHECKING:
     from ..flavors.cloud_account import TemplateApi
 
 
-@dataclass(frozen=True)
 class Kind:
-    kind: str  # the API's: account_settings, profile
-    prefix: str  # of the command names
-    what: str  # in messages: "account settings template"
-    article: str  # "an " or "a "
+    """One kind of template, as the commands name it. (A plain class: a dataclass would cost
+    a millisecond of every start, `--help` and TAB included.)"""
+
+    __slots__ = ("article", "kind", "prefix", "what")
+
+    def __init__(self, kind: str, prefix: str, what: str, article: str) -> None:
+        self.kind = kind  # the API's: account_settings, profile
+        self.prefix = prefix  # of the command names
+        self.what = what  # in messages: "account settings template"
+        self.article = article  # "an " or "a "
 
 
 ACCOUNT_SETTINGS = Kind("account_settings", "account-settings", "account settings template", "an ")
