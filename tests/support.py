@@ -24,7 +24,7 @@ import uvicorn
 
 from iamcli.emulator.app import Settings, create_app
 from iamcli.emulator.server import bind
-from iamcli.emulator.store import Store
+from iamcli.emulator.store import DEFAULT_LIMITS, Store
 from iamcli.emulator.tls import self_signed
 
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
@@ -126,6 +126,10 @@ def seeded_emulator(db: str, **settings: Any) -> Emulator:
             account_id=f"acct{n}{'0' * 28}", seed_apikey=apikey, username=name, password=password
         )
         accounts.append(Account(boot.account_id, apikey, boot.username, password))
+        # The whole suite shares these accounts (hundreds of keys for one service ID, to page
+        # through): no identity limit may stop it. Servers of their own test the limits.
+        for limit in DEFAULT_LIMITS:
+            store.set_identity_limit(boot.account_id, limit, 1_000_000)
     server = ThreadServer(Settings(db=db, **settings), store).start()
     return Emulator(server, accounts[0], accounts[1])
 

@@ -58,6 +58,14 @@ def _member(spec: str) -> tuple[str, str | None]:
     return name, key
 
 
+def _identity_limit(spec: str) -> tuple[str, int]:
+    """NAME=N: one of the seeded account's identity limits (the server checks NAME)."""
+    name, sep, value = spec.partition("=")
+    if not sep or not name or not value.isdigit() or len(value) > 7:
+        raise UsageError(f"--identity-limit {spec[:100]!r}: expected NAME=N, N a whole number")
+    return name, int(value)
+
+
 def serve(
     ctx: typer.Context,
     host: Annotated[
@@ -113,6 +121,16 @@ def serve(
             metavar="ID",
             help="Make account ID (created when missing) a child of the seeded account, which "
             "becomes an enterprise for account settings and trusted profile templates. Repeatable.",
+        ),
+    ] = None,
+    identity_limits: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--identity-limit",
+            metavar="NAME=N",
+            help="Set one of the seeded account's identity limits (repeatable), e.g. "
+            "apikeys_per_identity=2, serviceids=10; names as in GET "
+            "/v1/accounts/ID/limits/identity, plus serviceids (README: the defaults).",
         ),
     ] = None,
     admin_password: Annotated[
@@ -239,6 +257,7 @@ def serve(
         from ..emulator.server import serve as run_server
         from ..emulator.store import StoreError
         from ..emulator.store.files import StoreFileError
+        from ..emulator.store.limits import DEFAULT_LIMITS
         from ..emulator.workers import default_workers
     except ModuleNotFoundError as exc:
         # Only a missing third-party package means the extra is missing; any other import
@@ -264,6 +283,14 @@ def serve(
         tls_dir = str(data_dir if db == ":memory:" else Path(db).resolve().parent)
     if workers is not None and workers > 1 and db == ":memory:":
         raise UsageError("--workers needs a database file: each worker would have its own :memory:")
+    limits = tuple(_identity_limit(spec) for spec in identity_limits or ())
+    for name, _ in limits:
+        # Checked before the server starts: a first start must not print a key and then fail.
+        if name not in DEFAULT_LIMITS:
+            raise UsageError(
+                f"--identity-limit: unknown limit {name[:100]!r}; one of "
+                + ", ".join(sorted(DEFAULT_LIMITS))
+            )
     try:
         faults = FaultPlan(
             rate=fault_rate,
@@ -299,6 +326,7 @@ def serve(
         workers=workers if workers is not None else default_workers(db),
         users=tuple(_member(spec) for spec in users or ()),
         child_accounts=tuple(child_accounts or ()),
+        identity_limits=limits,
     )
     try:
         run_server(settings, options)

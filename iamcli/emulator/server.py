@@ -34,6 +34,8 @@ class ServeOptions:
     users: tuple[tuple[str, str | None], ...] = ()
     # Accounts made children of the seeded account (an enterprise), for enterprise templates.
     child_accounts: tuple[str, ...] = ()
+    # (limit name, maximum): the seeded account's identity limits, other than IBM's defaults.
+    identity_limits: tuple[tuple[str, int], ...] = ()
 
 
 def is_loopback(host: str) -> bool:
@@ -79,6 +81,8 @@ def prepare(settings: Settings, options: ServeOptions, err: TextIO) -> Store:
             err.write(f"User {name} API key (shown once, keep it safe): {value}\n")
     for child in options.child_accounts:
         store.add_child_account(boot.account_id, child)
+    for name, maximum in options.identity_limits:
+        store.set_identity_limit(boot.account_id, name, maximum)
     return store
 
 

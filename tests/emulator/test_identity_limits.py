@@ -38,6 +38,11 @@ class World:
     account: str
     member_iam_id: str
 
+    def sdk_owner(self) -> str:
+        """The administrator's IAM ID."""
+        details = self.iam.get_api_keys_details(iam_api_key=ADMIN_KEY).get_result()
+        return str(details["iam_id"])
+
     def sdk(self, apikey: str) -> IamIdentityV1:
         service = IamIdentityV1(authenticator=IAMAuthenticator(apikey, url=self.server.url))
         service.set_service_url(self.server.url)
@@ -424,3 +429,44 @@ def test_a_group_with_members_cannot_be_deleted(world: World) -> None:
     assert "still has 1 service IDs" in message
     world.iam.delete_service_id(id=member["id"])
     assert world.iam.delete_service_id_group(id=gid).get_status_code() == 204
+
+
+def test_api_key_lists_filter_by_the_service_ids_group(world: World) -> None:
+    gid = new_group(world)
+    member = new_service_id(world, gid)
+    loner = new_service_id(world)
+    in_group = world.iam.create_api_key(name="in", iam_id=member["iam_id"]).get_result()
+    outside = world.iam.create_api_key(name="out", iam_id=loner["iam_id"]).get_result()
+    mine = world.iam.create_api_key(name="mine", iam_id=world.sdk_owner()).get_result()
+
+    def listed(**kwargs: str) -> set[str]:
+        page = world.iam.list_api_keys(
+            account_id=world.account, scope="account", pagesize=100, **kwargs
+        ).get_result()
+        return {k["id"] for k in page["apikeys"]}
+
+    # The default group without group_id; user keys are in it whatever the group asked for.
+    assert {outside["id"], mine["id"]} <= listed()
+    assert in_group["id"] not in listed()
+    assert in_group["id"] in listed(group_id=gid) and outside["id"] not in listed(group_id=gid)
+    assert mine["id"] in listed(group_id=gid)
+    # The keys of one named identity are all listed, its group or not.
+    keys = world.iam.list_api_keys(account_id=world.account, iam_id=member["iam_id"])
+    assert [k["id"] for k in keys.get_result()["apikeys"]] == [in_group["id"]]
+
+
+@pytest.mark.parametrize("locked", ["false", "true"])
+def test_a_refused_inline_key_leaves_no_service_id(world: World, locked: str) -> None:
+    world.server.store.set_identity_limit(world.account, "apikeys_per_identity", 0)
+    with pytest.raises(ApiException) as info:
+        world.iam.create_service_id(
+            account_id=world.account, name="keyed", apikey={"name": "k"}, entity_lock=locked
+        )
+    assert refusal(info)[:2] == (400, "limit_exceeded")
+    world.server.store.set_identity_limit(world.account, "apikeys_per_identity", 20)
+    with pytest.raises(ApiException) as info:
+        world.iam.create_service_id(
+            account_id=world.account, name="keyed", apikey={"name": "k", "apikey": "short"}
+        )
+    assert refusal(info)[0] == 400
+    assert world.iam.list_service_ids(account_id=world.account).get_result()["serviceids"] == []

@@ -338,13 +338,47 @@ def test_member_users_get_a_key_once_or_from_a_file(tmp_path: Path) -> None:
         second.stop()
 
 
-@pytest.mark.parametrize("spec", ["", ":@x", "dave:key", "dave:@/nonexistent/key"])
-def test_a_bad_user_option_is_a_usage_error(spec: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("option", "spec"),
+    [
+        ("--user", ""),
+        ("--user", ":@x"),
+        ("--user", "dave:key"),
+        ("--user", "dave:@/nonexistent/key"),
+        ("--identity-limit", "apikeys_per_identity"),
+        ("--identity-limit", "=3"),
+        ("--identity-limit", "profiles=-1"),
+        ("--identity-limit", "nothing=3"),
+    ],
+)
+def test_a_bad_option_is_a_usage_error(option: str, spec: str, tmp_path: Path) -> None:
     r = subprocess.run(
-        [*iamcli_command(), "serve", "--db", str(tmp_path / "x.db"), "--user", spec],
+        [*iamcli_command(), "serve", "--db", str(tmp_path / "x.db"), option, spec],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert r.returncode == 2, r.stderr
-    assert "--user" in r.stderr and "Traceback" not in r.stderr
+    assert option in r.stderr and "Traceback" not in r.stderr
+
+
+def test_identity_limits_are_set_from_the_command_line(tmp_path: Path) -> None:
+    args = ("--db", str(tmp_path / "limits.db"), "--seed-apikey", SEED)
+    with serve_process(*args, "--identity-limit", "apikeys_per_identity=1") as server:
+        token = mint(server.url, SEED).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        account = jwt.decode(token, options={"verify_signature": False})["account"]["bss"]
+        limits = httpx.get(
+            f"{server.url}/v1/accounts/{account}/limits/identity", timeout=10, headers=auth
+        ).json()
+        assert limits["apikeys_per_identity"] == {"limit": 1}
+        # The seeded key is the administrator's one key: a second is past the limit.
+        iam_id = jwt.decode(token, options={"verify_signature": False})["iam_id"]
+        r = httpx.post(
+            f"{server.url}/v1/apikeys",
+            timeout=10,
+            headers=auth,
+            json={"name": "x", "iam_id": iam_id},
+        )
+        assert r.status_code == 400 and r.json()["errors"][0]["code"] == "limit_exceeded"
+        server.stop()

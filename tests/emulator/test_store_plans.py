@@ -69,6 +69,8 @@ def test_no_statement_scans_a_table(tmp_path: Path) -> None:
     store.list_service_ids(boot.account_id, group_id=DEFAULT_GROUP)
     store.list_service_ids(boot.account_id, group_id=group.id)
     store.serviceid_group_ids([member.id, sid.id])
+    store.list_api_keys(boot.account_id, owners=[member.iam_id], group_id=DEFAULT_GROUP)
+    store.list_api_keys(boot.account_id, owners=[member.iam_id], group_id=group.id)
     store.identity_limits(boot.account_id)
     for name in DEFAULT_LIMITS:
         store.account_usage(boot.account_id, name)

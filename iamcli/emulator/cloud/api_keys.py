@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from .. import access, formats, web
 from ..problems import Problem
-from ..store import ApiKey, Identity, Store
+from ..store import DEFAULT_GROUP, ApiKey, Identity, Store
 from ..tokens import Caller
 from .common import (
     PageSize,
@@ -146,6 +146,7 @@ def list_api_keys(
     sort: Literal["name", "description", "created_at", "created_by"] | None = None,
     order: Literal["asc", "desc"] | None = None,
     filter: Annotated[str | None, Query(max_length=1024)] = None,
+    group_id: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
     caller = caller_of(request)
     offset, token_account = decode_page_token(pagetoken)
@@ -165,6 +166,9 @@ def list_api_keys(
         iam_id=owner,
         owners=owners,
         owner_kind=type,
+        # IBM applies the default group to service-ID keys when no group is named; here only
+        # to an account-wide list, so that the keys of one named identity are all listed.
+        group_id=group_id or (DEFAULT_GROUP if iam_id is None and scope == "account" else None),
         filter_expr=filter,
         sort=sort,
         descending=order_desc(order),

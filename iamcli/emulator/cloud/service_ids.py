@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from .. import access, formats, web
 from ..problems import Problem
-from ..store import DEFAULT_GROUP, ServiceId, Store
+from ..store import DEFAULT_GROUP, ServiceId, Store, StoreError
 from .api_keys import api_key_json, parse_expiry
 from .common import (
     PageSize,
@@ -106,25 +106,36 @@ def create_service_id(
         locked=locked,
         unique_instance_crns=body.unique_instance_crns,
         created_by=caller.iam_id,
-        group_id=body.group_id or None,  # none, or empty: IBM's default group
+        # None or empty: IBM's default group. Who may create a service ID may put it in any
+        # group of the account (IBM names no permission on the group for it); a group of
+        # another account is answered as not found.
+        group_id=body.group_id or None,
     )
-    access.grant_creator(store, caller, created)
     result = service_id_json(created)
     if show_group_id:
         with_group_ids(store, [result])
     if body.apikey is not None:
-        key, value = store.create_api_key(
-            account_id=account_id,
-            iam_id=created.iam_id,
-            name=body.apikey.name,
-            description=body.apikey.description,
-            value=body.apikey.apikey,
-            store_value=bool(body.apikey.store_value),
-            action_when_leaked=body.apikey.action_when_leaked or "disable",
-            expires_at=expires,
-            created_by=caller.iam_id,
-        )
+        try:
+            key, value = store.create_api_key(
+                account_id=account_id,
+                iam_id=created.iam_id,
+                name=body.apikey.name,
+                description=body.apikey.description,
+                value=body.apikey.apikey,
+                store_value=bool(body.apikey.store_value),
+                action_when_leaked=body.apikey.action_when_leaked or "disable",
+                expires_at=expires,
+                created_by=caller.iam_id,
+            )
+        except StoreError:
+            # A refused key (a bad value, a limit) refuses the whole create: no service ID
+            # is left behind for a request that answered 400.
+            if locked:
+                store.set_service_id_locked(created.id, False)
+            store.delete_service_id(created.id)
+            raise
         result["apikey"] = {**api_key_json(key), "apikey": value}
+    access.grant_creator(store, caller, created)
     return web.json_response(result, 201, etag(created))
 
 

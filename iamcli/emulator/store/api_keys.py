@@ -22,6 +22,7 @@ from .records import (
     check_text,
     digest,
 )
+from .serviceid_groups import keys_in_group_sql
 
 
 class ApiKeyStore(StoreBase):
@@ -146,6 +147,7 @@ class ApiKeyStore(StoreBase):
         iam_id: str | None = None,
         owners: list[str] | None = None,
         owner_kind: str | None = None,
+        group_id: str | None = None,
         filter_expr: str | None = None,
         sort: str | None = None,
         descending: bool = False,
@@ -153,6 +155,11 @@ class ApiKeyStore(StoreBase):
         limit: int = 20,
     ) -> Page:
         where, params = ["account_id = ?"], [account_id]
+        if group_id is not None:
+            # Service-ID keys whose service ID is in the group (DEFAULT_GROUP: in none); user
+            # keys are always in the default group, and IBM ignores the group for them.
+            where.append(f"(owner_kind = 'user' OR {keys_in_group_sql(group_id or None)})")
+            params.extend([group_id] if group_id else [])
         if iam_id is not None:
             where.append("iam_id = ?")
             params.append(iam_id)

@@ -169,3 +169,16 @@ def in_group_sql(gid: str | None) -> tuple[str, list[str]]:
             [],
         )
     return "id IN (SELECT service_id FROM serviceid_group_members WHERE group_id = ?)", [gid]
+
+
+def keys_in_group_sql(gid: str | None) -> str:
+    """A WHERE clause on api_keys for the keys of service IDs in GID (one `?`); None: of the
+    service IDs in the default group (no parameter). A service ID's IAM ID is "iam-" + its ID."""
+    if gid is None:
+        return (
+            "NOT EXISTS (SELECT 1 FROM serviceid_group_members m "
+            "WHERE m.service_id = substr(api_keys.iam_id, 5))"
+        )
+    return (
+        "substr(iam_id, 5) IN (SELECT service_id FROM serviceid_group_members WHERE group_id = ?)"
+    )
