@@ -52,6 +52,22 @@ def command_entry(
     return Entry(make, inspect.cleandoc(help) if help else inspect.getdoc(fn) or "")
 
 
+def deferred_entry(
+    get_fn: Callable[[], Callable[..., Any]],
+    *,
+    name: str,
+    cls: type[typer.core.TyperCommand],
+    help: str,
+) -> Entry:
+    """As command_entry, for a command whose function is itself made only when it is used
+    (commands made per kind by a factory): the table needs only its help."""
+
+    def make() -> ClickCommand:
+        return command_entry(get_fn(), name=name, cls=cls, help=help).make()
+
+    return Entry(make, inspect.cleandoc(help))
+
+
 def group_entry(app: typer.Typer, *, name: str) -> Entry:
     def make() -> ClickCommand:
         return typer.main.get_group_from_info(
@@ -108,7 +124,9 @@ class LazyGroup(typer.core.TyperGroup):
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
         if not self.entries:
             return
-        limit = formatter.width - 6 - max(len(name) for name in self.entries)
+        # A name longer than the formatter's first column (30) has its help on the next line,
+        # in the same column as the others': the longest name must not narrow every help.
+        limit = formatter.width - 6 - min(30, max(len(name) for name in self.entries))
         with formatter.section("Commands"):
             formatter.write_dl([(n, e.short(limit)) for n, e in self.entries.items()])
 

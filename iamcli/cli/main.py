@@ -5,21 +5,24 @@ from typing import Annotated, ClassVar
 import typer
 
 from . import (
+    account_settings,
     api_keys,
     auth,
     exec,
     keys,
+    limits,
     policies,
     profiles,
     rotation,
     serve,
     service_ids,
+    templates,
     trusted_profile_identities,
     trusted_profile_parts,
     trusted_profile_policies,
     trusted_profiles,
 )
-from .lazy import Entry, LazyGroup, command_entry, group_entry
+from .lazy import Entry, LazyGroup, command_entry, deferred_entry, group_entry
 from .params import Command, Globals, OutputOpt, ProfileOpt, QuietOpt, TraceOpt
 
 
@@ -134,6 +137,35 @@ for _name, _fn in (
     ),
 ):
     Root.entries[_name] = command_entry(_fn, name=_name, cls=Command, help=None)
+
+
+def _template_entries(kind: templates.Kind) -> None:
+    for name, text in templates.help_texts(kind).items():
+        Root.entries[name] = deferred_entry(
+            lambda name=name: templates.template_commands(kind)[name],  # type: ignore[misc]
+            name=name,
+            cls=Command,
+            help=text,
+        )
+
+
+_template_entries(templates.TRUSTED_PROFILE)
+for _name, _fn in (
+    ("account-settings", account_settings.account_settings),
+    ("account-settings-update", account_settings.account_settings_update),
+):
+    Root.entries[_name] = command_entry(_fn, name=_name, cls=Command, help=None)
+_template_entries(templates.ACCOUNT_SETTINGS)
+Root.entries["identity-limits"] = command_entry(
+    limits.identity_limits, name="identity-limits", cls=Command, help=None
+)
+for _kind, (_help, _) in limits.USAGE_HELP.items():
+    Root.entries[f"{_kind}-usage"] = deferred_entry(
+        lambda name=f"{_kind}-usage": limits.usage_commands()[name],  # type: ignore[misc]
+        name=f"{_kind}-usage",
+        cls=Command,
+        help=_help,
+    )
 Root.entries["service-api-key-rotate"] = command_entry(
     rotation.service_api_key_rotate,
     name="service-api-key-rotate",

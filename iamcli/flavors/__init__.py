@@ -20,6 +20,7 @@ from ._wire import Reader
 
 if TYPE_CHECKING:
     from ..trusted_profile_models import ProfileRef
+    from .cloud_account import AccountSettingsApi, TemplateApi
     from .cloud_profiles import TrustedProfileApi
     from .policy_api import PolicyApi
 
@@ -101,6 +102,13 @@ class Flavor(ABC):
 
     def trusted_profiles(self) -> TrustedProfileApi:
         raise self.unsupported("trusted profiles")
+
+    def account_settings(self) -> AccountSettingsApi:
+        raise self.unsupported("managing account settings")
+
+    def templates(self, kind: str) -> TemplateApi:
+        """Enterprise templates of one kind (`account_settings`, `profile`)."""
+        raise self.unsupported("managing enterprise templates and assignments")
 
     @abstractmethod
     def introspect(self, access_token: str) -> Introspection: ...

@@ -18,6 +18,7 @@ from ._wire import Reader, jwt_claims, jwt_header
 from .policy_api import PolicyApi
 
 if TYPE_CHECKING:
+    from .cloud_account import AccountSettingsApi, TemplateApi
     from .cloud_profiles import TrustedProfileApi
 
 # IBM's CLI client. Only the password grant needs it (IBM refuses that grant without it);
@@ -91,6 +92,16 @@ class Cloud(Flavor):
         from .cloud_profiles import TrustedProfileApi
 
         return TrustedProfileApi(self)
+
+    def account_settings(self) -> AccountSettingsApi:
+        from .cloud_account import AccountSettingsApi
+
+        return AccountSettingsApi(self)
+
+    def templates(self, kind: str) -> TemplateApi:
+        from .cloud_account import KINDS, TemplateApi
+
+        return TemplateApi(self, KINDS[kind])
 
     def whoami(self, access_token: str) -> Whoami:
         claims = jwt_claims(access_token)

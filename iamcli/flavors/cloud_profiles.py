@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from ..errors import ProtocolError
-from ..http import Retry, delete, json_object, send
+from ..http import Retry
 from ..trusted_profile_models import (
     ClaimRule,
     Condition,
@@ -23,37 +22,17 @@ from ..trusted_profile_models import (
     TrustedProfile,
 )
 from ._wire import Reader
+from .cloud_api import CloudApi
+from .cloud_api import seg as _seg
 
 if TYPE_CHECKING:
-    import httpx
-
-    from .cloud import Cloud
+    pass
 
 
-def _seg(value: str) -> str:
-    # IBM's SDKs percent-encode path variables; identity identifiers are CRNs, with '/'.
-    return quote(value, safe="")
-
-
-class TrustedProfileApi:
-    def __init__(self, cloud: Cloud) -> None:
-        self.cloud = cloud
-
+class TrustedProfileApi(CloudApi):
     @property
     def account_id(self) -> str | None:
         return self.cloud.account_id
-
-    def _send(
-        self, method: str, path: str, *, retry: Retry = Retry.IDEMPOTENT, **kwargs: Any
-    ) -> httpx.Response:
-        headers = {**self.cloud.auth_headers(), **kwargs.pop("headers", {})}
-        return send(self.cloud.client, method, path, retry=retry, headers=headers, **kwargs)
-
-    def _read(self, response: httpx.Response) -> Reader:
-        return Reader(json_object(response), self.cloud.where)
-
-    def _delete(self, path: str) -> None:
-        delete(self.cloud.client, path, headers=self.cloud.auth_headers())
 
     # -- profiles --------------------------------------------------------------------------
 

@@ -196,8 +196,9 @@ def resolve_roles(api: PolicyApi, names: list[str], scope: RoleScope) -> tuple[R
     return tuple(chosen)
 
 
-def read_policy_file(ref: str) -> dict[str, Any]:
-    """The JSON object of `--file @policy.json` (the `@` is optional)."""
+def read_policy_file(ref: str, what: str = "a policy") -> dict[str, Any]:
+    """The JSON object of `--file @policy.json` (the `@` is optional); `what` names it in the
+    error when the file holds something else."""
     path = ref[1:] if ref.startswith("@") else ref
     if not path:
         raise UsageError("--file needs a file name: --file @policy.json")
@@ -216,7 +217,7 @@ def read_policy_file(ref: str) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise UsageError(f"--file {path}: not valid JSON ({_first_line(exc)})") from None
     if not isinstance(body, dict):
-        raise UsageError(f"--file {path}: a policy is a JSON object")
+        raise UsageError(f"--file {path}: {what} is a JSON object")
     return body
 
 
