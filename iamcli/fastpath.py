@@ -172,20 +172,24 @@ def oauth_tokens(request: Request) -> int:
         )
     else:
         from .output import Output
-        from .services.auth import oauth_tokens as current
         from .session import Session
 
         session = Session(request.profile, out=Output(json=request.as_json), stdin=sys.stdin)
         try:
-            tokens = current(session, request.min_valid)
+            if paths.env_api_key_name() is not None:
+                # An environment key's run has no refresh token to show; services.auth (and
+                # the httpx it imports) is not needed to say so.
+                token = session.access_token(request.min_valid)
+                access, refresh, expires_at = token.authorization, None, token.expires_at
+            else:
+                from .services.auth import oauth_tokens as current
+
+                tokens = current(session, request.min_valid)
+                access, refresh, expires_at = tokens.access, tokens.refresh, tokens.expires_at
         finally:
             session.close()
         text = oauth_tokens_text(
-            tokens.access,
-            tokens.refresh,
-            as_json=request.as_json,
-            expires_at=tokens.expires_at,
-            raw=request.raw,
+            access, refresh, as_json=request.as_json, expires_at=expires_at, raw=request.raw
         )
     sys.stdout.write(text)
     sys.stdout.flush()

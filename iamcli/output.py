@@ -19,7 +19,8 @@ import unicodedata
 
 # typing, collections.abc, json and itertools stay out of the module's imports: `oauth-tokens`
 # renders through this module on its fast path (json alone, with the re and enum it imports,
-# costs about as much as the rest of a cached `oauth-tokens`). mypy treats a name TYPE_CHECKING as true all the same.
+# costs about as much as the rest of a cached `oauth-tokens`). mypy treats a name
+# TYPE_CHECKING as true all the same.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
