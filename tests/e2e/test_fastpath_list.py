@@ -26,7 +26,8 @@ def keys(cli, emulator: Emulator) -> str:  # type: ignore[no-untyped-def]
     )
     assert r.code == 0, r.stderr
     sid = "lister-" + os.urandom(4).hex()
-    assert cli("service-id-create", sid, "--output", "json").code == 0
+    # With a description: other tests on the shared server read every service ID's.
+    assert cli("service-id-create", sid, "-d", "listed", "--output", "json").code == 0
     for name in ("k1", "k2", "k3"):
         made = cli("service-api-key-create", name, sid, "-d", "d " + name, "--output", "json")
         assert made.code == 0, made.stderr
