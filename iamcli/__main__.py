@@ -7,7 +7,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     from .exits import run_guarded
-    from .fastpath import oauth_tokens, recognise, recognise_exec
+    from .fastpath import oauth_tokens, recognise, recognise_exec, recognise_list
 
     args = sys.argv[1:] if argv is None else argv
     request = recognise(args)
@@ -18,6 +18,11 @@ def main(argv: list[str] | None = None) -> int:
         from .services.exec import run
 
         return run_guarded(lambda: run(child))
+    listing = recognise_list(args)
+    if listing is not None:
+        from .fastpath import apikeys_list
+
+        return run_guarded(lambda: apikeys_list(listing))
     return run_guarded(lambda: _full(argv))
 
 

@@ -12,20 +12,26 @@ if TYPE_CHECKING:
 
 def run_guarded(body: Callable[[], int]) -> int:
     """Run a command body; known errors print `FAILED` and their message, never a traceback."""
-    from .errors import ExitCode, IamcliError
-
+    # errors.py (and the enum module it needs) is imported only when something went wrong:
+    # a cached `oauth-tokens` never needs it.
     try:
         return body()
-    except IamcliError as exc:
-        from .output import Output
-
-        Output().error(exc.message, exc.hint)
-        return int(exc.exit_code)
     except KeyboardInterrupt:
+        from .errors import ExitCode
+
         sys.stderr.write("\nInterrupted\n")
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return reader_gone()
+    except Exception as exc:
+        from .errors import IamcliError
+
+        if not isinstance(exc, IamcliError):
+            raise
+        from .output import Output
+
+        Output().error(exc.message, exc.hint)
+        return int(exc.exit_code)
 
 
 def reader_gone() -> int:

@@ -16,9 +16,11 @@ import sys
 
 from . import paths, token_cache
 from .cli.flags import (
+    APIKEYS,
     EXEC,
     EXEC_FLAGS,
     EXEC_VALUE_FLAGS,
+    LIST,
     MIN_VALID_FLAG,
     OAUTH_TOKENS,
     OUTPUT_FLAG,
@@ -27,6 +29,7 @@ from .cli.flags import (
     QUIET_FLAGS,
     RAW_FLAG,
     SDK_SERVICE_FLAG,
+    SERVICE_ID_FLAG,
 )
 
 TYPE_CHECKING = False
@@ -125,6 +128,57 @@ def recognise(argv: list[str]) -> Request | None:
     return Request(who[0], who[1], fmt == "json", seconds, raw)
 
 
+class ListRequest:
+    __slots__ = ("profile", "quiet", "service_id")
+
+    def __init__(self, profile: str, service_id: str, quiet: bool) -> None:
+        self.profile = profile
+        self.service_id = service_id
+        self.quiet = quiet
+
+
+def recognise_list(argv: list[str]) -> ListRequest | None:
+    """The request, if `argv` is `apikeys list --service-id REF` with JSON output and common
+    options only; never raises. (Typer and the CLI's modules are most of a long list's own
+    time; the full command, `iamcli.cli.api_keys.apikeys_list`, holds its definition.)"""
+    if APIKEYS not in argv or LIST not in argv or argv.index(LIST) < argv.index(APIKEYS):
+        return None
+    at = argv.index(APIKEYS)
+    parsed = _options(argv[:at] + argv[at + 1 :], LIST, (SERVICE_ID_FLAG,), ())
+    if parsed is None or SERVICE_ID_FLAG not in parsed[0]:
+        return None
+    found = parsed[0]
+    output = found[OUTPUT_FLAG][-1] if OUTPUT_FLAG in found else None
+    fmt = (output if output is not None else os.environ.get("IAMCLI_OUTPUT", "")).strip().lower()
+    who = _profile(found)
+    if fmt != "json" or who is None:
+        return None
+    quiet = any(flag in found for flag in QUIET_FLAGS)
+    return ListRequest(who[0], found[SERVICE_ID_FLAG][-1], quiet)
+
+
+def apikeys_list(request: ListRequest) -> int:
+    """What `iamcli apikeys list --service-id REF --output json` does, without Typer."""
+    from .cli.views import identity_label, stream_json_list
+    from .models import Owner
+    from .output import Output
+    from .services.identities import resolve_service_id
+    from .session import Session
+
+    out = Output(json=True, quiet=request.quiet)
+    session = Session(request.profile, out=out, stdin=sys.stdin)
+    try:
+        flavor = session.flavor()
+        owner = Owner(resolve_service_id(flavor, request.service_id))
+        assert owner.service_id is not None
+        whose = f"service ID {owner.service_id.name}"
+        out.status(f"Getting API keys of {whose} as {identity_label(session)}...")
+        stream_json_list(out, (k.to_json() for k in flavor.api_keys(owner)))
+    finally:
+        session.close()
+    return 0
+
+
 def recognise_exec(argv: list[str]) -> ExecRequest | None:
     """The request, if `argv` is `exec` with options this path knows; never raises."""
     if EXEC not in argv[:6]:
@@ -172,20 +226,24 @@ def oauth_tokens(request: Request) -> int:
         )
     else:
         from .output import Output
-        from .services.auth import oauth_tokens as current
         from .session import Session
 
         session = Session(request.profile, out=Output(json=request.as_json), stdin=sys.stdin)
         try:
-            tokens = current(session, request.min_valid)
+            if paths.env_api_key_name() is not None:
+                # An environment key's run has no refresh token to show; services.auth (and
+                # the httpx it imports) is not needed to say so.
+                token = session.access_token(request.min_valid)
+                access, refresh, expires_at = token.authorization, None, token.expires_at
+            else:
+                from .services.auth import oauth_tokens as current
+
+                tokens = current(session, request.min_valid)
+                access, refresh, expires_at = tokens.access, tokens.refresh, tokens.expires_at
         finally:
             session.close()
         text = oauth_tokens_text(
-            tokens.access,
-            tokens.refresh,
-            as_json=request.as_json,
-            expires_at=tokens.expires_at,
-            raw=request.raw,
+            access, refresh, as_json=request.as_json, expires_at=expires_at, raw=request.raw
         )
     sys.stdout.write(text)
     sys.stdout.flush()

@@ -16,9 +16,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import email.utils
-import functools
-import os
-import platform
 import random
 import socket
 import ssl
@@ -33,7 +30,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from iamcli import __version__, bounded_json
+from iamcli import bounded_json
 from iamcli.errors import (
     ApiError,
     NetworkError,
@@ -42,6 +39,14 @@ from iamcli.errors import (
     UsageError,
     api_error_class,
 )
+from iamcli.lean_http import (
+    DEFAULT_TIMEOUT,
+    MAX_BODY,
+    ca_bundle_context,
+    default_timeout,
+    user_agent,
+)
+from iamcli.lean_http import env_number as _env_number
 from iamcli.trace import Trace, redact_text
 
 # httpx imports its own command-line client (click, rich, pygments: ~70 ms) whenever those are
@@ -51,8 +56,6 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import httpx  # noqa: E402
 
-MAX_BODY = 5 * 1024 * 1024
-DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRIES = 3
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
@@ -68,24 +71,6 @@ _traces: weakref.WeakKeyDictionary[httpx.Client, Trace] = weakref.WeakKeyDiction
 _renewers: weakref.WeakKeyDictionary[httpx.Client, Callable[[str], str | None]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def _env_number(name: str, default: float, *, minimum: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not value >= minimum:  # also rejects NaN
-        raise UsageError(f"{name} must be a number of at least {minimum:g}, not {raw!r}")
-    return value
-
-
-def default_timeout() -> float:
-    """``IAMCLI_HTTP_TIMEOUT`` in seconds, else 60 (as ``ibmcloud``)."""
-    return _env_number("IAMCLI_HTTP_TIMEOUT", DEFAULT_TIMEOUT, minimum=0.001)
 
 
 @dataclass(frozen=True)
@@ -124,12 +109,6 @@ _RETRY_STATUSES: dict[Retry, frozenset[int]] = {
 }
 
 
-@functools.cache
-def user_agent() -> str:
-    system = f"{platform.system()} {platform.machine()}".strip() or "unknown"
-    return f"iamcli/{__version__} (python {platform.python_version()}; {system})"
-
-
 def make_client(
     settings: HttpSettings, *, transport: httpx.BaseTransport | None = None
 ) -> httpx.Client:
@@ -165,16 +144,7 @@ def make_client(
 
 
 def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
-    if isinstance(verify, bool):
-        return verify
-    path = os.path.expanduser(verify)
-    try:
-        if os.path.isdir(path):
-            return ssl.create_default_context(capath=path)
-        return ssl.create_default_context(cafile=path)
-    except (OSError, ssl.SSLError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise UsageError(f"cannot use the CA bundle {verify}: {reason}") from None
+    return verify if isinstance(verify, bool) else ca_bundle_context(verify)
 
 
 def _stamp_request_id(request: httpx.Request) -> None:
@@ -394,6 +364,13 @@ def _with_body(response: httpx.Response, body: bytes, elapsed: float) -> httpx.R
     )
     rebuilt.elapsed = datetime.timedelta(seconds=elapsed)
     return rebuilt
+
+
+def response_of(
+    method: str, url: str, status: int, headers: list[tuple[str, str]], body: bytes
+) -> httpx.Response:
+    """An answer received without httpx (iamcli/lean_http.py), for this module's functions."""
+    return httpx.Response(status, headers=headers, content=body, request=httpx.Request(method, url))
 
 
 def retry_budget() -> int:

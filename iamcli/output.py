@@ -13,14 +13,14 @@ what it is. JSON output is escaped the same way inside its strings (see :func:`j
 
 from __future__ import annotations
 
-import itertools
-import json as jsonlib
 import os
 import sys
 import unicodedata
 
-# typing and collections.abc stay out of the runtime imports: `oauth-tokens` renders through
-# this module on its fast path. mypy treats a name TYPE_CHECKING as true all the same.
+# typing, collections.abc, json and itertools stay out of the module's imports: `oauth-tokens`
+# renders through this module on its fast path (json alone, with the re and enum it imports,
+# costs about as much as the rest of a cached `oauth-tokens`). mypy treats a name
+# TYPE_CHECKING as true all the same.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
@@ -122,7 +122,9 @@ def oauth_tokens_text(
 
             body["expiration"] = expires_at
             body["expires_in"] = max(0, expires_at - int(time.time() if now is None else now))
-        return jsonlib.dumps(body, indent=2) + "\n"
+        import json
+
+        return json.dumps(body, indent=2) + "\n"
     text = f"IAM token:  {clean(access)}\n"
     if refresh:
         text += f"IAM refresh token:  {clean(refresh)}\n"
@@ -143,7 +145,9 @@ def json_text(
     """``obj`` as JSON that carries no raw control, format or bidi character: UTF-8 text
     stays readable, and what :func:`clean` would escape is written as a ``\\uXXXX`` escape
     (which every JSON parser decodes back to the same string)."""
-    text = jsonlib.dumps(obj, indent=indent, ensure_ascii=False, separators=separators)
+    import json
+
+    text = json.dumps(obj, indent=indent, ensure_ascii=False, separators=separators)
     return _json_safe(text)
 
 
@@ -171,6 +175,8 @@ def _color_allowed(stream: TextIO) -> bool:
 
 
 def _batches(rows: Iterable[list[str]], size: int) -> Iterator[list[list[str]]]:
+    import itertools
+
     iterator = iter(rows)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
@@ -356,7 +362,9 @@ class Output:
         Python's own encoder, several times slower on a 5,000-item list), each line is one
         object for `grep` and humans alike, and nothing holds the whole list.
         """
-        encode = jsonlib.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+        import json
+
+        encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
         write = self.stdout.write
         write("{" + json_text(key) + ": [" if key is not None else "[")
         empty = True

@@ -75,6 +75,8 @@ class Session:
         self._flavor: Flavor | None = None
         self._target: Target | None = None
         self._renewed = False
+        # The family the stdlib token grant found (lean_http), so that target() asks no more.
+        self._detected: str | None = None
 
     # -- where -----------------------------------------------------------------------------
 
@@ -105,7 +107,7 @@ class Session:
         if self._target is not None:
             return self._target
         place = self.place()
-        flavor = place.flavor
+        flavor = place.flavor or self._detected
         if flavor is None:
             from .detect import detect_flavor
 
@@ -248,15 +250,15 @@ class Session:
         p = self.profile
         # First: own_grant checks where the credential may go before anything is sent (even
         # the flavor detection that target() may do).
-        grant = self.own_grant()
+        grant = self._stdlib_grant() or self.own_grant()
         t = self.target()
-        flavor = self.flavor(authenticated=False)
         iam_id = p.iam_id if p is not None and env_var is None else ""
         has_refresh = env_var is None and p is not None and p.has_refresh_token
         if p is not None and p.assumed_profile_id:
             from .trusted_profile_models import ProfileRef
 
             # The login's own token is traded for the assumed profile's every time.
+            flavor = self.flavor(authenticated=False)
             grant = flavor.token_from_assume(
                 grant.access_token, ProfileRef("id", p.assumed_profile_id)
             )
@@ -274,6 +276,25 @@ class Session:
             except IamcliError as exc:
                 self.out.warn(f"could not cache the token: {exc.message}")
         return token
+
+    def _stdlib_grant(self) -> TokenGrant | None:
+        """An environment API key's token without loading httpx (iamcli/lean_http.py), when
+        that path can do it exactly as the full one; None: the full path does it."""
+        p = self.profile
+        if (
+            env_api_key_name() is None
+            or self.trace is not None
+            or self._client is not None
+            or (p is not None and p.assumed_profile_id)
+        ):
+            return None
+        from .lean_http import apikey_grant
+
+        done = apikey_grant(self)
+        if done is None:
+            return None
+        self._detected, grant = done
+        return grant
 
     def own_grant(self) -> TokenGrant:
         """A new token from the login's own credential (never an assumed profile's)."""

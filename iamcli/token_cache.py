@@ -18,7 +18,6 @@ Standard library only: this module is on the fast path.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import time
@@ -26,8 +25,8 @@ import time
 from iamcli import paths
 
 # Not `from typing import TYPE_CHECKING`: importing typing costs ~5 ms on the fast path, and
-# dataclasses, pathlib and contextlib are kept out for the same reason; mypy treats a name
-# TYPE_CHECKING as true all the same.
+# dataclasses, pathlib, contextlib and json (see _read) are kept out for the same reason;
+# mypy treats a name TYPE_CHECKING as true all the same.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -177,12 +176,99 @@ def load(profile: str) -> CachedToken | None:
             return None
         if paths.untrusted_dirs(os.path.dirname(path), _trust_roots()) is not None:
             return None
-        data = json.loads(os.read(fd, _MAX_CACHE_FILE))
+        data = _read(os.read(fd, _MAX_CACHE_FILE))
     except (OSError, ValueError, RecursionError):
         return None
     finally:
         os.close(fd)
     return _from_dict(data)
+
+
+def _read(raw: bytes) -> Any:
+    """``json.loads(raw)``, for the files :func:`save` writes, without importing json.
+
+    json (with the re and enum modules it imports) costs about as much as the rest of a cached
+    `oauth-tokens`. What save writes is one flat object of plain strings, integers and booleans;
+    :func:`_flat_object` reads exactly that and gives up on anything else (an escape, a nested
+    value, a float, non-ASCII text), which json then reads, or refuses, as it always did.
+    """
+    try:
+        flat = _flat_object(raw.decode())
+    except (UnicodeDecodeError, ValueError):
+        flat = None
+    if flat is not None:
+        return flat
+    import json
+
+    return json.loads(raw)
+
+
+_JSON_SPACE = " \t\n\r"
+_LITERALS = {"true": True, "false": False, "null": None}
+
+
+def _skip(text: str, i: int) -> int:
+    while i < len(text) and text[i] in _JSON_SPACE:
+        i += 1
+    return i
+
+
+def _flat_string(text: str, i: int) -> tuple[str, int] | None:
+    """A string without escapes at ``text[i]`` and the index after it."""
+    if not text.startswith('"', i):
+        return None
+    end = text.find('"', i + 1)
+    value = text[i + 1 : end]
+    # No backslash before the closing quote means it is the closing quote; printable ASCII
+    # leaves out the control characters JSON forbids raw (and, needlessly, other text).
+    if end < 0 or "\\" in value or not (value.isascii() and value.isprintable()):
+        return None
+    return value, end + 1
+
+
+def _flat_value(text: str, i: int) -> tuple[Any, int] | None:
+    if text.startswith('"', i):
+        return _flat_string(text, i)
+    for word, value in _LITERALS.items():
+        if text.startswith(word, i):
+            return value, i + len(word)
+    j = i + 1 if text.startswith("-", i) else i
+    start = j
+    while j < len(text) and text[j] in "0123456789":
+        j += 1
+    digits = text[start:j]
+    if not digits or (digits[0] == "0" and len(digits) > 1) or text[j : j + 1] in (".", "e", "E"):
+        return None
+    return int(text[i:j]), j
+
+
+def _flat_object(text: str) -> dict[str, Any] | None:
+    """``text`` as JSON if it is one object of escape-free strings, integers, booleans and
+    nulls, else None (then it may still be JSON: the caller asks json)."""
+    i = _skip(text, 0)
+    if not text.startswith("{", i):
+        return None
+    found: dict[str, Any] = {}
+    i = _skip(text, i + 1)
+    if text.startswith("}", i):
+        return found if _skip(text, i + 1) == len(text) else None
+    while True:
+        key = _flat_string(text, i)
+        if key is None:
+            return None
+        i = _skip(text, key[1])
+        if not text.startswith(":", i):
+            return None
+        value = _flat_value(text, _skip(text, i + 1))
+        if value is None:
+            return None
+        found[key[0]] = value[0]
+        i = _skip(text, value[1])
+        if text.startswith("}", i):
+            return found if _skip(text, i + 1) == len(text) else None
+        if not text.startswith(",", i):
+            return None
+        i = _skip(text, i + 1)
 
 
 def _from_dict(data: Any) -> CachedToken | None:
@@ -284,7 +370,7 @@ def _jwt_times(token: str) -> tuple[int, int] | None:
     if len(parts) != 3:
         return None
     try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        payload = _read(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
     except (ValueError, TypeError, RecursionError):
         return None
     if not isinstance(payload, dict):

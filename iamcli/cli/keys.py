@@ -29,6 +29,7 @@ from .views import (
     api_key_row,
     confirm,
     primed,
+    stream_json_list,
     suggest_unlock,
 )
 
@@ -131,9 +132,7 @@ def list_keys(
     run.out.status(f"Getting API keys of {whose} as {as_whom(run)}...")
     found = limited(text_filter(keys, name, description), limit)
     if run.json:
-        # Primed: the first page answers (or fails) before "[" is written.
-        run.out.json_stream_list(None, primed(k.to_json() for k in found))
-        run.out.ok()
+        stream_json_list(run.out, (k.to_json() for k in found))
         return
     rows = primed(api_key_row(k) for k in found)
     run.out.ok()

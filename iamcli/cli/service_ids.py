@@ -11,6 +11,7 @@ from .views import (
     SERVICE_ID_COLUMNS,
     WRAPPING,
     confirm,
+    identity_label,
     primed,
     service_id_record,
     service_id_row,
@@ -48,8 +49,7 @@ UuidOpt = Annotated[bool, typer.Option("--uuid", help="Print only the ID (one pe
 
 
 def as_whom(run: Run) -> str:
-    p = run.session.profile
-    return p.identity_name if p is not None and p.identity_name else "the API key's identity"
+    return identity_label(run.session)
 
 
 @command

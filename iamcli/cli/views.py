@@ -6,12 +6,14 @@ import contextlib
 import itertools
 import sys
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import ConflictError, UsageError
 
 if TYPE_CHECKING:
     from ..models import ApiKey, ServiceId
+    from ..output import Output
+    from ..session import Session
 
 SERVICE_ID_COLUMNS = ["ID", "Name", "Created At", "Last Updated", "Description", "Locked"]
 API_KEY_COLUMNS = ["ID", "Name", "Description", "Created At", "Last Updated", "Locked"]
@@ -85,6 +87,19 @@ def primed(rows: Iterable[T]) -> Iterator[T]:
     it = iter(rows)
     first = list(itertools.islice(it, 1))
     return itertools.chain(first, it)
+
+
+def identity_label(session: Session) -> str:
+    """Who a command acts as, for its status line."""
+    p = session.profile
+    return p.identity_name if p is not None and p.identity_name else "the API key's identity"
+
+
+def stream_json_list(out: Output, items: Iterable[dict[str, Any]]) -> None:
+    """A list as JSON, streamed; primed: the first page answers (or fails) before "[" is
+    written, and OK follows the list."""
+    out.json_stream_list(None, primed(items))
+    out.ok()
 
 
 def confirm(question: str, *, force: bool, action: str) -> bool:

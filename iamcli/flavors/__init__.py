@@ -11,14 +11,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
-import httpx
-
 from ..errors import ProtocolError, UsageError
-from ..http import Retry, json_object, send
 from ..models import ApiKey, Introspection, KeySettings, Owner, ServiceId, TokenGrant, Whoami
 from ._wire import Reader
 
 if TYPE_CHECKING:
+    # httpx only for its types: the token grant of the fast path reads answers with this
+    # package's helpers without loading httpx (see iamcli/lean_http.py).
+    import httpx
+
     from ..trusted_profile_models import ProfileRef
     from .cloud_account import AccountSettingsApi, TemplateApi
     from .cloud_profiles import TrustedProfileApi
@@ -70,6 +71,8 @@ class Flavor(ABC):
         return {"Authorization": self.bearer}
 
     def _get(self, path: str) -> Reader:
+        from ..http import Retry, json_object, send
+
         response = send(
             self.client, "GET", path, retry=Retry.IDEMPOTENT, headers=self.auth_headers()
         )

@@ -13,8 +13,9 @@ from ..errors import ApiError, ConflictError, NotFoundError, ProtocolError, refu
 from ..http import Retry, delete, json_object, send
 from ..models import ApiKey, Introspection, KeySettings, Owner, ServiceId, TokenGrant, Whoami
 from ..trusted_profile_models import ProfileRef
-from . import APIKEY_GRANT, PAGE_SIZE, Flavor, paged
+from . import PAGE_SIZE, Flavor, paged
 from ._wire import Reader, jwt_claims, jwt_header
+from .cloud_token import TOKEN_PATH, apikey_form, read_grant
 from .policy_api import PolicyApi
 
 if TYPE_CHECKING:
@@ -44,21 +45,12 @@ class Cloud(Flavor):
         headers = {"Authorization": _CLI_CLIENT} if cli_client else {}
         data = {**form, "response_type": "cloud_iam"} if response_type else form
         response = send(
-            self.client, "POST", "/identity/token", retry=Retry.TOKEN, data=data, headers=headers
+            self.client, "POST", TOKEN_PATH, retry=Retry.TOKEN, data=data, headers=headers
         )
-        body = Reader(json_object(response), self.where)
-        refresh = body.opt_text("refresh_token")
-        return TokenGrant(
-            access_token=body.text("access_token"),
-            token_type=body.opt_text("token_type") or "Bearer",
-            # IBM answers the literal "not_supported" when no client credentials were sent.
-            refresh_token=None if refresh in (None, "", "not_supported") else refresh,
-            expires_in=body.opt_int("expires_in"),
-            expiration=body.opt_int("expiration"),
-        )
+        return read_grant(Reader(json_object(response), self.where))
 
     def token_from_apikey(self, apikey: str) -> TokenGrant:
-        return self._token({"grant_type": APIKEY_GRANT, "apikey": apikey})
+        return self._token(apikey_form(apikey))
 
     def token_from_password(self, username: str, password: str) -> TokenGrant:
         return self._token(

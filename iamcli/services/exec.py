@@ -48,6 +48,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import subprocess
     from collections.abc import Mapping
+    from typing import Any
 
     from ..session import Session
     from ..trace import Trace
@@ -237,7 +238,9 @@ def _refresh_token(profile: str) -> str:
 
 
 def _replace_process(command: list[str], env: dict[str, str]) -> int:
-    import signal
+    # The C module under `signal`: the same functions and numbers without the enum wrapper,
+    # whose import (enum, functools, collections) would be a tenth of this command's run.
+    signal: Any = __import__("_signal")
 
     sys.stdout.flush()
     sys.stderr.flush()

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import jwt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iamcli import token_cache
 from iamcli.errors import IamcliError, ProtocolError
@@ -239,3 +241,50 @@ def test_fast_path_modules_import_only_the_standard_library() -> None:
 def test_profile_name_is_validated_before_touching_paths() -> None:
     with pytest.raises(IamcliError):
         token_cache.load("../../etc/passwd")
+
+
+_FLAT_VALUES = st.one_of(
+    st.text(max_size=12), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.text(max_size=8), _FLAT_VALUES, max_size=6),
+    st.sampled_from([None, 2, 0]),
+    st.booleans(),
+)
+def test_cache_reader_agrees_with_json_on_objects(
+    obj: dict[str, object], indent: int | None, ascii_only: bool
+) -> None:
+    # The reader that keeps json off the fast path reads what json reads, the same way.
+    text = json.dumps(obj, indent=indent, ensure_ascii=ascii_only)
+    assert token_cache._read(text.encode()) == json.loads(text.encode())
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet='{}[]":,- \t\n\r0123456789.eEtruefalsn\\ax\x00\x7f\u00e9', max_size=40))
+def test_cache_reader_agrees_with_json_on_any_text(text: str) -> None:
+    try:
+        expected: object = json.loads(text.encode())  # bytes, as the cache is read
+    except ValueError:
+        expected = ValueError
+    try:
+        got: object = token_cache._read(text.encode())
+    except ValueError:
+        got = ValueError
+    assert got == expected and type(got) is type(expected)
+
+
+def test_cache_reader_keeps_json_out_of_a_cached_read(isolated_home: Path) -> None:
+    save("default", _token())
+    code = (
+        "import sys\n"
+        "from iamcli import token_cache\n"
+        "assert token_cache.load('default') is not None\n"
+        "print(sorted(m for m in ('json', 're', 'enum') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "IAMCLI_HOME": str(isolated_home)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
