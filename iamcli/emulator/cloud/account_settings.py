@@ -66,7 +66,9 @@ def _number_as_text(value: object) -> object:
     return value
 
 
-NumberText = Annotated[str | None, BeforeValidator(_number_as_text), Field(max_length=20)]
+NumberText = Annotated[
+    Annotated[str, Field(max_length=20)] | None, BeforeValidator(_number_as_text)
+]
 
 
 class UpdateSettings(BaseModel):
