@@ -5,36 +5,25 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from ibm_cloud_sdk_core import ApiException
 from test_ibm_sdks import identity_service
+from test_templates import status_of
 
-from support import APIKEY_GRANT, Emulator, seeded_emulator
+from support import APIKEY_GRANT, Emulator
 
-
-@pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    """A server of its own: account A has never asked for a report; B is its child account."""
-    emulator = seeded_emulator(str(tmp_path_factory.mktemp("suite") / "iam.db"))
-    emulator.store.add_child_account(emulator.a.account_id, emulator.b.account_id)
-    yield emulator
-    emulator.server.stop()
-
-
-def status_of(info: pytest.ExceptionInfo[ApiException]) -> int:
-    assert info.value.http_response.json()["status_code"] == str(info.value.status_code)
-    return info.value.status_code
+# `enterprise` (tests/conftest.py) is a server of this module's own: account A has never asked
+# for a report.
 
 
 @pytest.mark.parametrize("kind", ["inactive", "mfa_status"])
 def test_latest_report_is_the_one_being_made_until_one_is_finished(
-    fresh: Emulator, kind: str
+    enterprise: Emulator, kind: str
 ) -> None:
     # IBM's examples ask for a report and read `latest` at once, in a new account.
-    iam = identity_service(fresh)
-    account = fresh.a.account_id
+    iam = identity_service(enterprise)
+    account = enterprise.a.account_id
     create, get = (
         (iam.create_report, iam.get_report)
         if kind == "inactive"
@@ -57,10 +46,10 @@ def test_latest_report_is_the_one_being_made_until_one_is_finished(
     assert get(account_id=account, reference="latest").get_result()["reference"] == second
 
 
-def test_settings_read_without_history_have_an_empty_history(fresh: Emulator) -> None:
+def test_settings_read_without_history_have_an_empty_history(enterprise: Emulator) -> None:
     # IBM's Node integration test reads with include_history=false and expects `history`.
-    iam = identity_service(fresh)
-    account = fresh.a.account_id
+    iam = identity_service(enterprise)
+    account = enterprise.a.account_id
     tag = iam.get_account_settings(account_id=account).get_headers()["Etag"]
     iam.update_account_settings(if_match=tag, account_id=account, mfa="NONE")
 
@@ -72,10 +61,10 @@ def test_settings_read_without_history_have_an_empty_history(fresh: Emulator) ->
     assert effective["account"]["history"] == []
 
 
-def test_seconds_and_counts_may_be_json_numbers(fresh: Emulator) -> None:
+def test_seconds_and_counts_may_be_json_numbers(enterprise: Emulator) -> None:
     # IBM's Python example sends numbers for these string settings in a template version.
-    iam = identity_service(fresh)
-    account = fresh.a.account_id
+    iam = identity_service(enterprise)
+    account = enterprise.a.account_id
     numbers = {
         "system_access_token_expiration_in_seconds": 2600,
         "session_expiration_in_seconds": 75000,
@@ -94,7 +83,7 @@ def test_seconds_and_counts_may_be_json_numbers(fresh: Emulator) -> None:
         assert version["account_settings"][field] == str(value)
 
     tag = iam.get_account_settings(account_id=account).get_headers()["Etag"]
-    with fresh.client(headers=fresh.auth()) as c:
+    with enterprise.client(headers=enterprise.auth()) as c:
         url = f"/v1/accounts/{account}/settings/identity"
         r = c.put(url, json={"session_expiration_in_seconds": 3600}, headers={"If-Match": tag})
         assert r.status_code == 200, r.text
@@ -110,17 +99,17 @@ def test_seconds_and_counts_may_be_json_numbers(fresh: Emulator) -> None:
     iam.delete_all_versions_of_account_settings_template(template_id=template["id"])
 
 
-def test_an_update_may_set_a_keys_expiry_in_the_past(fresh: Emulator) -> None:
+def test_an_update_may_set_a_keys_expiry_in_the_past(enterprise: Emulator) -> None:
     # IBM's Node integration test updates a key with an expiry already past when it was
     # written; creating a key that is expired already stays refused.
-    iam = identity_service(fresh)
-    me = fresh.store.user_by_name(fresh.a.username)
+    iam = identity_service(enterprise)
+    me = enterprise.store.user_by_name(enterprise.a.username)
     assert me is not None
     yesterday = time.strftime("%Y-%m-%dT%H:%M+0000", time.gmtime(time.time() - 86400))
     key = iam.create_api_key(
         name="soon-expired", iam_id=me.iam_id, expires_at="2049-01-02T18:30:00+0000"
     ).get_result()
-    with fresh.client() as c:
+    with enterprise.client() as c:
         form = {"grant_type": APIKEY_GRANT, "apikey": key["apikey"]}
         assert c.post("/identity/token", data=form).status_code == 200
 
