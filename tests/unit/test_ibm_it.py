@@ -1,12 +1,16 @@
 """scripts/ibm-it-report, the verdict of `make ibm-it`: per suite, against the expected list,
-from the result files pytest (JUnit XML) and jest (--json) write."""
+from the result files pytest (JUnit XML) and jest (--json) write; and the refusals of
+scripts/ibm-it before it installs or starts anything."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPORT = Path(__file__).resolve().parents[2] / "scripts" / "ibm-it-report"
 
@@ -90,3 +94,46 @@ def test_a_malformed_expected_line_is_one_clear_error(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert "expected.txt:1: expected 'SUITE | TEST | WHY'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+RUNNER = REPORT.parent / "ibm-it"
+
+
+def runner(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("IBM_")}
+    return subprocess.run(
+        ["bash", str(RUNNER), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**clean, "IBM_IT_DIR": str(tmp_path / "work"), **env},
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (("py-it",), {}, "IBM_PY_SDK_DIR is not set"),
+        (("node-it",), {}, "IBM_NODE_SDK_DIR is not set"),
+        (("py-unit",), {}, "unknown suite 'py-unit'"),
+        (("py-it",), {"IBM_PY_SDK_DIR": "/nonexistent"}, "is not a directory"),
+    ],
+)
+def test_the_runner_refuses_in_one_line(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], message: str
+) -> None:
+    r = runner(tmp_path, *args, **env)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and message in r.stderr, r.stderr
+
+
+def test_the_runner_wants_the_pinned_version(tmp_path: Path) -> None:
+    # An unpacked tree of another release: refused before anything is installed.
+    tree = tmp_path / "sdk" / "ibm_platform_services"
+    tree.mkdir(parents=True)
+    (tree / "version.py").write_text("__version__ = '0.1.0'\n", encoding="utf-8")
+    r = runner(tmp_path, "py-it", IBM_PY_SDK_DIR=str(tree.parent))
+    assert r.returncode == 2
+    assert "is not version" in r.stderr and "check out tag v" in r.stderr
+    assert not (tmp_path / "work" / "venv").exists()
