@@ -7,6 +7,7 @@
 #   make system-deps   the Debian packages (dbus, gnome-keyring, curl, make, python3-venv)
 #   make demo          the main job against iamcli serve, in a temporary directory
 #   make bench         the benchmarks: CLI hot paths vs python/gh/curl/IBM SDK, then server load
+#   make ibm-it        IBM's own IAM Identity tests against iamcli serve (IBM_PY_SDK_DIR, IBM_NODE_SDK_DIR)
 #   make ci            what .ci/run does
 #   make clean         caches and build output (not the venv; `make distclean` removes it too)
 #
@@ -20,10 +21,10 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 # Prerequisites run in the order written (system packages before the venv before the tests).
 .NOTPARALLEL:
-.PHONY: test lint check bootstrap system-deps demo bench ci clean distclean help
+.PHONY: test lint check bootstrap system-deps demo bench ibm-it ci clean distclean help
 
 help:
-	@sed -n '3,14s/^# \{0,1\}//p' Makefile
+	@sed -n '3,15s/^# \{0,1\}//p' Makefile
 
 system-deps:
 	scripts/system-deps
@@ -49,6 +50,9 @@ bench: bootstrap
 	$(PY) benchmarks/cli_bench.py $(BENCH_ARGS)
 	$(PY) benchmarks/serve_load.py $(BENCH_ARGS)
 
+ibm-it: bootstrap
+	scripts/ibm-it $(IBM_IT_SUITES)
+
 ci:
 	.ci/run
 
@@ -58,4 +62,4 @@ clean:
 	find . -path ./$(VENV) -prune -o -name '*.egg-info' -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .ibm-it

@@ -16,3 +16,12 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     emu = seeded_emulator(str(db))
     yield emu
     emu.server.stop()
+
+
+@pytest.fixture(scope="module")
+def enterprise(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """A server for one test module: account A is an enterprise with one child account, B."""
+    emu = seeded_emulator(str(tmp_path_factory.mktemp("ent") / "iam.db"))
+    emu.store.add_child_account(emu.a.account_id, emu.b.account_id)
+    yield emu
+    emu.server.stop()

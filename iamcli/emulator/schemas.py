@@ -450,7 +450,7 @@ class AccountSettings(_SettingsValues):
     account_id: str
     entity_tag: str
     restrict_user_domains: list[DomainRestriction]
-    history: list[HistoryRecord] | SkipJsonSchema[None] = None
+    history: list[HistoryRecord] = Field(description="Empty unless include_history=true")
 
 
 class EffectiveAccountSettings(BaseModel):

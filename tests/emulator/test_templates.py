@@ -4,22 +4,12 @@ in the order IBM's own integration test runs them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from ibm_cloud_sdk_core import ApiException
 from test_ibm_sdks import identity_service
 
-from support import Emulator, seeded_emulator
-
-
-@pytest.fixture(scope="module")
-def enterprise(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    """Account A is an enterprise with one child account, B."""
-    emulator = seeded_emulator(str(tmp_path_factory.mktemp("ent") / "iam.db"))
-    emulator.store.add_child_account(emulator.a.account_id, emulator.b.account_id)
-    yield emulator
-    emulator.server.stop()
+from support import Emulator
 
 
 def status_of(info: pytest.ExceptionInfo[ApiException]) -> int:

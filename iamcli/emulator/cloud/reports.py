@@ -4,9 +4,9 @@ the inactive-identity report (`/v1/activity/accounts/{account_id}/report`), MFA 
 
 A report is asked for with a POST (202 and a `reference`) and read with a GET, which answers
 204 while the report is being made: here the first read of a new report is that 204, and every
-later read has it (`reference=latest` names the newest finished one). Users of this server
-enroll in no MFA factor, so a user complies exactly when the MFA trait in force for them asks
-for none (`NONE`, `NONE_NO_ROPC`).
+later read has it (`reference=latest` names the newest finished one, or while none is
+finished the newest one being made). Users of this server enroll in no MFA factor, so a user
+complies exactly when the MFA trait in force for them asks for none (`NONE`, `NONE_NO_ROPC`).
 """
 
 from __future__ import annotations

@@ -142,9 +142,11 @@ class ActivityStore(StoreBase):
         report is being made) and makes it ready for the next."""
         with self._tx() as db:
             if reference == "latest":
+                # The newest finished report; while none is, the newest one being made (a 204),
+                # as IBM's examples read `latest` right after asking for their first report.
                 row = db.execute(
-                    "SELECT * FROM reports WHERE account_id = ? AND kind = ? AND ready = 1"
-                    " ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                    "SELECT * FROM reports WHERE account_id = ? AND kind = ?"
+                    " ORDER BY ready DESC, created_at DESC, rowid DESC LIMIT 1",
                     (account_id, kind),
                 ).fetchone()
             else:
