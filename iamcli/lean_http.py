@@ -202,11 +202,11 @@ class Link:
         worker = threading.Thread(target=exchange, name="iamcli-http", daemon=True)
         worker.start()
         worker.join(self.timeout)
-        if not outcome:
-            self._abort()
-            outcome.append(TimeoutError())
-        result = outcome[0]
+        # Decided once, before the socket is shut: the worker, woken by the shutdown, may still
+        # append what it read so far (a cut body), which must not pass for the answer.
+        result = outcome[0] if outcome else TimeoutError()
         if isinstance(result, TimeoutError):
+            self._abort()
             # The timeout is spent, as after the full path's DeadlineExceeded: no second try.
             error = NetworkError(_timeout_message(bool(connected), self.where, self.timeout))
             error.may_have_arrived = bool(connected)
