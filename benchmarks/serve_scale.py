@@ -49,6 +49,8 @@ def seed(path: str, count: int) -> Seeded:
     try:
         boot = store.bootstrap(seed_apikey=SEED)
         account = boot.account_id
+        # Far past the default 2,000 service IDs: the size is what is measured.
+        store.set_identity_limit(account, "serviceids", count + 100)
         owner = store.account_owner(account)
         assert owner is not None
         t = formats.now()
