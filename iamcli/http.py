@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import email.utils
+import os
 import random
 import socket
 import ssl
@@ -126,11 +127,37 @@ def make_client(
     hooks: list[Callable[[httpx.Request], None]] = [_stamp_request_id]
     if settings.trace is not None:
         hooks.append(_trace_hook(settings.trace))
-    client = httpx.Client(
+    try:
+        client = _client(settings, parts.scheme, hooks, transport)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        # httpx reads SSL_CERT_FILE / SSL_CERT_DIR itself (trust_env): one that names nothing
+        # usable ends here, not in a traceback.
+        where = " or ".join(
+            f"{name}={os.environ[name]}"
+            for name in ("SSL_CERT_FILE", "SSL_CERT_DIR")
+            if os.environ.get(name)
+        )
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise UsageError(
+            f"cannot use the CA certificates of {where or 'this system'}: {reason}",
+            hint="point SSL_CERT_FILE at a PEM file (or unset it)",
+        ) from None
+    if settings.trace is not None:
+        _traces[client] = settings.trace
+    return client
+
+
+def _client(
+    settings: HttpSettings,
+    scheme: str,
+    hooks: list[Callable[[httpx.Request], None]],
+    transport: httpx.BaseTransport | None,
+) -> httpx.Client:
+    return httpx.Client(
         base_url=settings.endpoint,
         # Loading the CA store costs ~30 ms; a plain-HTTP endpoint (iamcli serve on loopback)
         # never does TLS, and redirects (to https or anywhere) are not followed.
-        verify=_ssl_verify(settings.verify) if parts.scheme == "https" else False,
+        verify=_ssl_verify(settings.verify) if scheme == "https" else False,
         timeout=httpx.Timeout(settings.timeout),
         follow_redirects=False,
         headers={"User-Agent": user_agent(), "Accept": "application/json"},
@@ -138,9 +165,6 @@ def make_client(
         transport=transport,
         trust_env=True,
     )
-    if settings.trace is not None:
-        _traces[client] = settings.trace
-    return client
 
 
 def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:

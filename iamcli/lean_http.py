@@ -154,21 +154,34 @@ class Link:
         import http.client
 
         parts = urlsplit(endpoint)
+        try:
+            port = parts.port
+        except ValueError:  # a port out of range: the full path says so in its own words
+            raise Handover("not an endpoint this module reaches") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Handover("not an endpoint this module reaches")
         self.endpoint = endpoint.rstrip("/")
         self.timeout = default_timeout()
         self.host = parts.hostname
         # As iamcli.http names a host in messages: host, or host:port when a port was given.
-        self.where = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
+        self.where = f"{parts.hostname}:{port}" if port else parts.hostname
         self._prefix = parts.path.rstrip("/")
+        # The port always given: http.client would read the last group of an IPv6 address
+        # without one ("2001:db8::1:8080") as a port, and send the key to another host.
+        port = port or (443 if parts.scheme == "https" else 80)
         self.conn: http.client.HTTPConnection
         if parts.scheme == "https":
+            try:
+                context = _tls_context(verify)
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                # A CA file or directory from SSL_CERT_FILE/SSL_CERT_DIR that cannot be used:
+                # the full path reports it as one line, as it always has.
+                raise Handover(type(exc).__name__) from None
             self.conn = http.client.HTTPSConnection(
-                parts.hostname, parts.port, timeout=self.timeout, context=_tls_context(verify)
+                parts.hostname, port, timeout=self.timeout, context=context
             )
         else:
-            self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+            self.conn = http.client.HTTPConnection(parts.hostname, port, timeout=self.timeout)
 
     def close(self) -> None:
         self.conn.close()

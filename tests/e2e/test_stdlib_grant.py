@@ -193,3 +193,35 @@ def test_tls_is_verified_as_httpx_verifies(
     trusted = cli("oauth-tokens")
     assert trusted.code == 0, trusted.stderr
     assert trusted.stdout.startswith("IAM token:  Bearer ")
+
+
+@pytest.mark.parametrize("trace", [False, True])  # --trace takes the full (httpx) path
+def test_an_unusable_ca_file_in_the_environment_is_one_line(
+    cli, monkeypatch: pytest.MonkeyPatch, tls_server: ThreadServer, tmp_path: Path, trace: bool
+) -> None:
+    _env_key(monkeypatch, tls_server.url, TLS_KEY)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    r = cli("oauth-tokens", *(["--trace"] if trace else []))
+    assert r.code == 2, r.stderr
+    assert "cannot use the CA certificates of SSL_CERT_FILE=" in r.stderr
+    assert "Traceback" not in r.stderr and TLS_KEY not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "host", "port"),
+    [
+        ("http://[2001:db8::1]", "2001:db8::1", 80),
+        ("https://[2001:db8::1]/", "2001:db8::1", 443),
+        ("https://[2001:db8::1]:8443", "2001:db8::1", 8443),
+        ("http://[fe80::a:b]", "fe80::a:b", 80),
+    ],
+)
+def test_an_ipv6_endpoint_is_reached_at_its_own_address(
+    endpoint: str, host: str, port: int
+) -> None:
+    """Without a port, http.client takes the last group of an IPv6 address for one
+    ("2001:db8::1" → host 2001:db8:: port 1): the key would go to another host."""
+    from iamcli.lean_http import Link
+
+    link = Link(endpoint, True)
+    assert (link.conn.host, link.conn.port) == (host, port)
