@@ -461,3 +461,114 @@ def test_template_and_assignment_lists_page(enterprise: Emulator) -> None:
     )
     assert none.get_result()["assignments"] == []
     iam.delete_trusted_profile_assignment(assignment_id=aid)
+
+
+def test_what_a_template_forbids_has_no_way_round(enterprise: Emulator) -> None:
+    """Action controls that forbid additions hold whichever route the child takes: a link
+    (trust like a compute-resource rule), a policy replaced or restored to name the profile,
+    a template identity kept under its key with other accounts."""
+    iam = identity_service(enterprise)
+    child_iam = identity_service(enterprise, enterprise.b.apikey)
+    ent, child = enterprise.a.account_id, enterprise.b.account_id
+    me = admin_iam_id(enterprise)
+    strict = committed_template(
+        iam,
+        ent,
+        profile={
+            "name": f"strict-{uuid.uuid4().hex[:6]}",
+            "rules": [rule()],
+            "identities": [{"identifier": me, "accounts": [ent], "type": "user"}],
+        },
+        action_controls={
+            "rules": {"add": False, "remove": False},
+            "policies": {"add": False, "remove": False},
+            "identities": {"add": False, "remove": False},
+        },
+    )
+    aid, pid = assigned_profile(iam, strict, child)
+    crn = f"crn:v1:staging:public:iam-identity::a/{child}::computeresource:Fake-Compute-Resource"
+
+    def link() -> Any:
+        return child_iam.create_link(
+            profile_id=pid,
+            name="sneaky",
+            cr_type="ROKS_SA",
+            link={"crn": crn, "namespace": "default", "name": "any"},
+        )
+
+    assert status_of(link) == 403
+
+    # The template's identity, kept under its key but trusted from another account.
+    def rewritten() -> Any:
+        return child_iam.set_profile_identities(
+            profile_id=pid,
+            if_match="*",
+            identities=[{"identifier": me, "accounts": [ent, child], "type": "user"}],
+        )
+
+    assert status_of(rewritten) == 403
+    identities = child_iam.get_profile_identities(profile_id=pid).get_result()["identities"]
+    assert [i["accounts"] for i in identities] == [[ent]]
+
+    # A policy made for another subject of the child, then replaced to name the profile.
+    sid = child_iam.create_service_id(account_id=child, name=f"s-{uuid.uuid4().hex[:6]}")
+    viewer = [{"role_id": "crn:v1:bluemix:public:iam::::role:Viewer"}]
+    on_child = [
+        {
+            "attributes": [
+                {"name": "accountId", "value": child},
+                {"name": "serviceName", "value": "iam-identity"},
+            ]
+        }
+    ]
+    grants = policy_service(enterprise, enterprise.b.apikey)
+
+    def subject(iam_id: str) -> list[dict[str, Any]]:
+        return [{"attributes": [{"name": "iam_id", "value": iam_id}]}]
+
+    made = grants.create_policy(
+        type="access",
+        subjects=subject(sid.get_result()["iam_id"]),
+        roles=viewer,
+        resources=on_child,
+    )
+    policy = made.get_result()
+
+    def replaced() -> Any:
+        return grants.replace_policy(
+            policy_id=policy["id"],
+            if_match=made.get_headers()["ETag"],
+            type="access",
+            subjects=subject("iam-" + pid),
+            roles=viewer,
+            resources=on_child,
+        )
+
+    with pytest.raises(ApiException) as refused:  # the Policy API's own error shape
+        replaced()
+    assert refused.value.status_code == 403
+    assert grants.get_policy(policy_id=policy["id"]).get_result()["subjects"] == subject(
+        sid.get_result()["iam_id"]
+    )
+    iam.delete_trusted_profile_assignment(assignment_id=aid)
+
+
+def test_a_stranger_learns_nothing_from_a_list_of_identities(enterprise: Emulator) -> None:
+    """PUT identities decides who may change the profile before it looks the identities up:
+    otherwise its 400 ("No service ID ...") against a 403 would tell which IDs exist."""
+    iam = identity_service(enterprise)
+    child_iam = identity_service(enterprise, enterprise.b.apikey)
+    pid = iam.create_profile(
+        name=f"mine-{uuid.uuid4().hex[:6]}", account_id=enterprise.a.account_id
+    ).get_result()["id"]
+    for identifier in ("ServiceId-00000000-0000-0000-0000-000000000000", admin_iam_id(enterprise)):
+        kind = "serviceid" if identifier.startswith("ServiceId-") else "user"
+
+        def probe(identifier: str = identifier, kind: str = kind) -> Any:
+            return child_iam.set_profile_identities(
+                profile_id=pid,
+                if_match="*",
+                identities=[{"identifier": identifier, "accounts": [], "type": kind}],
+            )
+
+        assert status_of(probe) == 403

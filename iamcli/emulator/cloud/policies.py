@@ -85,7 +85,12 @@ def _found(store: Store, subject: authz.Subject, pid: str) -> PolicyRow:
     return row
 
 
-def may_change(store: Store, subject: authz.Subject, action: str, body: dict[str, Any]) -> None:
+def may_change(
+    store: Store, subject: authz.Subject, action: str, body: dict[str, Any], *, grants: bool
+) -> None:
+    """Whether SUBJECT may do ACTION to a policy of BODY; GRANTS: whether BODY is what will be
+    in force afterwards (a create, the new body of a replace, a restore), not what is replaced,
+    deleted or revoked."""
     target = bodies.target_of(body)
     authz.require(
         subject,
@@ -94,9 +99,10 @@ def may_change(store: Store, subject: authz.Subject, action: str, body: dict[str
         message=f"You need Administrator on the policy's target to {action.rsplit('.', 1)[1]} it",
     )
     iam_id = bodies.subject_iam_id(body)
-    if action == "iam.policy.create" and iam_id is not None and iam_id.startswith("iam-Profile-"):
+    if grants and iam_id is not None and iam_id.startswith("iam-Profile-"):
         # A profile an enterprise template made takes new policies only if the template's
-        # action_controls allow it (store/profile_templates.py).
+        # action_controls allow it (store/profile_templates.py), however the policy comes to
+        # name it: created so, replaced to name it, or restored.
         managed = store.managed_profile(iam_id.removeprefix("iam-"))
         if managed is not None and not managed.may_add("policies"):
             authz.require(
@@ -286,7 +292,7 @@ def create_policy_body(
     """Validate RAW as a policy of API (v1 or v2), check SUBJECT may grant it, store it."""
     validate = bodies.v1_body if api == "v1" else bodies.v2_body
     body = validate(store, subject.account_id, raw)
-    may_change(store, subject, "iam.policy.create", body)
+    may_change(store, subject, "iam.policy.create", body, grants=True)
     return store.create_policy(
         account_id=subject.account_id, api=api, body=body, created_by=subject.iam_id
     )
@@ -321,8 +327,8 @@ def _replace(
         raise bodies.invalid("This is a v2 policy: replace it through /v2/policies")
     validate = bodies.v1_body if api == "v1" else bodies.v2_body
     body = validate(store, caller.account_id, raw, current_type=row.type)
-    may_change(store, subject, "iam.policy.update", row.body)
-    may_change(store, subject, "iam.policy.update", body)
+    may_change(store, subject, "iam.policy.update", row.body, grants=False)
+    may_change(store, subject, "iam.policy.update", body, grants=True)
     return store.replace_policy(
         policy_id, if_match=tag, api=api, body=body, modified_by=caller.iam_id
     )
@@ -345,7 +351,7 @@ def _delete(request: Request, policy_id: str) -> None:
     row = _found(store, subject, policy_id)
     if row.state == "deleted":
         raise not_found(policy_id)
-    may_change(store, subject, "iam.policy.delete", row.body)
+    may_change(store, subject, "iam.policy.delete", row.body, grants=False)
     store.set_policy_state(policy_id, "deleted", if_match=None, modified_by=caller.iam_id)
 
 
@@ -368,7 +374,7 @@ def update_policy_state(
     if state not in ("active", "deleted"):
         raise bodies.invalid("Invalid body: 'state' must be active or deleted")
     row = _found(store, subject, policy_id)
-    may_change(store, subject, "iam.policy.update", row.body)
+    may_change(store, subject, "iam.policy.update", row.body, grants=state == "active")
     row = store.set_policy_state(policy_id, state, if_match=tag, modified_by=caller.iam_id)
     return web.json_response(bodies.v1_json(store, web.base_url(request), row), headers=_etag(row))
 

@@ -226,7 +226,13 @@ def create_link(request: Request, profile_id: str, body: LinkBody) -> Response:
     caller = caller_of(request)  # a stranger learns nothing, not even what is malformed
     fields = _link_fields(body)
     permitted_profile(
-        request, profile_id, caller=caller, action="iam-identity.profile.linkToResource"
+        request,
+        profile_id,
+        caller=caller,
+        action="iam-identity.profile.linkToResource",
+        # A link trusts compute resources as a Profile-CR rule does: a template that lets the
+        # child add no rules lets it add no links either.
+        touches=lambda m: not m.may_add("rules"),
     )
     created = web.store(request).create_link(profile_id, fields)
     return web.json_response(link_json(created), 201, {"ETag": created.entity_tag})

@@ -305,11 +305,23 @@ def set_identities(
     if_match: Annotated[str, Header(max_length=256)],
 ) -> Response:
     store = web.store(request)
+    # Who may change the profile is settled before the identities are looked up, so that a
+    # stranger cannot learn from the answer which service IDs and users exist.
+    permitted_profile(request, profile_id, "iam-identity.profile.update")
     wanted = [resolve_identity(store, i) for i in body.identities]
     keys = {(i.type, i.identifier) for i in wanted}
 
     def touches(m: ManagedProfile) -> bool:
         dropped = not m.identities <= keys and not m.may_remove("identities")
+        if not m.may_remove("identities"):
+            # Keeping a template's identity under its key but with other accounts or another
+            # description is changing it, too.
+            current = {(i.type, i.identifier): i for i in store.identities(profile_id)}
+            dropped = dropped or any(
+                (i.type, i.identifier) in m.identities
+                and current.get((i.type, i.identifier)) not in (None, i)
+                for i in wanted
+            )
         return dropped or (not keys <= m.identities and not m.may_add("identities"))
 
     permitted_profile(request, profile_id, "iam-identity.profile.update", touches=touches)

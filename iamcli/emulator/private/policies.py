@@ -125,8 +125,8 @@ def _policy(store: Store, caller: Caller, sid: ServiceId, policy_id: str) -> Pol
     return row
 
 
-def _may(store: Store, caller: Caller, action: str, body: dict[str, Any]) -> None:
-    cloud_policies.may_change(store, authz.subject_of(caller), action, body)
+def _may(store: Store, caller: Caller, action: str, body: dict[str, Any], *, grants: bool) -> None:
+    cloud_policies.may_change(store, authz.subject_of(caller), action, body, grants=grants)
 
 
 @router.get("/iam-pap/v1/roles", tags=["private policies"])
@@ -145,7 +145,7 @@ def list_roles(request: Request) -> Response:
 def create_policy(request: Request, scope: str, service_id: str, body: JsonBody) -> Response:
     store, caller, sid = _context(request, scope, service_id)
     policy = _body(caller.account_id, sid, body)
-    _may(store, caller, "iam.policy.create", policy)
+    _may(store, caller, "iam.policy.create", policy, grants=True)
     row = store.create_policy(
         account_id=caller.account_id, api="icp", body=policy, created_by=caller.iam_id
     )
@@ -185,8 +185,8 @@ def replace_policy(
     store, caller, sid = _context(request, scope, service_id)
     row = _policy(store, caller, sid, policy_id)
     policy = _body(caller.account_id, sid, body)
-    _may(store, caller, "iam.policy.update", row.body)
-    _may(store, caller, "iam.policy.update", policy)
+    _may(store, caller, "iam.policy.update", row.body, grants=False)
+    _may(store, caller, "iam.policy.update", policy, grants=True)
     updated = store.replace_policy(
         policy_id, if_match=if_match or "*", api="icp", body=policy, modified_by=caller.iam_id
     )
@@ -197,6 +197,6 @@ def replace_policy(
 def delete_policy(request: Request, scope: str, service_id: str, policy_id: str) -> Response:
     store, caller, sid = _context(request, scope, service_id)
     row = _policy(store, caller, sid, policy_id)
-    _may(store, caller, "iam.policy.delete", row.body)
+    _may(store, caller, "iam.policy.delete", row.body, grants=False)
     store.set_policy_state(policy_id, "deleted", if_match=None, modified_by=caller.iam_id)
     return web.no_content()
