@@ -54,11 +54,13 @@ class PageStart:
 
     offset: int
     account: str | None
-    after: tuple[Any, int] | None
+    after: tuple[Any, ...] | None
 
 
 _NOT_A_TOKEN = "Validation of property 'pagetoken' failed: not a page token"
 MAX_PAGE_TOKEN = 4096
+# The longest sort key (as JSON) a page token holds as it is; longer ones are named by row.
+LONG_KEY = 300
 
 
 def decode_page_token(request: Request, token: str | None) -> PageStart:
@@ -82,7 +84,7 @@ def decode_page_token(request: Request, token: str | None) -> PageStart:
     if data.get("s") != _ordering(request):
         # A place in one order is no place in another.
         raise Problem(400, "Validation of property 'pagetoken' failed: the sort or order changed")
-    return PageStart(data["o"], data["a"], None if after is None else (after[0], after[1]))
+    return PageStart(data["o"], data["a"], None if after is None else tuple(after[:3]))
 
 
 def page_token(
@@ -92,7 +94,15 @@ def page_token(
     path), its order (sort, order) and the account, with an HMAC of the database's key."""
     data = {"o": min(offset, MAX_OFFSET), "a": account_id, "s": _ordering(request)}
     if after is not None:
-        data["k"] = list(after)
+        value, rowid = after[0], after[1]
+        if isinstance(value, str) and len(json.dumps(value)) > LONG_KEY:
+            # A name or description of kilobytes would make a link longer than a query may be:
+            # the token names the row, and keeps a prefix for when the row is gone meanwhile
+            # (store.base._page: its place is then approximated, repeating rows, never skipping).
+            prefix = value[: LONG_KEY // 12]
+            data["k"] = [prefix, rowid, 1]
+        else:
+            data["k"] = [value, rowid]
     raw = json.dumps(data, separators=(",", ":")).encode()
     return f"{_b64(raw)}.{_b64(_mac(request, raw))}"
 

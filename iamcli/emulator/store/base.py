@@ -87,7 +87,8 @@ def filter_sql(expression: str) -> tuple[str, list[str]]:
 
 
 # A row's place in a list's order: (its sort key, its rowid).
-PageKey = tuple[Any, int]
+# (sort key, rowid), or (a prefix of a long sort key, rowid, 1): cloud/common.page_token.
+PageKey = tuple[Any, ...]
 
 
 def page_key(rows: list[sqlite3.Row], limit: int) -> PageKey | None:
@@ -301,8 +302,21 @@ class StoreBase:
         where = list(where)
         params = list(params)
         if after is not None:
-            where.append(f"({key}, rowid) {'<' if descending else '>'} (?, ?)")
-            params.extend(after)
+            compare = "<" if descending else ">"
+            if len(after) > 2:
+                # The page token names its row (a sort key too long to carry, cloud/common.py):
+                # that row's key while it exists; else the prefix the token kept, stretched to
+                # sort after every key it begins in a descending list, so that the next page
+                # may repeat rows but never skips one.
+                prefix = after[0] + ("\U0010ffff" * 2 if descending else "")
+                where.append(
+                    f"({key}, rowid) {compare} "
+                    f"(COALESCE((SELECT {key} FROM {table} WHERE rowid = ?), ?), ?)"
+                )
+                params.extend([after[1], prefix, after[1]])
+            else:
+                where.append(f"({key}, rowid) {compare} (?, ?)")
+                params.extend(after)
             offset = 0
         sql = (
             f"SELECT {key} AS _sortkey, rowid AS _rowid, * FROM {table} "

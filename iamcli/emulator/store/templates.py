@@ -512,6 +512,8 @@ class TemplateStore(StoreBase):
             template = self._template_in(db, kind, current.template_id, template_version)
             if not template.committed:
                 raise Invalid("Only a committed template version can be assigned")
+            # Checked again: what was a child when assigned must still be one to be written to.
+            self._check_target(db, current.account_id, current.target_type, current.target)
             history = [
                 *current.history,
                 _history("update", by, current.account_id, f"Version {template_version}"),
