@@ -216,6 +216,8 @@ def read_policy_file(ref: str, what: str = "a policy") -> dict[str, Any]:
         body = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise UsageError(f"--file {path}: not valid JSON ({_first_line(exc)})") from None
+    except RecursionError:
+        raise UsageError(f"--file {path}: JSON nested too deeply") from None
     if not isinstance(body, dict):
         raise UsageError(f"--file {path}: {what} is a JSON object")
     return body

@@ -358,7 +358,11 @@ def test_bad_input_is_a_usage_error(cli, family: str, args: tuple[str, ...], mes
 def test_bad_file_is_a_usage_error(cli, family: str, tmp_path: Path) -> None:
     name = str(new_sid(cli)["name"])
     bad = tmp_path / "bad.json"
-    for content, message in (("{", "not valid JSON"), ("[1]", "a policy is a JSON object")):
+    for content, message in (
+        ("{", "not valid JSON"),
+        ("[1]", "a policy is a JSON object"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ):
         bad.write_text(content)
         r = cli("service-policy-create", name, "--file", f"@{bad}")
         assert r.code == 2 and message in r.stderr, r.stderr
