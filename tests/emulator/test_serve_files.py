@@ -56,7 +56,11 @@ def refused(r: subprocess.CompletedProcess[str], *words: str) -> str:
 def made(tmp_path: Path) -> Path:
     """A database made by a first start, as the server leaves it."""
     db = tmp_path / "iam.db"
-    Store(str(db)).bootstrap(seed_apikey=SEED)
+    store = Store(str(db))
+    store.bootstrap(seed_apikey=SEED)
+    # Closed here: a connection left to the garbage collector would checkpoint and delete the
+    # -wal file whenever it is collected, perhaps after a test made that file its own.
+    store.close()
     return db
 
 
